@@ -1,0 +1,63 @@
+// Datasets: images (normalized float32, NCHW) with optional integer labels.
+// Readers for IDX (MNIST family, raw or .gz) and NumPy .npy (float32 / uint8 images,
+// uint8 / int32 / int64 labels; C order; raw or .gz).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/graph.hpp"
+
+namespace autocompress {
+
+// The Fashion-MNIST split rule, shared with examples/train_fashion.py:
+//   train = images [0, 50000) of train-*; val = images [50000, 60000) of train-*;
+//   test = t10k-*. Searches optimize on val; test is only for final reports.
+enum class Split { kTrain, kVal, kTest };
+inline constexpr int64_t kTrainSplitEnd = 50000;
+Split parse_split(const std::string& s);  // "train" | "val" | "test", else UsageError
+
+// Per-channel normalization x' = (x - mean[c]) / std[c], applied after uint8 pixels are scaled
+// to [0,1]. Empty vectors mean identity; one value applies to every channel.
+struct Normalization {
+  std::vector<float> mean;
+  std::vector<float> std;
+};
+
+struct Dataset {
+  std::string source;
+  Shape sample_shape;            // [C,H,W] (or whatever the file holds, without the batch)
+  std::vector<float> images;     // size() * numel(sample_shape) values
+  std::vector<int64_t> labels;   // empty when unlabelled
+  int64_t size() const;
+  bool has_labels() const { return !labels.empty(); }
+};
+
+// A raw array read from .npy or IDX.
+struct Array {
+  DType dtype = DType::kFloat;
+  Shape shape;
+  std::vector<float> f;    // float data (float32 files)
+  std::vector<int64_t> i;  // integer data (uint8/int8/int32/int64 files)
+};
+
+Array read_idx(const std::string& path);
+Array read_npy(const std::string& path);
+void write_npy(const std::string& path, const Shape& shape, const std::vector<float>& data);
+
+// A Fashion-MNIST-style directory (train-images-idx3-ubyte[.gz], ... t10k-labels-idx1-ubyte[.gz]).
+// `limit` > 0 keeps the first `limit` samples of the split.
+Dataset load_mnist_dir(const std::string& dir, Split split, const Normalization& norm,
+                       int64_t limit = 0);
+// An images file (.npy or IDX, by content) with an optional labels file (.npy or IDX).
+// Images of rank 3 [N,H,W] get a channel dimension [N,1,H,W].
+Dataset load_images(const std::string& images, const std::string& labels,
+                    const Normalization& norm, int64_t limit = 0);
+
+// Make `ds` fit `input_shape` (the model input, batch kBatch): identical per-sample element
+// counts with a compatible shape, else DataError naming both shapes.
+void check_fits(const Dataset& ds, const Shape& input_shape);
+
+}  // namespace autocompress

@@ -1,0 +1,33 @@
+// Classification metrics over a dataset, accumulated batch by batch.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+
+namespace autocompress {
+
+struct Metrics {
+  int64_t count = 0;
+  std::optional<double> top1;       // against labels
+  std::optional<double> top5;
+  std::optional<double> agreement;  // top-1 agreement with reference logits
+  std::optional<double> kl;         // mean KL(softmax(ref) || softmax(ours)), nats
+};
+
+class MetricsAccumulator {
+ public:
+  explicit MetricsAccumulator(int64_t classes);
+  // logits: batch x classes; labels: batch entries or empty; reference: batch x classes or empty.
+  void add(std::span<const float> logits, std::span<const int64_t> labels,
+           std::span<const float> reference);
+  Metrics result() const;
+
+ private:
+  int64_t classes_;
+  int64_t count_ = 0, labelled_ = 0, referenced_ = 0;
+  int64_t top1_ = 0, top5_ = 0, agree_ = 0;
+  double kl_sum_ = 0;
+};
+
+}  // namespace autocompress

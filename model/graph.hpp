@@ -1,0 +1,150 @@
+// The graph IR of autocompress: what the ONNX loader produces, the compressors transform, the
+// evaluators run and the ONNX writer writes back.
+//
+// The IR is *canonical*: the loader resolves ONNX's many spellings into one form per op, so the
+// consumers of the IR never see opset differences. Canonical ops and their contracts:
+//
+//   Conv        in: X [N,C,H,W], W [M, C/group, kH, kW], optional B [M]
+//               attrs: strides[2], pads[4] (top, left, bottom, right; auto_pad resolved),
+//                      dilations[2], group
+//   Gemm        in: X [N,K], W [M,K], optional B [M];  Y = X * W^T + B
+//               (ONNX alpha/beta/transB and MatMul(+Add) are folded into W/B by the loader)
+//   BatchNormalization  in: X, scale, B, mean, var (all [C]); attrs: epsilon
+//   Relu, Sigmoid, HardSwish
+//   Clip        attrs: min, max (floats; -inf/+inf when absent)
+//   LeakyRelu   attrs: alpha
+//   HardSigmoid attrs: alpha, beta
+//   MaxPool     attrs: kernel_shape[2], strides[2], pads[4], dilations[2], ceil_mode
+//   AveragePool attrs: kernel_shape[2], strides[2], pads[4], ceil_mode, count_include_pad
+//   GlobalAveragePool
+//   ReduceMean  attrs: axes (sorted, non-negative), keepdims
+//   Pad         attrs: pads (ONNX order: all begins then all ends, one per dim), value (float)
+//   Add, Sub, Mul, Div   two inputs, ONNX multidirectional broadcasting; either may be a weight
+//   Concat      attrs: axis (non-negative)
+//   Flatten     attrs: axis (non-negative)
+//   Reshape     attrs: shape (fully resolved output shape; kBatch marks the batch dimension);
+//               Squeeze / Unsqueeze of activations also become Reshape
+//   Transpose   attrs: perm
+//   Softmax     attrs: axis (non-negative), coerce_2d (1 = opset < 13 semantics: the input is
+//               flattened to 2-D at axis and the softmax taken over the whole trailing block)
+//
+// Identity, Dropout (inference) and Constant never appear: the loader removes / folds them, as it
+// folds the Shape -> Gather -> Unsqueeze -> Concat -> Reshape chains torch emits for flatten.
+//
+// Activations are float32. Shapes are concrete except the batch dimension, written kBatch.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+namespace autocompress {
+
+// The symbolic batch dimension inside a Shape.
+inline constexpr int64_t kBatch = -1;
+
+using Shape = std::vector<int64_t>;
+
+// Element types, numbered as onnx::TensorProto_DataType so conversion is a cast.
+enum class DType : int32_t {
+  kUndefined = 0,
+  kFloat = 1,
+  kUInt8 = 2,
+  kInt8 = 3,
+  kInt32 = 6,
+  kInt64 = 7,
+  kBool = 9,
+  kFloat16 = 10,
+  kDouble = 11,
+  kBFloat16 = 16,
+};
+const char* dtype_name(DType t);
+
+// Number of elements of a concrete shape (throws std::invalid_argument on kBatch).
+int64_t numel(const Shape& s);
+// Shape with kBatch replaced by `batch`.
+Shape with_batch(const Shape& s, int64_t batch);
+// "[N,3,32,32]"
+std::string shape_str(const Shape& s);
+
+// A constant tensor (weights, biases, BN statistics, shape constants).
+// Floating tensors keep their values in `f`; integer tensors in `i`.
+struct TensorData {
+  DType dtype = DType::kFloat;
+  Shape shape;  // concrete
+  std::vector<float> f;
+  std::vector<int64_t> i;
+
+  int64_t size() const { return numel(shape); }
+  bool is_float() const { return dtype == DType::kFloat || dtype == DType::kDouble ||
+                                 dtype == DType::kFloat16 || dtype == DType::kBFloat16; }
+};
+
+// Static description of a tensor flowing through the graph.
+struct ValueInfo {
+  std::string name;
+  DType dtype = DType::kFloat;
+  Shape shape;
+};
+
+using AttrValue =
+    std::variant<int64_t, float, std::string, std::vector<int64_t>, std::vector<float>>;
+
+struct Node {
+  std::string name;  // unique in the graph; for Conv/Gemm the stable layer name
+  std::string op;    // canonical op type (see the list above)
+  std::vector<std::string> inputs;  // tensor names; "" marks an absent optional input
+  std::vector<std::string> outputs;
+  std::map<std::string, AttrValue> attrs;
+
+  bool has(const std::string& key) const { return attrs.count(key) != 0; }
+  // Typed attribute access; throw ModelError naming the node and attribute on a wrong type.
+  int64_t i(const std::string& key, int64_t def) const;
+  int64_t i(const std::string& key) const;
+  float f(const std::string& key, float def) const;
+  float f(const std::string& key) const;
+  const std::vector<int64_t>& ints(const std::string& key) const;
+};
+
+// Information about a weighted layer (Conv / Gemm), for inspect and the compressors.
+struct LayerInfo {
+  std::string name;
+  std::string op;
+  Shape input;
+  Shape output;
+  int64_t params = 0;  // weight + bias elements
+  int64_t macs = 0;    // multiply-accumulates per sample
+};
+
+struct Graph {
+  std::string name;
+  int64_t opset = 13;
+  std::string source;  // file it was loaded from, for messages
+  std::vector<std::string> inputs;   // graph inputs (never initializers)
+  std::vector<std::string> outputs;  // graph outputs
+  std::vector<Node> nodes;           // topological order
+  std::unordered_map<std::string, ValueInfo> values;  // every tensor, initializers included
+  std::unordered_map<std::string, TensorData> initializers;
+  std::map<std::string, std::string> metadata;  // ONNX metadata_props (e.g. preprocessing)
+
+  bool is_initializer(const std::string& t) const { return initializers.count(t) != 0; }
+  // Throw ModelError naming the tensor when absent.
+  const ValueInfo& value(const std::string& t) const;
+  const TensorData& initializer(const std::string& t) const;
+  // The node producing `t`, or nullptr for graph inputs / initializers.
+  const Node* producer(const std::string& t) const;
+  // Nodes reading `t`, in schedule order.
+  std::vector<const Node*> consumers(const std::string& t) const;
+  const Node* find_node(const std::string& name) const;
+};
+
+// MACs per sample of one node (0 for nodes without multiplications worth counting).
+int64_t node_macs(const Graph& g, const Node& n);
+// Conv and Gemm layers in schedule order.
+std::vector<LayerInfo> weighted_layers(const Graph& g);
+
+}  // namespace autocompress
