@@ -1,0 +1,390 @@
+// The ONNX backend conformance harness: every case of the ONNX backend test suite
+// (libonnx-testdata: node/*, plus the 2-D layers of pytorch-converted/*) whose ops the loader
+// accepts becomes one test, Node/OnnxNode.Run/<case directory>. Each loads model.onnx with
+// load_onnx_bytes, runs the reference executor (and, once switched on, the oneDNN evaluator) on
+// test_data_set_*/input_*.pb and compares with output_*.pb.
+//
+// Skipped, with the reason: non-float32 inputs or outputs, training-mode BatchNormalization, and
+// whatever the loader rejects with UnsupportedError (1-D and 3-D tensors among it). Any other
+// exception is a failure, and its message says whether the loader, the reference or the oneDNN
+// evaluator threw it.
+#include <fnmatch.h>
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "evaluator/reference.hpp"
+#include "model/onnx_io.hpp"
+
+// 1 = every case also runs the oneDNN evaluator, compile(g, {batch, threads = 1}), and compares
+// it with the expected outputs at the same tolerance. Off until evaluator/onednn_executor.cpp is
+// complete (the lead switches it on, here or with -DAC_CONFORMANCE_WITH_ONEDNN=1).
+#ifndef AC_CONFORMANCE_WITH_ONEDNN
+#define AC_CONFORMANCE_WITH_ONEDNN 0
+#endif
+#if AC_CONFORMANCE_WITH_ONEDNN
+#include "evaluator/onednn_executor.hpp"
+#endif
+
+namespace autocompress {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The backend test data of Debian's libonnx-testdata; AC_ONNX_TESTDATA overrides it.
+fs::path testdata_root() {
+  const char* env = std::getenv("AC_ONNX_TESTDATA");
+  return env ? fs::path(env) : fs::path("/usr/share/libonnx-testdata/data");
+}
+
+// The pytorch-converted cases we run: the 2-D layers our canonical IR covers.
+const char* const kPytorchCases[] = {
+    "test_Conv2d*",    "test_BatchNorm2d_eval", "test_BatchNorm2d_momentum_eval",
+    "test_AvgPool2d*", "test_MaxPool2d*",       "test_ReLU",
+    "test_LeakyReLU*", "test_Linear*",          "test_Sigmoid",
+    "test_Softmax",    "test_ZeroPad2d",        "test_ConstantPad2d",
+};
+
+struct Case {
+  std::string name;  // the case directory's name, which is also the test's name
+  fs::path dir;
+};
+
+onnx::ModelProto read_model(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  onnx::ModelProto model;
+  if (!in || !model.ParseFromIstream(&in)) throw IoError(path.string(), "cannot parse as ONNX");
+  return model;
+}
+
+bool all_ops_supported(const onnx::ModelProto& model) {
+  const auto& ops = supported_onnx_ops();
+  for (const auto& n : model.graph().node())
+    if (std::find(ops.begin(), ops.end(), n.op_type()) == ops.end()) return false;
+  return true;
+}
+
+std::vector<Case> discover_cases() {
+  const fs::path root = testdata_root();
+  std::vector<Case> cases;
+  auto consider = [&](const fs::path& dir) {
+    if (!fs::exists(dir / "model.onnx")) return;
+    try {
+      if (all_ops_supported(read_model(dir / "model.onnx")))
+        cases.push_back({dir.filename().string(), dir});
+    } catch (const Error&) {  // unreadable model: not a case we can register
+    }
+  };
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root / "node", ec)) consider(e.path());
+  for (const auto& e : fs::directory_iterator(root / "pytorch-converted", ec)) {
+    const std::string name = e.path().filename().string();
+    for (const char* pattern : kPytorchCases)
+      if (fnmatch(pattern, name.c_str(), 0) == 0) {
+        consider(e.path());
+        break;
+      }
+  }
+  std::sort(cases.begin(), cases.end(),
+            [](const Case& a, const Case& b) { return a.name < b.name; });
+  return cases;
+}
+
+// ---- preparing a case -------------------------------------------------------------------------
+
+// Input slots our canonical IR takes as constants (weights, bounds, pads, shapes, axes): graph
+// inputs feeding them get their test values embedded as initializers.
+bool is_constant_slot(const std::string& op, int slot) {
+  static const std::map<std::string, std::set<int>> kSlots = {
+      {"Conv", {1, 2}},    {"Gemm", {1, 2}},
+      {"MatMul", {1}},     {"BatchNormalization", {1, 2, 3, 4}},
+      {"Clip", {1, 2}},    {"Pad", {1, 2, 3}},
+      {"Reshape", {1}},    {"Squeeze", {1}},
+      {"Unsqueeze", {1}},  {"Dropout", {1, 2}},
+      {"ReduceMean", {1}},
+  };
+  auto it = kSlots.find(op);
+  return it != kSlots.end() && it->second.count(slot);
+}
+
+// A test_data_set_* turned into what load_onnx_bytes and Executor::run take.
+struct Prepared {
+  onnx::ModelProto model;                  // with constant-like inputs embedded
+  std::map<std::string, HostTensor> feed;  // values of the remaining graph inputs, by name
+  std::vector<std::pair<std::string, TensorData>> expected;  // graph outputs in order
+};
+
+onnx::TensorProto read_tensor_raw(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  onnx::TensorProto t;
+  if (!in || !t.ParseFromIstream(&in)) throw IoError(path.string(), "cannot parse as TensorProto");
+  return t;
+}
+
+HostTensor to_host(const TensorData& t) {
+  HostTensor h{t.shape, t.f};
+  if (!t.is_float()) h.data.assign(t.i.begin(), t.i.end());
+  return h;
+}
+
+int rank_of(const onnx::ValueInfoProto& v) { return v.type().tensor_type().shape().dim_size(); }
+int64_t dim0_of(const onnx::ValueInfoProto& v) {
+  const auto& shape = v.type().tensor_type().shape();
+  return shape.dim_size() ? shape.dim(0).dim_value() : -1;
+}
+
+// Which graph inputs to embed: those feeding a constant slot, those not float32, and (since the
+// canonical IR reads dimension 0 of every graph input as the batch) every further input whose
+// rank or first dimension differs from the first remaining input's.
+std::set<std::string> inputs_to_embed(const onnx::GraphProto& g,
+                                      const std::vector<const onnx::ValueInfoProto*>& inputs) {
+  std::set<std::string> embed;
+  for (const auto* v : inputs) {
+    if (v->type().tensor_type().elem_type() != onnx::TensorProto::FLOAT) embed.insert(v->name());
+    for (const auto& n : g.node())
+      for (int k = 0; k < n.input_size(); ++k)
+        if (n.input(k) == v->name() && is_constant_slot(n.op_type(), k)) embed.insert(v->name());
+  }
+  const onnx::ValueInfoProto* first = nullptr;
+  for (const auto* v : inputs) {
+    if (embed.count(v->name())) continue;
+    if (!first)
+      first = v;
+    else if (rank_of(*v) != rank_of(*first) || dim0_of(*v) != dim0_of(*first))
+      embed.insert(v->name());
+  }
+  return embed;
+}
+
+Prepared prepare(const onnx::ModelProto& original, const fs::path& set_dir) {
+  Prepared p{original, {}, {}};
+  onnx::GraphProto& g = *p.model.mutable_graph();
+  std::set<std::string> initializers;
+  for (const auto& t : g.initializer()) initializers.insert(t.name());
+  std::vector<const onnx::ValueInfoProto*> inputs;  // the ones the test data gives values for
+  for (const auto& v : original.graph().input())
+    if (!initializers.count(v.name())) inputs.push_back(&v);
+  const std::set<std::string> embed = inputs_to_embed(original.graph(), inputs);
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const fs::path pb = set_dir / ("input_" + std::to_string(k) + ".pb");
+    const std::string& name = inputs[k]->name();
+    if (!embed.count(name)) {
+      p.feed[name] = to_host(read_tensor_proto(pb.string()));
+      continue;
+    }
+    onnx::TensorProto t = read_tensor_raw(pb);
+    t.set_name(name);
+    *g.add_initializer() = t;
+  }
+  // From IR version 4 on initializers need not (and here must not) be graph inputs.
+  if (p.model.ir_version() >= 4) {
+    google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> kept;
+    for (const auto& v : g.input())
+      if (!embed.count(v.name())) *kept.Add() = v;
+    g.mutable_input()->Swap(&kept);
+  }
+  for (int k = 0; k < g.output_size(); ++k)
+    p.expected.emplace_back(
+        g.output(k).name(),
+        read_tensor_proto((set_dir / ("output_" + std::to_string(k) + ".pb")).string()));
+  return p;
+}
+
+// Why the case cannot be run by design (category in brackets, then details), if so.
+std::optional<std::string> skip_by_design(const Prepared& p) {
+  for (const auto& v : p.model.graph().input())
+    if (p.feed.count(v.name()) && v.type().tensor_type().elem_type() != onnx::TensorProto::FLOAT)
+      return "[non-float dtype] input '" + v.name() + "'";
+  for (const auto& v : p.model.graph().output())
+    if (v.type().tensor_type().elem_type() != onnx::TensorProto::FLOAT)
+      return "[non-float dtype] output '" + v.name() + "'";
+  for (const auto& n : p.model.graph().node()) {
+    if (n.op_type() != "BatchNormalization") continue;
+    bool training = n.output_size() > 1 && !n.output(1).empty();
+    for (const auto& a : n.attribute()) training |= a.name() == "training_mode" && a.i() != 0;
+    if (training) return "[training-mode BatchNormalization] node '" + n.name() + "'";
+  }
+  return std::nullopt;
+}
+
+std::string skip_category(const UnsupportedError& e) {
+  const std::string m = e.what();
+  for (const char* s : {"1-D", "3-D", "rank"})
+    if (m.find(s) != std::string::npos) return "[1-D/3-D tensors] ";
+  return "[other unsupported] ";
+}
+
+// ---- comparing --------------------------------------------------------------------------------
+
+// Tolerance: max |got - expected| <= 1e-4 * max(1, max |expected|) over each output tensor.
+void expect_close(const std::string& who, const std::string& name, const HostTensor& got,
+                  const TensorData& want) {
+  const HostTensor w = to_host(want);
+  ASSERT_EQ(shape_str(got.shape), shape_str(w.shape)) << who << ": output '" << name << "'";
+  double scale = 1, worst = 0;
+  size_t worst_at = 0;
+  for (float v : w.data) scale = std::max(scale, double(std::fabs(v)));
+  for (size_t k = 0; k < w.data.size(); ++k) {
+    const bool both_nan = std::isnan(got.data[k]) && std::isnan(w.data[k]);
+    const double err = both_nan ? 0 : std::fabs(double(got.data[k]) - w.data[k]);
+    if (!(err <= worst)) worst = err, worst_at = k;
+  }
+  EXPECT_LE(worst, 1e-4 * scale) << who << ": output '" << name << "' element " << worst_at
+                                 << " is " << got.data[worst_at] << ", expected "
+                                 << w.data[worst_at];
+}
+
+// Runs `executor` on p.feed (in the order of g.inputs) and compares every graph output.
+void run_and_compare(const std::string& who, const Graph& g, Executor& executor,
+                     const Prepared& p) {
+  std::vector<HostTensor> inputs;
+  for (const auto& name : g.inputs) {
+    auto it = p.feed.find(name);
+    ASSERT_NE(it, p.feed.end()) << "loader: graph input '" << name << "' is not a model input";
+    inputs.push_back(it->second);
+  }
+  std::vector<HostTensor> outputs;
+  try {
+    outputs = executor.run(inputs);
+  } catch (const std::exception& e) {
+    FAIL() << who << " threw: " << e.what();
+  }
+  ASSERT_EQ(outputs.size(), g.outputs.size()) << who;
+  ASSERT_EQ(g.outputs.size(), p.expected.size()) << "loader: graph outputs differ from the model's";
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    ASSERT_EQ(g.outputs[k], p.expected[k].first) << "loader: output " << k << " renamed";
+    expect_close(who, g.outputs[k], outputs[k], p.expected[k].second);
+  }
+}
+
+[[maybe_unused]] int64_t batch_of(const Graph& g, const Prepared& p) {
+  if (g.inputs.empty()) return 1;
+  auto it = p.feed.find(g.inputs[0]);
+  return it == p.feed.end() || it->second.shape.empty() ? 1 : it->second.shape[0];
+}
+
+void run_data_set(const std::string& case_name, const onnx::ModelProto& model, const fs::path& dir,
+                  const fs::path& set_dir) {
+  const Prepared p = prepare(model, set_dir);
+  if (auto why = skip_by_design(p)) GTEST_SKIP() << *why;
+  Graph g;
+  try {
+    g = load_onnx_bytes(p.model.SerializeAsString(), (dir / "model.onnx").string());
+  } catch (const UnsupportedError& e) {
+    GTEST_SKIP() << skip_category(e) << e.what();
+  } catch (const std::exception& e) {
+    FAIL() << "loader threw on " << case_name << ": " << e.what();
+  }
+  std::unique_ptr<Executor> reference;
+  try {
+    reference = make_reference_executor(g);
+  } catch (const std::exception& e) {
+    FAIL() << "reference threw: " << e.what();
+  }
+  run_and_compare("reference", g, *reference, p);
+#if AC_CONFORMANCE_WITH_ONEDNN
+  std::unique_ptr<Executor> onednn;
+  try {
+    onednn = compile(g, CompileOptions{batch_of(g, p), 1});
+  } catch (const std::exception& e) {
+    FAIL() << "oneDNN compile threw: " << e.what();
+  }
+  run_and_compare("oneDNN", g, *onednn, p);
+#endif
+}
+
+class OnnxNode : public testing::TestWithParam<Case> {};
+
+TEST_P(OnnxNode, Run) {
+  const Case& c = GetParam();
+  const onnx::ModelProto model = read_model(c.dir / "model.onnx");
+  std::vector<fs::path> sets;
+  for (const auto& e : fs::directory_iterator(c.dir))
+    if (e.is_directory() && e.path().filename().string().rfind("test_data_set_", 0) == 0)
+      sets.push_back(e.path());
+  std::sort(sets.begin(), sets.end());
+  ASSERT_FALSE(sets.empty()) << c.dir << " has no test_data_set_*";
+  for (const auto& set : sets) {
+    SCOPED_TRACE(set.filename().string());
+    run_data_set(c.name, model, c.dir, set);
+    if (IsSkipped() || HasFatalFailure()) return;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Node, OnnxNode, testing::ValuesIn(discover_cases()),
+                         [](const testing::TestParamInfo<Case>& info) { return info.param.name; });
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(OnnxNode);
+
+// ---- the summary ------------------------------------------------------------------------------
+
+// "[category] details" -> "category"
+std::string category_of(const std::string& skip_message) {
+  const auto open = skip_message.find('['), close = skip_message.find(']');
+  if (open == std::string::npos || close == std::string::npos || close < open) return "unstated";
+  return skip_message.substr(open + 1, close - open - 1);
+}
+
+std::string skip_message(const testing::TestResult& r) {
+  for (int k = 0; k < r.total_part_count(); ++k)
+    if (r.GetTestPartResult(k).skipped()) return r.GetTestPartResult(k).message();
+  return "";
+}
+
+// Prints "onnx node conformance: P passed, S skipped (reasons: ...), F failed" after all tests,
+// then each "other unsupported" skip and each failure by case name.
+class ConformanceSummary : public testing::Environment {
+ public:
+  void TearDown() override {
+    int passed = 0, skipped = 0;
+    std::map<std::string, int> reasons;
+    std::vector<std::string> failed, other;
+    const auto* unit = testing::UnitTest::GetInstance();
+    for (int s = 0; s < unit->total_test_suite_count(); ++s) {
+      const auto* suite = unit->GetTestSuite(s);
+      if (std::string(suite->name()) != "Node/OnnxNode") continue;
+      for (int t = 0; t < suite->total_test_count(); ++t) {
+        const auto* info = suite->GetTestInfo(t);
+        if (!info->should_run()) continue;
+        const std::string name = std::string(info->name()).substr(std::string("Run/").size());
+        const auto* r = info->result();
+        if (r->Skipped()) {
+          const std::string why = skip_message(*r);
+          ++skipped, ++reasons[category_of(why)];
+          if (category_of(why) == "other unsupported") other.push_back(name + ": " + why);
+        } else if (r->Passed()) {
+          ++passed;
+        } else {
+          failed.push_back(name);
+        }
+      }
+    }
+    if (passed + skipped + failed.size() == 0) return;
+    std::ostringstream out;
+    out << "onnx node conformance: " << passed << " passed, " << skipped << " skipped (reasons: ";
+    bool first = true;
+    for (const auto& [why, n] : reasons)
+      out << (first ? "" : ", ") << why << " " << n, first = false;
+    out << "), " << failed.size() << " failed\n";
+    for (const auto& o : other) out << "  skipped " << o << "\n";
+    for (const auto& f : failed) out << "  FAILED " << f << "\n";
+    std::cout << out.str() << std::flush;
+  }
+};
+
+testing::Environment* const kSummary = testing::AddGlobalTestEnvironment(new ConformanceSummary);
+
+}  // namespace
+}  // namespace autocompress
