@@ -2,7 +2,9 @@
 // (libonnx-testdata: node/*, plus the 2-D layers of pytorch-converted/*) whose ops the loader
 // accepts becomes one test, Node/OnnxNode.Run/<case directory>. Each loads model.onnx with
 // load_onnx_bytes, runs the reference executor (and, once switched on, the oneDNN evaluator) on
-// test_data_set_*/input_*.pb and compares with output_*.pb.
+// test_data_set_*/input_*.pb and compares with output_*.pb. Models older than opset 9 are first
+// converted with ONNX's version converter; graph inputs our IR wants constant (weights, Clip
+// bounds, pads, shapes, axes) get their test values embedded as initializers.
 //
 // Skipped, with the reason: non-float32 inputs or outputs, training-mode BatchNormalization, and
 // whatever the loader rejects with UnsupportedError (1-D and 3-D tensors among it). Any other
@@ -11,6 +13,7 @@
 #include <fnmatch.h>
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
+#include <onnx/version_converter/convert.h>
 
 #include <algorithm>
 #include <cmath>
@@ -18,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -30,8 +34,8 @@
 #include "model/onnx_io.hpp"
 
 // 1 = every case also runs the oneDNN evaluator, compile(g, {batch, threads = 1}), and compares
-// it with the expected outputs at the same tolerance. Off until evaluator/onednn_executor.cpp is
-// complete (the lead switches it on, here or with -DAC_CONFORMANCE_WITH_ONEDNN=1).
+// it with the expected outputs at the same tolerance. Off until the oneDNN evaluator is declared
+// complete (switch it on here or with -DAC_CONFORMANCE_WITH_ONEDNN=1).
 #ifndef AC_CONFORMANCE_WITH_ONEDNN
 #define AC_CONFORMANCE_WITH_ONEDNN 0
 #endif
@@ -62,6 +66,7 @@ struct Case {
   std::string name;  // the case directory's name, which is also the test's name
   fs::path dir;
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.dir.string(); }
 
 onnx::ModelProto read_model(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -140,48 +145,72 @@ HostTensor to_host(const TensorData& t) {
   return h;
 }
 
+bool is_float_tensor(const onnx::TypeProto& t) {
+  return t.has_tensor_type() && t.tensor_type().elem_type() == onnx::TensorProto::FLOAT;
+}
 int rank_of(const onnx::ValueInfoProto& v) { return v.type().tensor_type().shape().dim_size(); }
 int64_t dim0_of(const onnx::ValueInfoProto& v) {
   const auto& shape = v.type().tensor_type().shape();
   return shape.dim_size() ? shape.dim(0).dim_value() : -1;
 }
 
-// Which graph inputs to embed: those feeding a constant slot, those not float32, and (since the
-// canonical IR reads dimension 0 of every graph input as the batch) every further input whose
-// rank or first dimension differs from the first remaining input's.
-std::set<std::string> inputs_to_embed(const onnx::GraphProto& g,
-                                      const std::vector<const onnx::ValueInfoProto*>& inputs) {
-  std::set<std::string> embed;
-  for (const auto* v : inputs) {
-    if (v->type().tensor_type().elem_type() != onnx::TensorProto::FLOAT) embed.insert(v->name());
-    for (const auto& n : g.node())
-      for (int k = 0; k < n.input_size(); ++k)
-        if (n.input(k) == v->name() && is_constant_slot(n.op_type(), k)) embed.insert(v->name());
-  }
-  const onnx::ValueInfoProto* first = nullptr;
-  for (const auto* v : inputs) {
-    if (embed.count(v->name())) continue;
-    if (!first)
-      first = v;
-    else if (rank_of(*v) != rank_of(*first) || dim0_of(*v) != dim0_of(*first))
-      embed.insert(v->name());
-  }
-  return embed;
-}
+// How a case's graph inputs are fed, decided from the model alone.
+struct InputPlan {
+  std::vector<const onnx::ValueInfoProto*> inputs;  // those the test data gives, in order
+  const onnx::ValueInfoProto* primary = nullptr;    // the first input that stays an input
+  std::set<std::string> embed;                      // inputs that become initializers
+};
 
-Prepared prepare(const onnx::ModelProto& original, const fs::path& set_dir) {
-  Prepared p{original, {}, {}};
-  onnx::GraphProto& g = *p.model.mutable_graph();
+// Embedded are: inputs feeding a constant slot; and, since the canonical IR reads dimension 0 of
+// every graph input as the batch, every further input that is not float32 or whose rank or first
+// dimension differs from the primary input's.
+InputPlan plan_inputs(const onnx::GraphProto& g) {
+  InputPlan plan;
   std::set<std::string> initializers;
   for (const auto& t : g.initializer()) initializers.insert(t.name());
-  std::vector<const onnx::ValueInfoProto*> inputs;  // the ones the test data gives values for
-  for (const auto& v : original.graph().input())
-    if (!initializers.count(v.name())) inputs.push_back(&v);
-  const std::set<std::string> embed = inputs_to_embed(original.graph(), inputs);
-  for (size_t k = 0; k < inputs.size(); ++k) {
+  for (const auto& v : g.input())
+    if (!initializers.count(v.name())) plan.inputs.push_back(&v);
+  for (const auto* v : plan.inputs)
+    for (const auto& n : g.node())
+      for (int k = 0; k < n.input_size(); ++k)
+        if (n.input(k) == v->name() && is_constant_slot(n.op_type(), k))
+          plan.embed.insert(v->name());
+  for (const auto* v : plan.inputs) {
+    if (plan.embed.count(v->name())) continue;
+    if (!plan.primary)
+      plan.primary = v;
+    else if (!is_float_tensor(v->type()) || rank_of(*v) != rank_of(*plan.primary) ||
+             dim0_of(*v) != dim0_of(*plan.primary))
+      plan.embed.insert(v->name());
+  }
+  return plan;
+}
+
+// Why the case cannot be run by design ("[category] details"), if so.
+std::optional<std::string> skip_by_design(const onnx::GraphProto& g, const InputPlan& plan) {
+  for (const auto* v : plan.inputs)
+    if (!v->type().has_tensor_type())
+      return "[non-float dtype] input '" + v->name() + "' is not a tensor";
+  if (plan.primary && !is_float_tensor(plan.primary->type()))
+    return "[non-float dtype] input '" + plan.primary->name() + "'";
+  for (const auto& v : g.output())
+    if (!is_float_tensor(v.type())) return "[non-float dtype] output '" + v.name() + "'";
+  for (const auto& n : g.node()) {
+    if (n.op_type() != "BatchNormalization") continue;
+    bool training = n.output_size() > 1 && !n.output(1).empty();
+    for (const auto& a : n.attribute()) training |= a.name() == "training_mode" && a.i() != 0;
+    if (training) return "[training-mode BatchNormalization] node '" + n.name() + "'";
+  }
+  return std::nullopt;
+}
+
+Prepared prepare(const onnx::ModelProto& original, const InputPlan& plan, const fs::path& set_dir) {
+  Prepared p{original, {}, {}};
+  onnx::GraphProto& g = *p.model.mutable_graph();
+  for (size_t k = 0; k < plan.inputs.size(); ++k) {
     const fs::path pb = set_dir / ("input_" + std::to_string(k) + ".pb");
-    const std::string& name = inputs[k]->name();
-    if (!embed.count(name)) {
+    const std::string& name = plan.inputs[k]->name();
+    if (!plan.embed.count(name)) {
       p.feed[name] = to_host(read_tensor_proto(pb.string()));
       continue;
     }
@@ -193,7 +222,7 @@ Prepared prepare(const onnx::ModelProto& original, const fs::path& set_dir) {
   if (p.model.ir_version() >= 4) {
     google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> kept;
     for (const auto& v : g.input())
-      if (!embed.count(v.name())) *kept.Add() = v;
+      if (!plan.embed.count(v.name())) *kept.Add() = v;
     g.mutable_input()->Swap(&kept);
   }
   for (int k = 0; k < g.output_size(); ++k)
@@ -201,23 +230,6 @@ Prepared prepare(const onnx::ModelProto& original, const fs::path& set_dir) {
         g.output(k).name(),
         read_tensor_proto((set_dir / ("output_" + std::to_string(k) + ".pb")).string()));
   return p;
-}
-
-// Why the case cannot be run by design (category in brackets, then details), if so.
-std::optional<std::string> skip_by_design(const Prepared& p) {
-  for (const auto& v : p.model.graph().input())
-    if (p.feed.count(v.name()) && v.type().tensor_type().elem_type() != onnx::TensorProto::FLOAT)
-      return "[non-float dtype] input '" + v.name() + "'";
-  for (const auto& v : p.model.graph().output())
-    if (v.type().tensor_type().elem_type() != onnx::TensorProto::FLOAT)
-      return "[non-float dtype] output '" + v.name() + "'";
-  for (const auto& n : p.model.graph().node()) {
-    if (n.op_type() != "BatchNormalization") continue;
-    bool training = n.output_size() > 1 && !n.output(1).empty();
-    for (const auto& a : n.attribute()) training |= a.name() == "training_mode" && a.i() != 0;
-    if (training) return "[training-mode BatchNormalization] node '" + n.name() + "'";
-  }
-  return std::nullopt;
 }
 
 std::string skip_category(const UnsupportedError& e) {
@@ -238,9 +250,10 @@ void expect_close(const std::string& who, const std::string& name, const HostTen
   size_t worst_at = 0;
   for (float v : w.data) scale = std::max(scale, double(std::fabs(v)));
   for (size_t k = 0; k < w.data.size(); ++k) {
-    const bool both_nan = std::isnan(got.data[k]) && std::isnan(w.data[k]);
-    const double err = both_nan ? 0 : std::fabs(double(got.data[k]) - w.data[k]);
-    if (!(err <= worst)) worst = err, worst_at = k;
+    double err = std::fabs(double(got.data[k]) - w.data[k]);
+    if (std::isnan(got.data[k]) && std::isnan(w.data[k])) err = 0;
+    if (std::isnan(err)) err = std::numeric_limits<double>::infinity();
+    if (err > worst) worst = err, worst_at = k;
   }
   EXPECT_LE(worst, 1e-4 * scale) << who << ": output '" << name << "' element " << worst_at
                                  << " is " << got.data[worst_at] << ", expected "
@@ -276,10 +289,9 @@ void run_and_compare(const std::string& who, const Graph& g, Executor& executor,
   return it == p.feed.end() || it->second.shape.empty() ? 1 : it->second.shape[0];
 }
 
-void run_data_set(const std::string& case_name, const onnx::ModelProto& model, const fs::path& dir,
-                  const fs::path& set_dir) {
-  const Prepared p = prepare(model, set_dir);
-  if (auto why = skip_by_design(p)) GTEST_SKIP() << *why;
+void run_data_set(const std::string& case_name, const onnx::ModelProto& model,
+                  const InputPlan& plan, const fs::path& dir, const fs::path& set_dir) {
+  const Prepared p = prepare(model, plan, set_dir);
   Graph g;
   try {
     g = load_onnx_bytes(p.model.SerializeAsString(), (dir / "model.onnx").string());
@@ -306,11 +318,27 @@ void run_data_set(const std::string& case_name, const onnx::ModelProto& model, c
 #endif
 }
 
+// The loader reads opsets 9-17; older models (pytorch-converted are opset 6) are first brought
+// to opset 9 with ONNX's own version converter.
+onnx::ModelProto at_least_opset_9(onnx::ModelProto model) {
+  for (const auto& o : model.opset_import())
+    if ((o.domain().empty() || o.domain() == "ai.onnx") && o.version() < 9)
+      return onnx::version_conversion::ConvertVersion(model, 9);
+  return model;
+}
+
 class OnnxNode : public testing::TestWithParam<Case> {};
 
 TEST_P(OnnxNode, Run) {
   const Case& c = GetParam();
-  const onnx::ModelProto model = read_model(c.dir / "model.onnx");
+  onnx::ModelProto model;
+  try {
+    model = at_least_opset_9(read_model(c.dir / "model.onnx"));
+  } catch (const std::exception& e) {
+    FAIL() << "harness: cannot read or convert the model to opset 9: " << e.what();
+  }
+  const InputPlan plan = plan_inputs(model.graph());
+  if (auto why = skip_by_design(model.graph(), plan)) GTEST_SKIP() << *why;
   std::vector<fs::path> sets;
   for (const auto& e : fs::directory_iterator(c.dir))
     if (e.is_directory() && e.path().filename().string().rfind("test_data_set_", 0) == 0)
@@ -319,7 +347,7 @@ TEST_P(OnnxNode, Run) {
   ASSERT_FALSE(sets.empty()) << c.dir << " has no test_data_set_*";
   for (const auto& set : sets) {
     SCOPED_TRACE(set.filename().string());
-    run_data_set(c.name, model, c.dir, set);
+    run_data_set(c.name, model, plan, c.dir, set);
     if (IsSkipped() || HasFatalFailure()) return;
   }
 }
@@ -377,7 +405,7 @@ class ConformanceSummary : public testing::Environment {
     bool first = true;
     for (const auto& [why, n] : reasons)
       out << (first ? "" : ", ") << why << " " << n, first = false;
-    out << "), " << failed.size() << " failed\n";
+    out << (reasons.empty() ? "none" : "") << "), " << failed.size() << " failed\n";
     for (const auto& o : other) out << "  skipped " << o << "\n";
     for (const auto& f : failed) out << "  FAILED " << f << "\n";
     std::cout << out.str() << std::flush;
