@@ -1,0 +1,111 @@
+// Test helpers for the data readers: a temporary directory removed on destruction, and writers
+// of raw / gzip files with hand-made contents.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace autocompress::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
+    path_ = std::filesystem::temp_directory_path() /
+            ("ac_data_test_" + std::to_string(::getpid()) + "_" + std::to_string(stamp) + "_" +
+             std::to_string(counter++));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  std::string str() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline std::string write_raw(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  EXPECT_TRUE(out.good()) << path;
+  return path;
+}
+
+inline std::string write_gz(const std::string& path, const std::string& bytes) {
+  gzFile gz = gzopen(path.c_str(), "wb");
+  EXPECT_NE(gz, nullptr) << path;
+  if (!bytes.empty()) {
+    EXPECT_EQ(gzwrite(gz, bytes.data(), static_cast<unsigned>(bytes.size())),
+              static_cast<int>(bytes.size()));
+  }
+  EXPECT_EQ(gzclose(gz), Z_OK);
+  return path;
+}
+
+inline std::string read_raw(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Big-endian u32, as IDX dimensions are stored.
+inline std::string be32(uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+          static_cast<char>(v)};
+}
+
+// An IDX file: magic (00 00 type rank), dims, then `data` as given.
+inline std::string idx_bytes(unsigned char type, const std::vector<uint32_t>& dims,
+                             const std::string& data) {
+  std::string s{'\0', '\0', static_cast<char>(type), static_cast<char>(dims.size())};
+  for (uint32_t d : dims) s += be32(d);
+  return s + data;
+}
+
+// An .npy file with the header dict text given verbatim (padded like numpy), then `data`.
+inline std::string npy_bytes(const std::string& dict, const std::string& data, int major = 1) {
+  const size_t prefix = major == 1 ? 10 : 12;
+  std::string header = dict;
+  header.append(64 - (prefix + header.size() + 1) % 64, ' ');
+  header += '\n';
+  std::string s = std::string("\x93NUMPY") + static_cast<char>(major) + '\0';
+  const size_t len_bytes = major == 1 ? 2 : 4;
+  for (size_t k = 0; k < len_bytes; ++k) s += static_cast<char>(header.size() >> (8 * k));
+  return s + header + data;
+}
+
+// Little-endian bytes of the values (the host is little-endian; checked in the tests).
+template <class T>
+std::string le_bytes(const std::vector<T>& v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+
+// The message of the exception E thrown by f; fails the test when f throws nothing or else.
+template <class E, class F>
+std::string error_message(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "unexpected exception type: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "no exception thrown";
+  return "";
+}
+
+}  // namespace autocompress::testing
