@@ -39,7 +39,7 @@ struct Dataset {
 struct Array {
   DType dtype = DType::kFloat;
   Shape shape;
-  std::vector<float> f;    // float data (float32 files)
+  std::vector<float> f;    // float data (float32 files; float64 converted to float32)
   std::vector<int64_t> i;  // integer data (uint8/int8/int32/int64 files)
 };
 
@@ -56,8 +56,8 @@ Dataset load_mnist_dir(const std::string& dir, Split split, const Normalization&
 Dataset load_images(const std::string& images, const std::string& labels,
                     const Normalization& norm, int64_t limit = 0);
 
-// Make `ds` fit `input_shape` (the model input, batch kBatch): identical per-sample element
-// counts with a compatible shape, else DataError naming both shapes.
+// Check that a sample of `ds` is exactly the model input `input_shape` without its batch
+// dimension (kBatch); else DataError naming both shapes. Does not change `ds`.
 void check_fits(const Dataset& ds, const Shape& input_shape);
 
 }  // namespace autocompress

@@ -15,6 +15,8 @@ struct Metrics {
   std::optional<double> kl;         // mean KL(softmax(ref) || softmax(ours)), nats
 };
 
+// Not thread-safe: one accumulator per evaluation. add() throws std::invalid_argument on span
+// sizes that are not whole samples or a label outside [0, classes).
 class MetricsAccumulator {
  public:
   explicit MetricsAccumulator(int64_t classes);
