@@ -33,15 +33,7 @@
 #include "evaluator/reference.hpp"
 #include "model/onnx_io.hpp"
 
-// 1 = every case also runs the oneDNN evaluator, compile(g, {batch, threads = 1}), and compares
-// it with the expected outputs at the same tolerance. Off until the oneDNN evaluator is declared
-// complete (switch it on here or with -DAC_CONFORMANCE_WITH_ONEDNN=1).
-#ifndef AC_CONFORMANCE_WITH_ONEDNN
-#define AC_CONFORMANCE_WITH_ONEDNN 0
-#endif
-#if AC_CONFORMANCE_WITH_ONEDNN
 #include "evaluator/onednn_executor.hpp"
-#endif
 
 namespace autocompress {
 namespace {
@@ -307,7 +299,7 @@ void run_data_set(const std::string& case_name, const onnx::ModelProto& model,
     FAIL() << "reference threw: " << e.what();
   }
   run_and_compare("reference", g, *reference, p);
-#if AC_CONFORMANCE_WITH_ONEDNN
+  // Every case also runs the oneDNN evaluator at the same tolerance.
   std::unique_ptr<Executor> onednn;
   try {
     onednn = compile(g, CompileOptions{batch_of(g, p), 1});
@@ -315,7 +307,6 @@ void run_data_set(const std::string& case_name, const onnx::ModelProto& model,
     FAIL() << "oneDNN compile threw: " << e.what();
   }
   run_and_compare("oneDNN", g, *onednn, p);
-#endif
 }
 
 // The loader reads opsets 9-17; older models (pytorch-converted are opset 6) are first brought
