@@ -1,5 +1,6 @@
 #include "model/graph.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "common/error.hpp"
@@ -129,6 +130,285 @@ std::vector<LayerInfo> weighted_layers(const Graph& g) {
     r.push_back(std::move(l));
   }
   return r;
+}
+
+// ---- shape inference of canonical ops ----
+
+std::optional<Shape> broadcast_shapes(const Shape& a, const Shape& b) {
+  size_t r = std::max(a.size(), b.size());
+  Shape out(r);
+  for (size_t k = 0; k < r; ++k) {
+    int64_t x = k + a.size() >= r ? a[k + a.size() - r] : 1;
+    int64_t y = k + b.size() >= r ? b[k + b.size() - r] : 1;
+    if (x == y || y == 1) out[k] = x;
+    else if (x == 1) out[k] = y;
+    else return std::nullopt;
+  }
+  return out;
+}
+
+namespace {
+
+class ShapeInference {
+ public:
+  ShapeInference(const Graph& g, const Node& n) : g_(g), n_(n) {}
+
+  std::vector<Shape> run() {
+    const std::string& op = n_.op;
+    if (op == "Relu" || op == "Sigmoid" || op == "HardSwish" || op == "Clip" ||
+        op == "LeakyRelu" || op == "HardSigmoid")
+      return {in(0)};
+    if (op == "Conv") return {conv()};
+    if (op == "Gemm") return {gemm()};
+    if (op == "BatchNormalization") return {batch_norm()};
+    if (op == "MaxPool" || op == "AveragePool") return {pool()};
+    if (op == "GlobalAveragePool") return {global_pool()};
+    if (op == "ReduceMean") return {reduce_mean()};
+    if (op == "Pad") return {pad()};
+    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return {broadcast()};
+    if (op == "Concat") return {concat()};
+    if (op == "Flatten") return {flatten()};
+    if (op == "Reshape") return {reshape()};
+    if (op == "Transpose") return {transpose()};
+    if (op == "Softmax") return {softmax()};
+    throw ModelError(g_.source, n_.name, "op '" + op + "' is not a canonical op");
+  }
+
+ private:
+  const Graph& g_;
+  const Node& n_;
+
+  [[noreturn]] void bad(const std::string& what) const { throw ModelError(g_.source, n_.name, what); }
+  [[noreturn]] void unsupported(const std::string& what) const {
+    throw UnsupportedError(g_.source, n_.name, what);
+  }
+  bool present(size_t k) const { return n_.inputs.size() > k && !n_.inputs[k].empty(); }
+  const Shape& in(size_t k) const {
+    if (!present(k)) bad(n_.op + " needs input " + std::to_string(k));
+    auto it = g_.values.find(n_.inputs[k]);
+    if (it == g_.values.end()) bad("input '" + n_.inputs[k] + "' has no known shape");
+    return it->second.shape;
+  }
+  const Shape& in_rank(size_t k, size_t rank, const char* what) const {
+    const Shape& s = in(k);
+    if (s.size() != rank)
+      bad(std::string(what) + " '" + n_.inputs[k] + "' must be " + std::to_string(rank) +
+          "-D, got " + shape_str(s));
+    return s;
+  }
+  std::vector<int64_t> ints(const std::string& key, size_t size) const {
+    const auto& v = n_.ints(key);
+    if (v.size() != size)
+      bad("attribute '" + key + "' must have " + std::to_string(size) + " values, got " +
+          std::to_string(v.size()));
+    return v;
+  }
+  static bool batched(const Shape& s) { return !s.empty() && s[0] == kBatch; }
+
+  // floor((in + pads - dilated kernel) / stride) + 1, or ceil with the rule of PyTorch and ONNX
+  // Runtime that the last window must start inside the input or the left padding.
+  int64_t window_out(int64_t len, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe,
+                     bool ceil_mode) const {
+    if (k < 1 || s < 1 || d < 1) bad("kernel, strides and dilations must be positive");
+    int64_t span = len + pb + pe - ((k - 1) * d + 1);
+    if (span < 0)
+      bad("window of " + std::to_string(k) + " (dilation " + std::to_string(d) +
+          ") does not fit the input of " + std::to_string(len) + " plus padding");
+    int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+    if (ceil_mode && (out - 1) * s >= len + pb) --out;
+    return out;
+  }
+
+  Shape conv() const {
+    const Shape& x = in_rank(0, 4, "Conv input");
+    const Shape& w = in_rank(1, 4, "Conv weight");
+    int64_t group = n_.i("group", 1);
+    if (group < 1 || w[0] % group != 0)
+      bad("group " + std::to_string(group) + " does not divide the " + std::to_string(w[0]) +
+          " output channels");
+    if (x[1] != w[1] * group)
+      bad("input has " + std::to_string(x[1]) + " channels, weight expects " +
+          std::to_string(w[1]) + " x group " + std::to_string(group));
+    if (present(2) && in(2) != Shape{w[0]})
+      bad("bias has shape " + shape_str(in(2)) + ", expected [" + std::to_string(w[0]) + "]");
+    auto s = ints("strides", 2), p = ints("pads", 4), d = ints("dilations", 2);
+    return {x[0], w[0], window_out(x[2], w[2], s[0], d[0], p[0], p[2], false),
+            window_out(x[3], w[3], s[1], d[1], p[1], p[3], false)};
+  }
+
+  Shape gemm() const {
+    const Shape& x = in_rank(0, 2, "Gemm input");
+    const Shape& w = in_rank(1, 2, "Gemm weight");
+    if (x[1] != w[1])
+      bad("input has " + std::to_string(x[1]) + " features, weight " + shape_str(w) +
+          " expects " + std::to_string(w[1]));
+    if (present(2) && in(2) != Shape{w[0]})
+      bad("bias has shape " + shape_str(in(2)) + ", expected [" + std::to_string(w[0]) + "]");
+    return {x[0], w[0]};
+  }
+
+  Shape batch_norm() const {
+    const Shape& x = in(0);
+    if (x.size() < 2) bad("BatchNormalization input must have a channel dimension, got " + shape_str(x));
+    static const char* names[] = {"scale", "B", "mean", "var"};
+    for (size_t k = 1; k <= 4; ++k)
+      if (in(k) != Shape{x[1]})
+        bad(std::string("BatchNormalization ") + names[k - 1] + " has shape " + shape_str(in(k)) +
+            ", expected [" + std::to_string(x[1]) + "] (the input's channels)");
+    return x;
+  }
+
+  Shape pool() const {
+    const Shape& x = in_rank(0, 4, n_.op == "MaxPool" ? "MaxPool input" : "AveragePool input");
+    auto k = ints("kernel_shape", 2), s = ints("strides", 2), p = ints("pads", 4);
+    auto d = n_.has("dilations") ? ints("dilations", 2) : std::vector<int64_t>{1, 1};
+    bool ceil_mode = n_.i("ceil_mode", 0) != 0;
+    return {x[0], x[1], window_out(x[2], k[0], s[0], d[0], p[0], p[2], ceil_mode),
+            window_out(x[3], k[1], s[1], d[1], p[1], p[3], ceil_mode)};
+  }
+
+  Shape global_pool() const {
+    const Shape& x = in_rank(0, 4, "GlobalAveragePool input");
+    return {x[0], x[1], 1, 1};
+  }
+
+  Shape reduce_mean() const {
+    const Shape& x = in(0);
+    bool keep = n_.i("keepdims", 1) != 0;
+    std::vector<bool> reduced(x.size(), false);
+    for (int64_t a : n_.ints("axes")) {
+      if (a < 0 || a >= static_cast<int64_t>(x.size()))
+        bad("axis " + std::to_string(a) + " out of range for " + shape_str(x));
+      reduced[a] = true;
+    }
+    if (batched(x) && reduced[0]) unsupported("ReduceMean over the batch dimension");
+    Shape out;
+    for (size_t k = 0; k < x.size(); ++k)
+      if (!reduced[k]) out.push_back(x[k]);
+      else if (keep) out.push_back(1);
+    return out;
+  }
+
+  Shape pad() const {
+    const Shape& x = in(0);
+    auto p = ints("pads", 2 * x.size());
+    Shape out = x;
+    for (size_t k = 0; k < x.size(); ++k) {
+      if (x[k] == kBatch) {
+        if (p[k] != 0 || p[k + x.size()] != 0) unsupported("Pad of the batch dimension");
+        continue;
+      }
+      out[k] = x[k] + p[k] + p[k + x.size()];
+      if (out[k] < 0) bad("pads " + shape_str(p) + " remove more than " + shape_str(x));
+    }
+    return out;
+  }
+
+  Shape broadcast() const {
+    const Shape& a = in(0);
+    const Shape& b = in(1);
+    auto out = broadcast_shapes(a, b);
+    if (!out) {
+      size_t r = std::max(a.size(), b.size());
+      bool batch_clash = (batched(a) && a.size() == r) || (batched(b) && b.size() == r);
+      if (batch_clash && a.size() == b.size() && (a[0] == kBatch) != (b[0] == kBatch))
+        unsupported(n_.op + " broadcasts the batch dimension of " + shape_str(a) + " and " +
+                    shape_str(b) + " against a fixed size");
+      bad(n_.op + " inputs " + shape_str(a) + " ('" + n_.inputs[0] + "') and " + shape_str(b) +
+          " ('" + n_.inputs[1] + "') are not broadcast-compatible");
+    }
+    for (size_t k = 1; k < out->size(); ++k)
+      if ((*out)[k] == kBatch)
+        unsupported(n_.op + " of " + shape_str(a) + " and " + shape_str(b) +
+                    " moves the batch dimension away from dim 0");
+    return *out;
+  }
+
+  Shape concat() const {
+    Shape out = in(0);
+    int64_t axis = n_.i("axis");
+    if (axis < 0 || axis >= static_cast<int64_t>(out.size()))
+      bad("axis " + std::to_string(axis) + " out of range for " + shape_str(out));
+    if (out[axis] == kBatch) unsupported("Concat along the batch dimension");
+    for (size_t k = 1; k < n_.inputs.size(); ++k) {
+      const Shape& s = in(k);
+      bool ok = s.size() == out.size();
+      for (size_t d = 0; ok && d < s.size(); ++d) ok = d == static_cast<size_t>(axis) || s[d] == out[d];
+      if (!ok || s[axis] == kBatch)
+        bad("Concat inputs " + shape_str(in(0)) + " and " + shape_str(s) + " differ outside axis " +
+            std::to_string(axis));
+      out[axis] += s[axis];
+    }
+    return out;
+  }
+
+  Shape flatten() const {
+    const Shape& x = in(0);
+    int64_t axis = n_.i("axis");
+    if (axis < 0 || axis > static_cast<int64_t>(x.size()))
+      bad("axis " + std::to_string(axis) + " out of range for " + shape_str(x));
+    Shape head(x.begin(), x.begin() + axis), tail(x.begin() + axis, x.end());
+    if (batched(tail)) unsupported("Flatten at axis 0 mixes the batch with the other dimensions");
+    int64_t h = 1;
+    for (size_t k = batched(head) ? 1 : 0; k < head.size(); ++k) h *= head[k];
+    if (batched(head) && h != 1)
+      unsupported("Flatten at axis " + std::to_string(axis) + " of " + shape_str(x) +
+                  " mixes the batch with the other dimensions");
+    return {batched(head) ? kBatch : h, numel(tail)};
+  }
+
+  Shape reshape() const {
+    const Shape& x = in(0);
+    const auto& out = n_.ints("shape");
+    for (size_t k = 0; k < out.size(); ++k)
+      if (out[k] < 0 && !(k == 0 && out[k] == kBatch)) bad("shape " + shape_str(out) + " is not resolved");
+    if (batched(x) != batched(out))
+      unsupported("Reshape of " + shape_str(x) + " to " + shape_str(out) +
+                  " mixes the batch with the other dimensions");
+    Shape xr(x.begin() + (batched(x) ? 1 : 0), x.end()), yr(out.begin() + (batched(out) ? 1 : 0), out.end());
+    if (numel(xr) != numel(yr))
+      bad("cannot reshape " + shape_str(x) + " to " + shape_str(out) + " (element counts differ)");
+    return out;
+  }
+
+  Shape transpose() const {
+    const Shape& x = in(0);
+    const auto& perm = n_.ints("perm");
+    if (perm.size() != x.size()) bad("perm " + shape_str(perm) + " does not match " + shape_str(x));
+    Shape out(x.size());
+    std::vector<bool> seen(x.size(), false);
+    for (size_t k = 0; k < perm.size(); ++k) {
+      if (perm[k] < 0 || perm[k] >= static_cast<int64_t>(x.size()) || seen[perm[k]])
+        bad("perm " + shape_str(perm) + " is not a permutation");
+      seen[perm[k]] = true;
+      out[k] = x[perm[k]];
+    }
+    if (batched(x) && perm[0] != 0) unsupported("Transpose moves the batch dimension");
+    return out;
+  }
+
+  Shape softmax() const {
+    const Shape& x = in(0);
+    int64_t axis = n_.i("axis");
+    if (axis < 0 || axis >= static_cast<int64_t>(x.size()))
+      bad("axis " + std::to_string(axis) + " out of range for " + shape_str(x));
+    if (batched(x) && axis == 0) unsupported("Softmax over the batch dimension");
+    return x;
+  }
+};
+
+}  // namespace
+
+std::vector<Shape> infer_node_shapes(const Graph& g, const Node& n) {
+  return ShapeInference(g, n).run();
+}
+
+void infer_shapes(Graph& g) {
+  for (const auto& n : g.nodes) {
+    auto shapes = infer_node_shapes(g, n);
+    for (size_t k = 0; k < n.outputs.size() && k < shapes.size(); ++k)
+      g.values[n.outputs[k]] = ValueInfo{n.outputs[k], DType::kFloat, shapes[k]};
+  }
 }
 
 }  // namespace autocompress

@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -146,5 +147,18 @@ struct Graph {
 int64_t node_macs(const Graph& g, const Node& n);
 // Conv and Gemm layers in schedule order.
 std::vector<LayerInfo> weighted_layers(const Graph& g);
+
+// Output shapes of the canonical node `n`, computed from the shapes of its inputs in g.values
+// (pooling with ceil_mode, conv with dilations/groups, ONNX multidirectional broadcasting, ...).
+// Validates the inputs: throws ModelError naming the node and both sides of a mismatch (channel
+// counts, Gemm K, BN parameter sizes, broadcast shapes), UnsupportedError when the batch
+// dimension would move away from dim 0 or be mixed with other dimensions.
+std::vector<Shape> infer_node_shapes(const Graph& g, const Node& n);
+// Recompute g.values of every node output in schedule order (e.g. after a transformation
+// changed a weight's shape). Activations are float32.
+void infer_shapes(Graph& g);
+// ONNX multidirectional broadcast of two shapes; std::nullopt when incompatible.
+// kBatch broadcasts only against kBatch or 1.
+std::optional<Shape> broadcast_shapes(const Shape& a, const Shape& b);
 
 }  // namespace autocompress
