@@ -140,9 +140,12 @@ std::optional<Shape> broadcast_shapes(const Shape& a, const Shape& b) {
   for (size_t k = 0; k < r; ++k) {
     int64_t x = k + a.size() >= r ? a[k + a.size() - r] : 1;
     int64_t y = k + b.size() >= r ? b[k + b.size() - r] : 1;
-    if (x == y || y == 1) out[k] = x;
-    else if (x == 1) out[k] = y;
-    else return std::nullopt;
+    if (x == y || y == 1)
+      out[k] = x;
+    else if (x == 1)
+      out[k] = y;
+    else
+      return std::nullopt;
   }
   return out;
 }
@@ -155,8 +158,8 @@ class ShapeInference {
 
   std::vector<Shape> run() {
     const std::string& op = n_.op;
-    if (op == "Relu" || op == "Sigmoid" || op == "HardSwish" || op == "Clip" ||
-        op == "LeakyRelu" || op == "HardSigmoid")
+    if (op == "Relu" || op == "Sigmoid" || op == "HardSwish" || op == "Clip" || op == "LeakyRelu" ||
+        op == "HardSigmoid")
       return {in(0)};
     if (op == "Conv") return {conv()};
     if (op == "Gemm") return {gemm()};
@@ -178,7 +181,9 @@ class ShapeInference {
   const Graph& g_;
   const Node& n_;
 
-  [[noreturn]] void bad(const std::string& what) const { throw ModelError(g_.source, n_.name, what); }
+  [[noreturn]] void bad(const std::string& what) const {
+    throw ModelError(g_.source, n_.name, what);
+  }
   [[noreturn]] void unsupported(const std::string& what) const {
     throw UnsupportedError(g_.source, n_.name, what);
   }
@@ -240,8 +245,8 @@ class ShapeInference {
     const Shape& x = in_rank(0, 2, "Gemm input");
     const Shape& w = in_rank(1, 2, "Gemm weight");
     if (x[1] != w[1])
-      bad("input has " + std::to_string(x[1]) + " features, weight " + shape_str(w) +
-          " expects " + std::to_string(w[1]));
+      bad("input has " + std::to_string(x[1]) + " features, weight " + shape_str(w) + " expects " +
+          std::to_string(w[1]));
     if (present(2) && in(2) != Shape{w[0]})
       bad("bias has shape " + shape_str(in(2)) + ", expected [" + std::to_string(w[0]) + "]");
     return {x[0], w[0]};
@@ -249,7 +254,8 @@ class ShapeInference {
 
   Shape batch_norm() const {
     const Shape& x = in(0);
-    if (x.size() < 2) bad("BatchNormalization input must have a channel dimension, got " + shape_str(x));
+    if (x.size() < 2)
+      bad("BatchNormalization input must have a channel dimension, got " + shape_str(x));
     static const char* names[] = {"scale", "B", "mean", "var"};
     for (size_t k = 1; k <= 4; ++k)
       if (in(k) != Shape{x[1]})
@@ -284,8 +290,10 @@ class ShapeInference {
     if (batched(x) && reduced[0]) unsupported("ReduceMean over the batch dimension");
     Shape out;
     for (size_t k = 0; k < x.size(); ++k)
-      if (!reduced[k]) out.push_back(x[k]);
-      else if (keep) out.push_back(1);
+      if (!reduced[k])
+        out.push_back(x[k]);
+      else if (keep)
+        out.push_back(1);
     return out;
   }
 
@@ -333,7 +341,8 @@ class ShapeInference {
     for (size_t k = 1; k < n_.inputs.size(); ++k) {
       const Shape& s = in(k);
       bool ok = s.size() == out.size();
-      for (size_t d = 0; ok && d < s.size(); ++d) ok = d == static_cast<size_t>(axis) || s[d] == out[d];
+      for (size_t d = 0; ok && d < s.size(); ++d)
+        ok = d == static_cast<size_t>(axis) || s[d] == out[d];
       if (!ok || s[axis] == kBatch)
         bad("Concat inputs " + shape_str(in(0)) + " and " + shape_str(s) + " differ outside axis " +
             std::to_string(axis));
@@ -361,11 +370,13 @@ class ShapeInference {
     const Shape& x = in(0);
     const auto& out = n_.ints("shape");
     for (size_t k = 0; k < out.size(); ++k)
-      if (out[k] < 0 && !(k == 0 && out[k] == kBatch)) bad("shape " + shape_str(out) + " is not resolved");
+      if (out[k] < 0 && !(k == 0 && out[k] == kBatch))
+        bad("shape " + shape_str(out) + " is not resolved");
     if (batched(x) != batched(out))
       unsupported("Reshape of " + shape_str(x) + " to " + shape_str(out) +
                   " mixes the batch with the other dimensions");
-    Shape xr(x.begin() + (batched(x) ? 1 : 0), x.end()), yr(out.begin() + (batched(out) ? 1 : 0), out.end());
+    Shape xr(x.begin() + (batched(x) ? 1 : 0), x.end()),
+        yr(out.begin() + (batched(out) ? 1 : 0), out.end());
     if (numel(xr) != numel(yr))
       bad("cannot reshape " + shape_str(x) + " to " + shape_str(out) + " (element counts differ)");
     return out;

@@ -32,7 +32,8 @@
 namespace autocompress {
 namespace {
 
-static_assert(std::endian::native == std::endian::little, "raw_data decoding assumes little endian");
+static_assert(std::endian::native == std::endian::little,
+              "raw_data decoding assumes little endian");
 
 // Value of the batch dimension inside folded int64 shape tensors (the Shape of an activation).
 constexpr int64_t kBatchSentinel = std::numeric_limits<int64_t>::min();
@@ -93,7 +94,8 @@ void append_all(const Src& src, std::vector<Dst>& dst) {
 // Decodes integer data kept as raw bytes of type T or in int32_data.
 template <class T>
 void decode_small_ints(const TP& t, TensorData& d) {
-  if (t.has_raw_data()) append_all(raw_values<T>(t.raw_data()), d.i);
+  if (t.has_raw_data())
+    append_all(raw_values<T>(t.raw_data()), d.i);
   else
     for (int32_t x : t.int32_data()) d.i.push_back(static_cast<T>(x));
 }
@@ -122,34 +124,54 @@ TensorData decode_tensor(const TP& t, const std::string& where) {
   const bool raw = t.has_raw_data();
   switch (t.data_type()) {
     case TP::FLOAT:
-      if (raw) d.f = raw_values<float>(t.raw_data());
-      else d.f.assign(t.float_data().begin(), t.float_data().end());
+      if (raw)
+        d.f = raw_values<float>(t.raw_data());
+      else
+        d.f.assign(t.float_data().begin(), t.float_data().end());
       break;
     case TP::DOUBLE:
-      if (raw) append_all(raw_values<double>(t.raw_data()), d.f);
-      else append_all(t.double_data(), d.f);
+      if (raw)
+        append_all(raw_values<double>(t.raw_data()), d.f);
+      else
+        append_all(t.double_data(), d.f);
       break;
-    case TP::FLOAT16: decode_16bit_floats(t, d, half_to_float); break;
-    case TP::BFLOAT16: decode_16bit_floats(t, d, bf16_to_float); break;
+    case TP::FLOAT16:
+      decode_16bit_floats(t, d, half_to_float);
+      break;
+    case TP::BFLOAT16:
+      decode_16bit_floats(t, d, bf16_to_float);
+      break;
     case TP::INT64:
-      if (raw) d.i = raw_values<int64_t>(t.raw_data());
-      else d.i.assign(t.int64_data().begin(), t.int64_data().end());
+      if (raw)
+        d.i = raw_values<int64_t>(t.raw_data());
+      else
+        d.i.assign(t.int64_data().begin(), t.int64_data().end());
       break;
-    case TP::INT32: decode_small_ints<int32_t>(t, d); break;
-    case TP::INT8: decode_small_ints<int8_t>(t, d); break;
-    case TP::UINT8: decode_small_ints<uint8_t>(t, d); break;
-    case TP::BOOL: decode_small_ints<uint8_t>(t, d); break;
+    case TP::INT32:
+      decode_small_ints<int32_t>(t, d);
+      break;
+    case TP::INT8:
+      decode_small_ints<int8_t>(t, d);
+      break;
+    case TP::UINT8:
+      decode_small_ints<uint8_t>(t, d);
+      break;
+    case TP::BOOL:
+      decode_small_ints<uint8_t>(t, d);
+      break;
     default:
-      throw UnsupportedError(where, "", what + " has data type " +
-                                            TP::DataType_Name(static_cast<TP::DataType>(t.data_type())) +
-                                            " (supported: float32/64/16, bfloat16, int64/32/8, uint8, bool)");
+      throw UnsupportedError(where, "",
+                             what + " has data type " +
+                                 TP::DataType_Name(static_cast<TP::DataType>(t.data_type())) +
+                                 " (supported: float32/64/16, bfloat16, int64/32/8, uint8, bool)");
   }
   d.dtype = static_cast<DType>(t.data_type());
   int64_t want = numel(d.shape);
   int64_t have = static_cast<int64_t>(d.is_float() ? d.f.size() : d.i.size());
   if (have != want)
-    throw ModelError(where, "", what + " has " + std::to_string(have) + " values, its shape " +
-                                    shape_str(d.shape) + " needs " + std::to_string(want));
+    throw ModelError(where, "",
+                     what + " has " + std::to_string(have) + " values, its shape " +
+                         shape_str(d.shape) + " needs " + std::to_string(want));
   return d;
 }
 
@@ -170,12 +192,15 @@ TensorData remap(const TensorData& src, const Shape& shape,
   int64_t n = 1;
   for (int64_t d : shape)
     if (__builtin_mul_overflow(n, d, &n) || n > kMaxConstantElements)
-      throw std::length_error("constant folding would create a tensor of shape " + shape_str(shape));
+      throw std::length_error("constant folding would create a tensor of shape " +
+                              shape_str(shape));
   std::vector<int64_t> idx(shape.size(), 0);
   for (int64_t flat = 0; flat < n; ++flat) {
     int64_t s = map(idx);
-    if (src.is_float()) r.f.push_back(src.f[s]);
-    else r.i.push_back(src.i[s]);
+    if (src.is_float())
+      r.f.push_back(src.f[s]);
+    else
+      r.i.push_back(src.i[s]);
     for (size_t k = shape.size(); k-- > 0;) {
       if (++idx[k] < shape[k]) break;
       idx[k] = 0;
@@ -257,14 +282,40 @@ class Attrs {
   const onnx::NodeProto& n_;
 };
 
-const std::vector<std::string> kSupportedOps = {
-    "Add",        "AveragePool", "BatchNormalization", "Cast",          "Clip",
-    "Concat",     "Constant",    "ConstantOfShape",    "Conv",          "Div",
-    "Dropout",    "Flatten",     "Gather",             "Gemm",          "GlobalAveragePool",
-    "HardSigmoid", "HardSwish",  "Identity",           "LeakyRelu",     "MatMul",
-    "MaxPool",    "Mul",         "Pad",                "ReduceMean",    "Relu",
-    "Reshape",    "Shape",       "Sigmoid",            "Slice",         "Softmax",
-    "Squeeze",    "Sub",         "Transpose",          "Unsqueeze"};
+const std::vector<std::string> kSupportedOps = {"Add",
+                                                "AveragePool",
+                                                "BatchNormalization",
+                                                "Cast",
+                                                "Clip",
+                                                "Concat",
+                                                "Constant",
+                                                "ConstantOfShape",
+                                                "Conv",
+                                                "Div",
+                                                "Dropout",
+                                                "Flatten",
+                                                "Gather",
+                                                "Gemm",
+                                                "GlobalAveragePool",
+                                                "HardSigmoid",
+                                                "HardSwish",
+                                                "Identity",
+                                                "LeakyRelu",
+                                                "MatMul",
+                                                "MaxPool",
+                                                "Mul",
+                                                "Pad",
+                                                "ReduceMean",
+                                                "Relu",
+                                                "Reshape",
+                                                "Shape",
+                                                "Sigmoid",
+                                                "Slice",
+                                                "Softmax",
+                                                "Squeeze",
+                                                "Sub",
+                                                "Transpose",
+                                                "Unsqueeze"};
 
 // Ops the loader only evaluates at load time (shape computations), never as canonical nodes.
 const std::set<std::string> kFoldOnlyOps = {"Shape", "Gather", "Slice", "ConstantOfShape"};
@@ -510,15 +561,17 @@ void Loader::check_opset(const onnx::ModelProto& m) {
     if (o.domain().empty() || o.domain() == "ai.onnx") opset_ = o.version();
   if (opset_ == 0) throw ModelError(file_, "", "the model imports no default-domain opset");
   if (opset_ < 9 || opset_ > 17)
-    throw UnsupportedError(file_, "", "opset " + std::to_string(opset_) +
-                                          " is not supported (supported: opsets 9 to 17)");
+    throw UnsupportedError(
+        file_, "",
+        "opset " + std::to_string(opset_) + " is not supported (supported: opsets 9 to 17)");
 }
 
 void Loader::check_ops(const onnx::GraphProto& gp) {
   for (int k = 0; k < gp.node_size(); ++k) {
     const auto& p = gp.node(k);
     bool default_domain = p.domain().empty() || p.domain() == "ai.onnx";
-    if (default_domain && std::binary_search(kSupportedOps.begin(), kSupportedOps.end(), p.op_type()))
+    if (default_domain &&
+        std::binary_search(kSupportedOps.begin(), kSupportedOps.end(), p.op_type()))
       continue;
     std::string op = default_domain ? p.op_type() : p.domain() + "." + p.op_type();
     throw UnsupportedError(file_, display_name(p, k),
@@ -597,22 +650,23 @@ void Loader::read_inputs(const onnx::GraphProto& gp) {
     if (!v.type().has_tensor_type())
       throw UnsupportedError(file_, "", "graph input '" + v.name() + "' is not a tensor");
     if (tt.elem_type() != TP::FLOAT)
+      throw UnsupportedError(file_, "",
+                             "graph input '" + v.name() + "' has data type " +
+                                 TP::DataType_Name(static_cast<TP::DataType>(tt.elem_type())) +
+                                 "; activations must be float32");
+    if (!tt.has_shape() || tt.shape().dim_size() == 0)
       throw UnsupportedError(
           file_, "",
-          "graph input '" + v.name() + "' has data type " +
-              TP::DataType_Name(static_cast<TP::DataType>(tt.elem_type())) +
-              "; activations must be float32");
-    if (!tt.has_shape() || tt.shape().dim_size() == 0)
-      throw UnsupportedError(file_, "", "graph input '" + v.name() +
-                                            "' has no static shape (needs at least a batch dim)");
+          "graph input '" + v.name() + "' has no static shape (needs at least a batch dim)");
     Shape s;
     for (int d = 0; d < tt.shape().dim_size(); ++d) {
       const auto& dim = tt.shape().dim(d);
       bool symbolic = !dim.has_dim_value() || dim.dim_value() <= 0;
       if (symbolic && d > 0)
-        throw UnsupportedError(file_, "", "graph input '" + v.name() + "' has symbolic dimension " +
-                                              std::to_string(d) + " ('" + dim.dim_param() +
-                                              "'); only dim 0 (the batch) may be symbolic");
+        throw UnsupportedError(file_, "",
+                               "graph input '" + v.name() + "' has symbolic dimension " +
+                                   std::to_string(d) + " ('" + dim.dim_param() +
+                                   "'); only dim 0 (the batch) may be symbolic");
       s.push_back(symbolic ? kBatch : dim.dim_value());
     }
     if (first) {
@@ -671,33 +725,39 @@ void Loader::process(const onnx::NodeProto& p) {
   if (kFoldOnlyOps.count(op))
     unsupported("op '" + op +
                 "' is only supported on constants and shapes (shape computations folded at "
-                "load time); here it reads the activation '" + in(p, 0) + "'");
+                "load time); here it reads the activation '" +
+                in(p, 0) + "'");
   if (any_input && all_const && op != "Identity" && op != "Dropout")
-    unsupported("all inputs of this '" + op + "' are constants, but the loader cannot fold '" +
-                op + "'");
+    unsupported("all inputs of this '" + op + "' are constants, but the loader cannot fold '" + op +
+                "'");
   (this->*canonicalizers().at(op))(p);
 }
 
-const TensorData& Loader::need_const(const onnx::NodeProto& p, int k, const std::string& role) const {
+const TensorData& Loader::need_const(const onnx::NodeProto& p, int k,
+                                     const std::string& role) const {
   std::string t = in(p, k);
   const TensorData* c = constant(t);
   if (!c)
-    unsupported(p.op_type() + " " + role + " '" + t +
-                "' must be an initializer or constant; it is computed at run time or a graph input");
+    unsupported(
+        p.op_type() + " " + role + " '" + t +
+        "' must be an initializer or constant; it is computed at run time or a graph input");
   return *c;
 }
 
-std::vector<int64_t> Loader::const_ints(const onnx::NodeProto& p, int k, const std::string& role) const {
+std::vector<int64_t> Loader::const_ints(const onnx::NodeProto& p, int k,
+                                        const std::string& role) const {
   const TensorData& c = need_const(p, k, role);
   if (c.is_float()) malformed(role + " '" + in(p, k) + "' must be an integer tensor");
   if (has_sentinel(c))
-    unsupported(role + " '" + in(p, k) + "' depends on the batch size, which is chosen at run time");
+    unsupported(role + " '" + in(p, k) +
+                "' depends on the batch size, which is chosen at run time");
   return c.i;
 }
 
 float Loader::const_scalar(const onnx::NodeProto& p, int k, const std::string& role) const {
   const TensorData& c = need_const(p, k, role);
-  if (c.size() != 1) malformed(role + " '" + in(p, k) + "' must be a scalar, got " + shape_str(c.shape));
+  if (c.size() != 1)
+    malformed(role + " '" + in(p, k) + "' must be a scalar, got " + shape_str(c.shape));
   return static_cast<float>(value_at(c, 0));
 }
 
@@ -757,15 +817,17 @@ void Loader::bind_outputs(const onnx::GraphProto& gp) {
     const std::string& o = v.name();
     std::string r = resolve(o);
     if (constant(r) && !producer_.count(r))
-      throw UnsupportedError(file_, "", "graph output '" + o + "' is a constant (nothing to compute)");
+      throw UnsupportedError(file_, "",
+                             "graph output '" + o + "' is a constant (nothing to compute)");
     if (!producer_.count(r))
-      throw UnsupportedError(file_, "", "graph output '" + o + "' is the graph input '" + r +
-                                            "' unchanged (nothing to compute)");
+      throw UnsupportedError(
+          file_, "",
+          "graph output '" + o + "' is the graph input '" + r + "' unchanged (nothing to compute)");
     if (r != o) {
       if (bound.count(r) || std::any_of(gp.output().begin(), gp.output().end(),
                                         [&](const auto& w) { return w.name() == r; }))
-        throw UnsupportedError(file_, "", "graph outputs '" + o + "' and '" + r +
-                                              "' are the same tensor");
+        throw UnsupportedError(file_, "",
+                               "graph outputs '" + o + "' and '" + r + "' are the same tensor");
       rename_tensor(r, o);
     }
     bound.insert(o);
@@ -876,9 +938,10 @@ void Loader::check_declared_outputs(const onnx::GraphProto& gp) const {
   for (const auto& v : gp.output()) {
     const auto& tt = v.type().tensor_type();
     if (tt.elem_type() != 0 && tt.elem_type() != TP::FLOAT)
-      throw UnsupportedError(file_, "", "graph output '" + v.name() + "' has data type " +
-                                            TP::DataType_Name(static_cast<TP::DataType>(tt.elem_type())) +
-                                            "; outputs must be float32");
+      throw UnsupportedError(file_, "",
+                             "graph output '" + v.name() + "' has data type " +
+                                 TP::DataType_Name(static_cast<TP::DataType>(tt.elem_type())) +
+                                 "; outputs must be float32");
     if (!tt.has_shape() || tt.shape().dim_size() == 0) continue;  // rank 0: read as undeclared
     const Shape& got = g_.value(v.name()).shape;
     Shape declared;
@@ -889,9 +952,9 @@ void Loader::check_declared_outputs(const onnx::GraphProto& gp) const {
       if (match && declared[d] != kBatch && got[d] != kBatch) match = declared[d] == got[d];
     }
     if (!match)
-      throw ModelError(file_, "", "graph output '" + v.name() + "' is declared " +
-                                      shape_str(declared) + " but the graph computes " +
-                                      shape_str(got));
+      throw ModelError(file_, "",
+                       "graph output '" + v.name() + "' is declared " + shape_str(declared) +
+                           " but the graph computes " + shape_str(got));
   }
 }
 
@@ -907,7 +970,8 @@ Node Loader::make(const onnx::NodeProto& p, const std::string& op,
 }
 
 // Explicit (top, left, bottom, right) pads, with auto_pad resolved against the input size.
-std::vector<int64_t> Loader::resolve_pads(const Attrs& a, const Shape& x, const std::vector<int64_t>& k,
+std::vector<int64_t> Loader::resolve_pads(const Attrs& a, const Shape& x,
+                                          const std::vector<int64_t>& k,
                                           const std::vector<int64_t>& s,
                                           const std::vector<int64_t>& d) {
   std::string mode = a.s("auto_pad", "NOTSET");
@@ -984,9 +1048,12 @@ void Loader::gemm(const onnx::NodeProto& p) {
       unsupported("Gemm bias C of shape " + shape_str(cs) + " is not supported (only a scalar, [" +
                   std::to_string(m) + "] or [1," + std::to_string(m) + "] broadcast over rows)");
     std::vector<float> bias(m);
-    for (int64_t j = 0; j < m; ++j) bias[j] = beta * static_cast<float>(value_at(c, cols == 1 ? 0 : j));
-    if (cs == Shape{m} && beta == 1.0f && c.is_float()) inputs.push_back(in(p, 2));
-    else inputs.push_back(add_const(in(p, 2) + "_bias", float_tensor({m}, std::move(bias))));
+    for (int64_t j = 0; j < m; ++j)
+      bias[j] = beta * static_cast<float>(value_at(c, cols == 1 ? 0 : j));
+    if (cs == Shape{m} && beta == 1.0f && c.is_float())
+      inputs.push_back(in(p, 2));
+    else
+      inputs.push_back(add_const(in(p, 2) + "_bias", float_tensor({m}, std::move(bias))));
   }
   emit(make(p, "Gemm", inputs));
 }
@@ -1093,12 +1160,16 @@ void Loader::global_pool(const onnx::NodeProto& p) {
 
 // Axes from the attribute (before `input` became the carrier) or from a constant input;
 // normalized to [0, rank), sorted and unique. Empty when absent.
-std::vector<int64_t> Loader::axes_of(const onnx::NodeProto& p, int input, int64_t rank, bool required) {
+std::vector<int64_t> Loader::axes_of(const onnx::NodeProto& p, int input, int64_t rank,
+                                     bool required) {
   Attrs a(p);
   std::vector<int64_t> axes;
-  if (a.has("axes")) axes = a.ints("axes");
-  else if (!in(p, input).empty()) axes = const_ints(p, input, "axes");
-  else if (required) malformed("missing axes");
+  if (a.has("axes"))
+    axes = a.ints("axes");
+  else if (!in(p, input).empty())
+    axes = const_ints(p, input, "axes");
+  else if (required)
+    malformed("missing axes");
   for (auto& ax : axes) {
     if (ax < -rank || ax >= rank)
       malformed("axis " + std::to_string(ax) + " out of range for rank " + std::to_string(rank));
@@ -1124,8 +1195,7 @@ void Loader::reduce_mean(const onnx::NodeProto& p) {
 void Loader::pad(const onnx::NodeProto& p) {
   Attrs a(p);
   std::string mode = a.s("mode", "constant");
-  if (mode != "constant")
-    unsupported("Pad mode '" + mode + "' is not supported (only 'constant')");
+  if (mode != "constant") unsupported("Pad mode '" + mode + "' is not supported (only 'constant')");
   std::string x = activation(p, 0);
   std::vector<int64_t> pads;
   float value = 0.0f;
@@ -1204,7 +1274,8 @@ void Loader::emit_reshape(const onnx::NodeProto& p, const std::string& x, const 
 // ONNX Reshape target -> full output shape: 0 copies, -1 infers, kBatchSentinel is the batch.
 // Input [N, rest...]: the output keeps the batch at dim 0, either marked (0 / sentinel), or as a
 // -1 at dim 0 that resolves to exactly the batch, or as the file's own concrete batch value.
-Shape Loader::resolve_reshape(const Shape& x, const std::vector<int64_t>& target, bool allowzero) const {
+Shape Loader::resolve_reshape(const Shape& x, const std::vector<int64_t>& target,
+                              bool allowzero) const {
   const bool batched = !x.empty() && x[0] == kBatch;
   int64_t rest = 1;
   for (size_t k = batched ? 1 : 0; k < x.size(); ++k) rest *= x[k];
@@ -1236,10 +1307,12 @@ Shape Loader::resolve_reshape(const Shape& x, const std::vector<int64_t>& target
   };
   if (batch_at >= 0 && !batched) mixes();
   if (batched && batch_at < 0) {
-    if (infer == 0 && known == rest) batch_at = infer, infer = -1;
+    if (infer == 0 && known == rest)
+      batch_at = infer, infer = -1;
     else if (!target.empty() && target[0] == declared_batch_ && target[0] > 0)
       batch_at = 0, known /= std::max<int64_t>(target[0], 1);
-    else mixes();
+    else
+      mixes();
   }
   if (batch_at > 0) mixes();
   if (batch_at == 0) out[0] = kBatch;
@@ -1290,7 +1363,8 @@ void Loader::unsqueeze(const onnx::NodeProto& p) {
   Shape out;
   size_t src = 0;
   for (size_t k = 0; k < xs.size() + axes.size(); ++k)
-    out.push_back(std::binary_search(axes.begin(), axes.end(), static_cast<int64_t>(k)) ? 1 : xs[src++]);
+    out.push_back(
+        std::binary_search(axes.begin(), axes.end(), static_cast<int64_t>(k)) ? 1 : xs[src++]);
   emit_reshape(p, x, out);
 }
 
@@ -1301,11 +1375,13 @@ void Loader::transpose(const onnx::NodeProto& p) {
   std::vector<int64_t> perm = Attrs(p).ints("perm");
   if (perm.empty())
     for (size_t k = xs.size(); k-- > 0;) perm.push_back(static_cast<int64_t>(k));
-  if (perm.size() != xs.size()) malformed("perm " + shape_str(perm) + " does not match " + shape_str(xs));
+  if (perm.size() != xs.size())
+    malformed("perm " + shape_str(perm) + " does not match " + shape_str(xs));
   std::vector<int64_t> moved;
   Shape out;
   for (int64_t k : perm) {
-    if (k < 0 || k >= static_cast<int64_t>(xs.size())) malformed("perm " + shape_str(perm) + " is invalid");
+    if (k < 0 || k >= static_cast<int64_t>(xs.size()))
+      malformed("perm " + shape_str(perm) + " is invalid");
     out.push_back(xs[k]);
     if (xs[k] != 1) moved.push_back(k);
   }
@@ -1426,7 +1502,8 @@ TensorData Loader::fold_squeeze(const onnx::NodeProto& p) {
   Shape out;
   for (size_t k = 0; k < t.shape.size(); ++k) {
     bool listed = std::binary_search(axes.begin(), axes.end(), static_cast<int64_t>(k));
-    if (listed && t.shape[k] != 1) malformed("cannot squeeze a dim of size " + std::to_string(t.shape[k]));
+    if (listed && t.shape[k] != 1)
+      malformed("cannot squeeze a dim of size " + std::to_string(t.shape[k]));
     if (!(listed || (axes.empty() && t.shape[k] == 1))) out.push_back(t.shape[k]);
   }
   t.shape = out;
@@ -1455,8 +1532,10 @@ TensorData Loader::fold_concat(const onnx::NodeProto& p) {
   for (int64_t o = 0; o < outer; ++o)
     for (const auto* t : parts) {
       int64_t block = t->size() / std::max<int64_t>(outer, 1);
-      if (t->is_float()) out.f.insert(out.f.end(), t->f.begin() + o * block, t->f.begin() + (o + 1) * block);
-      else out.i.insert(out.i.end(), t->i.begin() + o * block, t->i.begin() + (o + 1) * block);
+      if (t->is_float())
+        out.f.insert(out.f.end(), t->f.begin() + o * block, t->f.begin() + (o + 1) * block);
+      else
+        out.i.insert(out.i.end(), t->i.begin() + o * block, t->i.begin() + (o + 1) * block);
     }
   return out;
 }
@@ -1467,12 +1546,14 @@ TensorData Loader::fold_cast(const onnx::NodeProto& p) {
   static const std::set<int32_t> ok = {TP::FLOAT, TP::DOUBLE, TP::FLOAT16, TP::BFLOAT16, TP::INT64,
                                        TP::INT32, TP::INT8,   TP::UINT8,   TP::BOOL};
   if (!ok.count(to))
-    unsupported("Cast to " + TP::DataType_Name(static_cast<TP::DataType>(to)) + " is not supported");
+    unsupported("Cast to " + TP::DataType_Name(static_cast<TP::DataType>(to)) +
+                " is not supported");
   TensorData r;
   r.dtype = static_cast<DType>(to);
   r.shape = t.shape;
   if (r.is_float()) {
-    if (has_sentinel(t)) unsupported("Cast of the batch size to a float (batch chosen at run time)");
+    if (has_sentinel(t))
+      unsupported("Cast of the batch size to a float (batch chosen at run time)");
     for (int64_t k = 0; k < t.size(); ++k) r.f.push_back(static_cast<float>(value_at(t, k)));
   } else if (t.is_float()) {
     for (float v : t.f) r.i.push_back(to == TP::BOOL ? v != 0.0f : static_cast<int64_t>(v));
@@ -1539,7 +1620,10 @@ TensorData Loader::fold_binary(const onnx::NodeProto& p) {
   if (has_sentinel(a) || has_sentinel(b))
     unsupported("shape arithmetic (" + p.op_type() +
                 ") on the batch size is not supported (the batch is chosen at run time)");
-  const char op = p.op_type() == "Add" ? '+' : p.op_type() == "Sub" ? '-' : p.op_type() == "Mul" ? '*' : '/';
+  const char op = p.op_type() == "Add"   ? '+'
+                  : p.op_type() == "Sub" ? '-'
+                  : p.op_type() == "Mul" ? '*'
+                                         : '/';
   auto index_in = [&](const Shape& s, const std::vector<int64_t>& i) {
     auto st = strides_of(s);
     int64_t src = 0, off = static_cast<int64_t>(out->size() - s.size());
@@ -1572,8 +1656,10 @@ TensorData Loader::fold_reshape(const onnx::NodeProto& p) {
   int64_t known = 1;
   for (size_t k = 0; k < target.size(); ++k) {
     out[k] = target[k] == 0 && !allowzero ? t.shape.at(k) : target[k];
-    if (out[k] == -1) infer = static_cast<int>(k);
-    else known *= out[k];
+    if (out[k] == -1)
+      infer = static_cast<int>(k);
+    else
+      known *= out[k];
   }
   if (infer >= 0) out[infer] = known ? t.size() / known : 0;
   if (numel(out) != t.size())
@@ -1618,8 +1704,10 @@ TensorData Loader::fold_constant_of_shape(const onnx::NodeProto& p) {
   TensorData r;
   r.dtype = value.dtype;
   r.shape = shape;
-  if (r.is_float()) r.f.assign(numel(shape), value.f.at(0));
-  else r.i.assign(numel(shape), value.i.at(0));
+  if (r.is_float())
+    r.f.assign(numel(shape), value.f.at(0));
+  else
+    r.i.assign(numel(shape), value.i.at(0));
   return r;
 }
 

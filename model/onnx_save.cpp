@@ -64,16 +64,33 @@ TP encode_tensor(const std::string& name, const TensorData& t, const std::string
   p.set_data_type(static_cast<int32_t>(t.dtype));
   for (int64_t d : t.shape) p.add_dims(d);
   switch (t.dtype) {
-    case DType::kFloat: p.set_raw_data(raw_bytes<float, float>(t.f)); break;
-    case DType::kDouble: p.set_raw_data(raw_bytes<double, float>(t.f)); break;
-    case DType::kFloat16: p.set_raw_data(raw_bytes<uint16_t, float>(t.f, float_to_half)); break;
-    case DType::kBFloat16: p.set_raw_data(raw_bytes<uint16_t, float>(t.f, float_to_bf16)); break;
-    case DType::kInt64: p.set_raw_data(raw_bytes<int64_t, int64_t>(t.i)); break;
-    case DType::kInt32: p.set_raw_data(raw_bytes<int32_t, int64_t>(t.i)); break;
-    case DType::kInt8: p.set_raw_data(raw_bytes<int8_t, int64_t>(t.i)); break;
+    case DType::kFloat:
+      p.set_raw_data(raw_bytes<float, float>(t.f));
+      break;
+    case DType::kDouble:
+      p.set_raw_data(raw_bytes<double, float>(t.f));
+      break;
+    case DType::kFloat16:
+      p.set_raw_data(raw_bytes<uint16_t, float>(t.f, float_to_half));
+      break;
+    case DType::kBFloat16:
+      p.set_raw_data(raw_bytes<uint16_t, float>(t.f, float_to_bf16));
+      break;
+    case DType::kInt64:
+      p.set_raw_data(raw_bytes<int64_t, int64_t>(t.i));
+      break;
+    case DType::kInt32:
+      p.set_raw_data(raw_bytes<int32_t, int64_t>(t.i));
+      break;
+    case DType::kInt8:
+      p.set_raw_data(raw_bytes<int8_t, int64_t>(t.i));
+      break;
     case DType::kUInt8:
-    case DType::kBool: p.set_raw_data(raw_bytes<uint8_t, int64_t>(t.i)); break;
-    default: throw ModelError(source, "", "initializer '" + name + "' has an undefined data type");
+    case DType::kBool:
+      p.set_raw_data(raw_bytes<uint8_t, int64_t>(t.i));
+      break;
+    default:
+      throw ModelError(source, "", "initializer '" + name + "' has an undefined data type");
   }
   return p;
 }
@@ -84,8 +101,10 @@ void set_type(onnx::ValueInfoProto* v, const ValueInfo& info) {
   tt->set_elem_type(static_cast<int32_t>(info.dtype));
   auto* shape = tt->mutable_shape();
   for (int64_t d : info.shape) {
-    if (d == kBatch) shape->add_dim()->set_dim_param("N");
-    else shape->add_dim()->set_dim_value(d);
+    if (d == kBatch)
+      shape->add_dim()->set_dim_param("N");
+    else
+      shape->add_dim()->set_dim_value(d);
   }
 }
 
@@ -269,7 +288,8 @@ std::string to_onnx_bytes(const Graph& g) {
   try {
     onnx::checker::check_model(m);
   } catch (const std::exception& e) {
-    throw ModelError(g.source, "", std::string("the written ONNX model fails the checker: ") + e.what());
+    throw ModelError(g.source, "",
+                     std::string("the written ONNX model fails the checker: ") + e.what());
   }
   std::string bytes;
   if (!m.SerializeToString(&bytes))

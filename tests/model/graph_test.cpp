@@ -39,8 +39,10 @@ Graph one_node(const std::string& op, const Shape& x, const Shape& y = {}) {
 TEST(InferNodeShapes, PoolingWindows) {
   Graph g = one_node("AveragePool", {kBatch, 2, 7, 7});
   Node& n = g.nodes[0];
-  n.attrs = {{"kernel_shape", std::vector<int64_t>{3, 3}}, {"strides", std::vector<int64_t>{2, 2}},
-             {"pads", std::vector<int64_t>{0, 0, 0, 0}}, {"ceil_mode", int64_t{0}}};
+  n.attrs = {{"kernel_shape", std::vector<int64_t>{3, 3}},
+             {"strides", std::vector<int64_t>{2, 2}},
+             {"pads", std::vector<int64_t>{0, 0, 0, 0}},
+             {"ceil_mode", int64_t{0}}};
   EXPECT_EQ(infer_node_shapes(g, n).at(0), (Shape{kBatch, 2, 3, 3}));
   n.attrs["ceil_mode"] = int64_t{1};
   EXPECT_EQ(infer_node_shapes(g, n).at(0), (Shape{kBatch, 2, 3, 3}));  // (7-3)/2 exact

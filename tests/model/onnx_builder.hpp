@@ -27,7 +27,8 @@ namespace ac_test {
 inline constexpr int64_t kSym = -1;
 
 // Deterministic test values: start, start + step, ... (wrapping every `period` values).
-inline std::vector<float> ramp(int64_t n, float start = 0.1f, float step = 0.01f, int64_t period = 97) {
+inline std::vector<float> ramp(int64_t n, float start = 0.1f, float step = 0.01f,
+                               int64_t period = 97) {
   std::vector<float> v(static_cast<size_t>(n));
   for (int64_t k = 0; k < n; ++k) v[k] = start + step * static_cast<float>(k % period);
   return v;
@@ -116,7 +117,8 @@ class NodeBuilder {
 
 class OnnxBuilder {
  public:
-  explicit OnnxBuilder(int64_t opset = 13, int64_t ir_version = 8, const std::string& name = "test") {
+  explicit OnnxBuilder(int64_t opset = 13, int64_t ir_version = 8,
+                       const std::string& name = "test") {
     m_.set_ir_version(ir_version);
     m_.set_producer_name("autocompress-tests");
     auto* o = m_.add_opset_import();
@@ -200,8 +202,10 @@ class OnnxBuilder {
     auto* shape = tt->mutable_shape();
     if (!dims) return;
     for (int64_t d : *dims) {
-      if (d == kSym) shape->add_dim()->set_dim_param("N");
-      else shape->add_dim()->set_dim_value(d);
+      if (d == kSym)
+        shape->add_dim()->set_dim_param("N");
+      else
+        shape->add_dim()->set_dim_value(d);
     }
   }
 };
@@ -209,7 +213,8 @@ class OnnxBuilder {
 // The ONNX backend test suite declares weights as graph inputs and stores their values in
 // test_data_set_*/input_k.pb. This turns the named inputs into initializers with those values,
 // so that a loader which needs constant weights can read the model.
-inline void bake_inputs(onnx::ModelProto& m, const std::map<std::string, onnx::TensorProto>& values) {
+inline void bake_inputs(onnx::ModelProto& m,
+                        const std::map<std::string, onnx::TensorProto>& values) {
   auto* g = m.mutable_graph();
   google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> kept;
   for (const auto& v : g->input()) {

@@ -31,7 +31,8 @@ std::map<std::string, int> op_counts(const Graph& g) {
 
 TEST(OnnxRealModels, Resnet18) {
   fs::path path = kSource / "tests/fixtures/resnet18_32.onnx";
-  if (!fs::exists(path)) GTEST_SKIP() << path << " not generated (tests/fixtures/make_torchvision.py)";
+  if (!fs::exists(path))
+    GTEST_SKIP() << path << " not generated (tests/fixtures/make_torchvision.py)";
   Graph g = load_onnx(path.string());
   auto ops = op_counts(g);
   EXPECT_EQ(ops["Conv"], 20);
@@ -66,7 +67,8 @@ TEST(OnnxRealModels, Resnet18) {
 
 TEST(OnnxRealModels, MobilenetV2) {
   fs::path path = kSource / "tests/fixtures/mobilenet_v2_64.onnx";
-  if (!fs::exists(path)) GTEST_SKIP() << path << " not generated (tests/fixtures/make_torchvision.py)";
+  if (!fs::exists(path))
+    GTEST_SKIP() << path << " not generated (tests/fixtures/make_torchvision.py)";
   Graph g = load_onnx(path.string());
   auto ops = op_counts(g);
   EXPECT_EQ(ops["Conv"], 52);
@@ -137,7 +139,8 @@ Outcome try_load(F&& f) {
 }
 
 // The test data inputs 1.. of the case, by graph input name (the weights of a Conv, Gemm, ...).
-std::map<std::string, onnx::TensorProto> weight_inputs(const onnx::ModelProto& m, const fs::path& dir) {
+std::map<std::string, onnx::TensorProto> weight_inputs(const onnx::ModelProto& m,
+                                                       const fs::path& dir) {
   std::map<std::string, onnx::TensorProto> r;
   for (int k = 1; k < m.graph().input_size(); ++k) {
     fs::path pb = dir / "test_data_set_0" / ("input_" + std::to_string(k) + ".pb");
@@ -180,8 +183,8 @@ TEST(OnnxBackendNodeTests, SupportedOpsLoadOrAreRefusedWithAReason) {
     if (!in || !m.ParseFromIstream(&in)) continue;
     bool all_supported = m.graph().node_size() > 0;
     for (const auto& n : m.graph().node())
-      all_supported = all_supported &&
-                      std::binary_search(supported.begin(), supported.end(), n.op_type());
+      all_supported =
+          all_supported && std::binary_search(supported.begin(), supported.end(), n.op_type());
     if (!all_supported) continue;
     ++candidates;
     std::string name = dir.filename().string();
@@ -211,7 +214,8 @@ TEST(OnnxBackendNodeTests, SupportedOpsLoadOrAreRefusedWithAReason) {
       report << "  " << name << ": loads once its weight inputs are initializers\n";
     } else {
       ++refused;
-      std::string why = baked.message.substr(std::min(baked.message.size(), model.string().size() + 2));
+      std::string why =
+          baked.message.substr(std::min(baked.message.size(), model.string().size() + 2));
       report << "  " << name << ": " << why << "\n";
     }
   }

@@ -19,7 +19,8 @@ std::string temp_path(const std::string& name) {
 }
 
 // x [N,3,8,8] -> Conv(w [4,3,3,3]) -> y, with `setup` adding attributes.
-OnnxBuilder conv_model(const Ints& x, const Ints& w, const std::function<void(NodeBuilder&)>& setup) {
+OnnxBuilder conv_model(const Ints& x, const Ints& w,
+                       const std::function<void(NodeBuilder&)>& setup) {
   OnnxBuilder b(13);
   b.input("x", x).initializer("w", w, ramp(count_of(w))).output("y");
   auto n = b.node("Conv", {"x", "w"}, {"y"}, "conv");
@@ -69,13 +70,12 @@ TEST_P(OnnxLoadAutoPad, ResolvedToExplicitPads) {
   EXPECT_EQ(g.value("y").shape, (Shape{kBatch, 4, c.out, c.out}));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Modes, OnnxLoadAutoPad,
-    ::testing::Values(AutoPadCase{"SAME_UPPER", 7, 2, {1, 1, 1, 1}, 4},
-                      AutoPadCase{"SAME_UPPER", 8, 2, {0, 0, 1, 1}, 4},
-                      AutoPadCase{"SAME_LOWER", 8, 2, {1, 1, 0, 0}, 4},
-                      AutoPadCase{"SAME_UPPER", 8, 1, {1, 1, 1, 1}, 8},
-                      AutoPadCase{"VALID", 8, 2, {0, 0, 0, 0}, 3}));
+INSTANTIATE_TEST_SUITE_P(Modes, OnnxLoadAutoPad,
+                         ::testing::Values(AutoPadCase{"SAME_UPPER", 7, 2, {1, 1, 1, 1}, 4},
+                                           AutoPadCase{"SAME_UPPER", 8, 2, {0, 0, 1, 1}, 4},
+                                           AutoPadCase{"SAME_LOWER", 8, 2, {1, 1, 0, 0}, 4},
+                                           AutoPadCase{"SAME_UPPER", 8, 1, {1, 1, 1, 1}, 8},
+                                           AutoPadCase{"VALID", 8, 2, {0, 0, 0, 0}, 3}));
 
 TEST(OnnxLoadConv, GroupsAndDilations) {
   Graph g = load(conv_model({kSym, 4, 10, 10}, {8, 2, 3, 3}, [](NodeBuilder& n) {
@@ -88,8 +88,9 @@ TEST(OnnxLoadConv, GroupsAndDilations) {
 }
 
 TEST(OnnxLoadConv, OneDimensionalIsUnsupported) {
-  auto msg = error_of<UnsupportedError>(
-      [] { load(conv_model({kSym, 3, 8}, {4, 3, 3}, [](NodeBuilder&) {})); });
+  auto msg = error_of<UnsupportedError>([] {
+    load(conv_model({kSym, 3, 8}, {4, 3, 3}, [](NodeBuilder&) {}));
+  });
   EXPECT_NE(msg.find("1-D/3-D Conv not supported"), std::string::npos) << msg;
   EXPECT_NE(msg.find("node 'conv'"), std::string::npos) << msg;
 }
@@ -138,10 +139,7 @@ TEST(OnnxLoadGemm, AlphaBetaTransBFoldedNumerically) {
 
 TEST(OnnxLoadGemm, TransBKeepsWeightAndBroadcastsScalarBias) {
   OnnxBuilder b(13);
-  b.input("x", {kSym, 3})
-      .initializer("W", {2, 3}, ramp(6))
-      .initializer("C", {1}, {7})
-      .output("y");
+  b.input("x", {kSym, 3}).initializer("W", {2, 3}, ramp(6)).initializer("C", {1}, {7}).output("y");
   b.node("Gemm", {"x", "W", "C"}, {"y"}).attr("transB", 1);
   Graph g = load(b);
   EXPECT_EQ(g.nodes[0].inputs[1], "W");
@@ -152,7 +150,9 @@ TEST(OnnxLoadGemm, RowBiasAndBiasMatrix) {
   for (bool matrix : {false, true}) {
     OnnxBuilder b(13);
     Ints cdims = matrix ? Ints{4, 2} : Ints{1, 2};
-    b.input("x", {4, 3}).initializer("W", {2, 3}, ramp(6)).initializer("C", cdims, ramp(count_of(cdims)));
+    b.input("x", {4, 3})
+        .initializer("W", {2, 3}, ramp(6))
+        .initializer("C", cdims, ramp(count_of(cdims)));
     b.output("y");
     b.node("Gemm", {"x", "W", "C"}, {"y"}, "fc").attr("transB", 1);
     if (!matrix) {
@@ -235,7 +235,8 @@ OnnxBuilder bn_model(int64_t opset, int64_t training_mode, int64_t channels_in_p
   for (const char* p : {"s", "b", "m", "v"}) b.initializer(p, {c}, ramp(c, 0.5f));
   std::vector<std::string> outs = {"y"};
   if (opset < 14) outs = {"y", "mean_out", "var_out", "saved_mean", "saved_var"};
-  auto n = b.node("BatchNormalization", {"x", "s", "b", "m", "v"}, outs, "bn").attr("epsilon", 1e-3);
+  auto n =
+      b.node("BatchNormalization", {"x", "s", "b", "m", "v"}, outs, "bn").attr("epsilon", 1e-3);
   if (training_mode >= 0) n.attr("training_mode", training_mode);
   return b;
 }
@@ -315,7 +316,10 @@ TEST(OnnxLoadPool, MaxPoolCeilModeAndDilations) {
   OnnxBuilder b(13);
   b.input("x", {kSym, 2, 6, 6}).output("a").output("c").output("d");
   b.node("MaxPool", {"x"}, {"a"}).attr("kernel_shape", {3, 3}).attr("strides", {2, 2});
-  b.node("MaxPool", {"x"}, {"c"}).attr("kernel_shape", {3, 3}).attr("strides", {2, 2}).attr("ceil_mode", 1);
+  b.node("MaxPool", {"x"}, {"c"})
+      .attr("kernel_shape", {3, 3})
+      .attr("strides", {2, 2})
+      .attr("ceil_mode", 1);
   b.node("MaxPool", {"x"}, {"d"}).attr("kernel_shape", {2, 2}).attr("dilations", {2, 2});
   Graph g = load(b);
   EXPECT_EQ(g.value("a").shape, (Shape{kBatch, 2, 2, 2}));
@@ -342,8 +346,14 @@ TEST(OnnxLoadPool, CeilModeLastWindowMustStartInside) {
 TEST(OnnxLoadPool, AutoPadAndAveragePoolAttributes) {
   OnnxBuilder b(13);
   b.input("x", {kSym, 2, 5, 5}).output("m").output("a");
-  b.node("MaxPool", {"x"}, {"m"}).attr("kernel_shape", {3, 3}).attr("strides", {2, 2}).attr("auto_pad", "SAME_UPPER");
-  b.node("AveragePool", {"x"}, {"a"}).attr("kernel_shape", {2, 2}).attr("pads", {1, 1, 1, 1}).attr("count_include_pad", 1);
+  b.node("MaxPool", {"x"}, {"m"})
+      .attr("kernel_shape", {3, 3})
+      .attr("strides", {2, 2})
+      .attr("auto_pad", "SAME_UPPER");
+  b.node("AveragePool", {"x"}, {"a"})
+      .attr("kernel_shape", {2, 2})
+      .attr("pads", {1, 1, 1, 1})
+      .attr("count_include_pad", 1);
   Graph g = load(b);
   EXPECT_EQ(g.nodes[0].ints("pads"), (Ints{1, 1, 1, 1}));
   EXPECT_EQ(g.value("m").shape, (Shape{kBatch, 2, 3, 3}));
@@ -530,7 +540,9 @@ TEST(OnnxLoadFolding, ConstantArithmeticSliceCastFold) {
   // shape = Cast(Slice(Shape(x), 1, 3)) * [1, 2] -> [4, 6]; y = Reshape(x, [0, 4*6/2...])
   OnnxBuilder b(13);
   b.input("x", {kSym, 4, 3, 2}).output("y");
-  b.initializer_i64("st", {1}, {1}).initializer_i64("en", {1}, {3}).initializer_i64("k", {2}, {1, 2});
+  b.initializer_i64("st", {1}, {1})
+      .initializer_i64("en", {1}, {3})
+      .initializer_i64("k", {2}, {1, 2});
   b.initializer_i64("n0", {1}, {0});
   b.node("Shape", {"x"}, {"s"});
   b.node("Slice", {"s", "st", "en"}, {"hw"});
@@ -546,7 +558,9 @@ TEST(OnnxLoadFolding, ConstantArithmeticSliceCastFold) {
 
 TEST(OnnxLoadRewrites, SqueezeUnsqueezeTransposeBecomeReshape) {
   OnnxBuilder b(13);
-  b.input("x", {kSym, 8, 1, 1}).initializer_i64("ax", {2}, {2, 3}).initializer_i64("ax1", {1}, {-1});
+  b.input("x", {kSym, 8, 1, 1})
+      .initializer_i64("ax", {2}, {2, 3})
+      .initializer_i64("ax1", {1}, {-1});
   b.output("sq").output("us").output("tr");
   b.node("Squeeze", {"x", "ax"}, {"sq"});
   b.node("Unsqueeze", {"sq", "ax1"}, {"us"});
@@ -691,7 +705,8 @@ TEST(OnnxLoadGraph, StableGeneratedNamesAndDuplicates) {
   Graph g1 = load(b), g2 = load(b);
   std::vector<std::string> names;
   for (const auto& n : g1.nodes) names.push_back(n.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"conv_0_1", "act", "conv_1", "relu_1", "conv_0", "conv_3"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"conv_0_1", "act", "conv_1", "relu_1", "conv_0", "conv_3"}));
   for (size_t k = 0; k < g1.nodes.size(); ++k) EXPECT_EQ(g1.nodes[k].name, g2.nodes[k].name);
   ASSERT_EQ(weighted_layers(g1).size(), 4u);
   EXPECT_EQ(weighted_layers(g1)[0].name, "conv_0_1");
@@ -805,7 +820,8 @@ TEST(OnnxLoadErrors, UnknownOpListsSupportedOps) {
   c.input("x", {kSym, 4}).output("y");
   c.node("Tanh", {"x"}, {"y"});
   msg = error_of<UnsupportedError>([&] { load(c, "tanh.onnx"); });
-  EXPECT_NE(msg.find("node 'Tanh#0': op 'Tanh' is not supported; supported ops: Add,"), std::string::npos)
+  EXPECT_NE(msg.find("node 'Tanh#0': op 'Tanh' is not supported; supported ops: Add,"),
+            std::string::npos)
       << msg;
   EXPECT_NE(msg.find("Transpose, Unsqueeze"), std::string::npos) << msg;
 }

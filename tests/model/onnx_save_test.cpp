@@ -112,10 +112,10 @@ TEST(OnnxSave, WrittenModelPassesCheckerInOpset13Spelling) {
     by_name[n.name()] = &n;
     ops.push_back(n.op_type());
   }
-  EXPECT_EQ(by_name.at("relu6")->input_size(), 3);        // min/max as inputs
+  EXPECT_EQ(by_name.at("relu6")->input_size(), 3);  // min/max as inputs
   EXPECT_EQ(by_name.at("relu6")->attribute_size(), 0);
-  EXPECT_EQ(by_name.at("clip_max_only")->input(1), "");   // absent min
-  EXPECT_EQ(by_name.at("pad")->input_size(), 3);          // pads, constant_value
+  EXPECT_EQ(by_name.at("clip_max_only")->input(1), "");  // absent min
+  EXPECT_EQ(by_name.at("pad")->input_size(), 3);         // pads, constant_value
   EXPECT_EQ(by_name.at("fc")->attribute(0).name(), "transB");
   // Softmax over C*H*W in opset 13: Reshape -> Softmax(last axis) -> Reshape.
   const auto* s = by_name.at("softmax");
