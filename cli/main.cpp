@@ -216,9 +216,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   eval_cmd->add_option("--reference", ea.reference,
                        "reference logits .npy[.gz] (N x classes) for agreement and KL");
-  eval_cmd->add_option("--batch,-b", ea.batch, "batch size")->capture_default_str()->check(CLI::PositiveNumber);
-  eval_cmd->add_option("--threads,-t", ea.threads, "oneDNN threads (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  eval_cmd->add_option("--limit", ea.limit, "evaluate only the first N images")->check(CLI::NonNegativeNumber);
+  eval_cmd->add_option("--batch,-b", ea.batch, "batch size")->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  eval_cmd->add_option("--threads,-t", ea.threads, "oneDNN threads (0 = all cores)")->capture_default_str()->check(CLI::Range(0, 4096));
+  eval_cmd->add_option("--limit", ea.limit, "evaluate only the first N images")->check(CLI::Range(int64_t(0), int64_t(1) << 40));
   eval_cmd->add_option("--executor", ea.executor, "onednn | reference")->capture_default_str();
   eval_cmd->add_flag("--json", ea.json, "JSON output");
 
@@ -227,7 +227,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--model,-m", ra.model, "ONNX model")->required();
   run_cmd->add_option("--input,-i", ra.input, "input tensor .npy (float32)")->required();
   run_cmd->add_option("--output,-o", ra.output, "output .npy")->required();
-  run_cmd->add_option("--threads,-t", ra.threads, "oneDNN threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  run_cmd->add_option("--threads,-t", ra.threads, "oneDNN threads (0 = all cores)")->check(CLI::Range(0, 4096));
   run_cmd->add_option("--executor", ra.executor, "onednn | reference")->capture_default_str();
 
   try {
