@@ -313,11 +313,20 @@ void Plan::gemm(const FusedOp& op) {
   memory::dims src_d = tensors_[x].md.dims(), w_d(ws.begin(), ws.end());
   const memory::dims dst_d = dims_of(op.output);
   bool has_sum = std::any_of(op.post.begin(), op.post.end(), [](auto& p) { return p.is_sum; });
-  dnnl::inner_product_forward::desc d(
-      prop_kind::forward_inference, memory::desc(src_d, dt::f32, tag::any),
-      memory::desc(w_d, dt::f32, tag::any), memory::desc({ws[0]}, dt::f32, tag::x),
-      memory::desc(dst_d, dt::f32, tag::any));
-  dnnl::inner_product_forward::primitive_desc pd(d, attr_of(op), eng_);
+  auto make = [&](const memory::desc& src_md) {
+    dnnl::inner_product_forward::desc d(
+        prop_kind::forward_inference, src_md, memory::desc(w_d, dt::f32, tag::any),
+        memory::desc({ws[0]}, dt::f32, tag::x), memory::desc(dst_d, dt::f32, tag::any));
+    return dnnl::inner_product_forward::primitive_desc(d, attr_of(op), eng_);
+  };
+  // Read the producer's layout as it is (e.g. a blocked 4-D tensor after a bypassed Flatten):
+  // the weights follow it, and no reorder of the activations is needed.
+  dnnl::inner_product_forward::primitive_desc pd;
+  try {
+    pd = make(tensors_[x].md);
+  } catch (const dnnl::error&) {
+    pd = make(memory::desc(src_d, dt::f32, tag::any));
+  }
   const int src = as_layout(x, pd.src_desc());
   memory w = memory(pd.weights_desc(), eng_);
   {
