@@ -129,9 +129,7 @@ void print_eval(const EvalArgs& a, const ac::Graph& g, const ac::Dataset& ds,
   for (const auto& l : layers) macs += l.macs;
   std::printf("model      %s (%zu weighted layers, %sMACs per image)\n", a.model.c_str(),
               layers.size(), human(double(macs)).c_str());
-  std::printf("data       %s%s (%lld images)\n", ds.source.c_str(),
-              std::filesystem::is_directory(a.data) ? (", split " + a.split).c_str() : "",
-              (long long)m.count);
+  std::printf("data       %s (%lld images)\n", ds.source.c_str(), (long long)m.count);
   if (m.top1) std::printf("top-1      %.2f %%\n", 100 * *m.top1);
   if (m.top5) std::printf("top-5      %.2f %%\n", 100 * *m.top5);
   if (m.agreement) std::printf("agreement  %.2f %% top-1 with %s\n", 100 * *m.agreement,
