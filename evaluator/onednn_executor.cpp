@@ -61,6 +61,13 @@ void append_activation(dnnl::post_ops& po, const Activation& a) {
   }
 }
 
+// The tensor a sum post-op adds, or "" when the op has none.
+std::string residual_of(const FusedOp& op) {
+  for (const auto& p : op.post)
+    if (p.is_sum) return p.residual;
+  return "";
+}
+
 // One activation tensor of a plan. Tensors may alias the buffer of another (views, in-place).
 struct TensorRec {
   memory::desc md;
@@ -124,6 +131,8 @@ class Plan {
   void gemm(const FusedOp& op);
   void weighted_output(const FusedOp& op, const memory::desc& dst, bool& inplace);
   int residual_dst(const FusedOp& op, const memory::desc& dst, int src);
+  template <class Prim, class PD>
+  void emit_weighted(const FusedOp& op, int x, const PD& pd, const memory::desc& user_w);
   int root(int t) const {
     while (tensors_[t].alias >= 0) t = tensors_[t].alias;
     return t;
@@ -245,9 +254,7 @@ void Plan::build(const FusedOp& op) {
 // The destination of a Conv/Gemm with a sum post-op: the residual's own buffer when this op is
 // its last reader, the op does not read that buffer and the layouts agree (in place), else a copy of the residual made just before.
 int Plan::residual_dst(const FusedOp& op, const memory::desc& dst, int src) {
-  std::string res;
-  for (const auto& p : op.post)
-    if (p.is_sum) res = p.residual;
+  const std::string res = residual_of(op);
   int r = id(res);
   bool last = last_read_.at(res) == op_index_;
   bool graph_out = std::find(g_.outputs.begin(), g_.outputs.end(), res) != g_.outputs.end();
@@ -257,6 +264,24 @@ int Plan::residual_dst(const FusedOp& op, const memory::desc& dst, int src) {
   auto pd = dnnl::reorder::primitive_desc(eng_, tensors_[r].md, eng_, dst);
   emit("residual copy", dnnl::reorder(pd), {{DNNL_ARG_FROM, r}, {DNNL_ARG_TO, out}});
   return out;
+}
+
+// The shared tail of Conv and Gemm: the activations in the layout the primitive chose, the
+// weights reordered into theirs once, the bias, and the destination (in place for a residual sum
+// where possible).
+template <class Prim, class PD>
+void Plan::emit_weighted(const FusedOp& op, int x, const PD& pd, const memory::desc& user_w) {
+  const int src = as_layout(x, pd.src_desc());
+  memory w(pd.weights_desc(), eng_);
+  memory user = constant(op.weights, user_w);
+  dnnl::stream s(eng_);
+  dnnl::reorder(user, w).execute(s, user, w);
+  s.wait();
+  memory b = constant(op.bias, memory::desc({memory::dim(op.bias.size())}, dt::f32, tag::x));
+  const int out = residual_of(op).empty() ? add(pd.dst_desc()) : residual_dst(op, pd.dst_desc(), src);
+  emit(op.node->name, Prim(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}},
+       {{DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, b}});
+  ids_[op.output] = out;
 }
 
 void Plan::conv(const FusedOp& op) {
@@ -272,12 +297,9 @@ void Plan::conv(const FusedOp& op) {
   const auto& dil = n.ints("dilations");
   memory::dims strides{st[0], st[1]}, dilates{dil[0] - 1, dil[1] - 1};
   memory::dims pad_l{pads[0], pads[1]}, pad_r{pads[2], pads[3]};
-  bool has_sum = std::any_of(op.post.begin(), op.post.end(), [](auto& p) { return p.is_sum; });
   memory::desc dst_want(dst_d, dt::f32, tag::any);
-  if (has_sum) {  // ask for the residual's layout so the sum can run in place
-    for (const auto& p : op.post)
-      if (p.is_sum) dst_want = tensors_[id(p.residual)].md;
-  }
+  if (!residual_of(op).empty())  // ask for the residual's layout so the sum can run in place
+    dst_want = tensors_[id(residual_of(op))].md;
   auto make = [&](const memory::desc& dmd) {
     dnnl::convolution_forward::desc d(
         prop_kind::forward_inference, algorithm::convolution_direct,
@@ -291,28 +313,15 @@ void Plan::conv(const FusedOp& op) {
   } catch (const dnnl::error&) {
     pd = make(memory::desc(dst_d, dt::f32, tag::any));
   }
-  const int src = as_layout(x, pd.src_desc());
-  memory w = memory(pd.weights_desc(), eng_);
-  {
-    memory user = constant(op.weights, memory::desc(w_d, dt::f32, groups == 1 ? tag::oihw : tag::goihw));
-    dnnl::stream s(eng_);
-    dnnl::reorder(user, w).execute(s, user, w);
-    s.wait();
-  }
-  memory b = constant(op.bias, memory::desc({ws[0]}, dt::f32, tag::x));
-  const int out = has_sum ? residual_dst(op, pd.dst_desc(), src) : add(pd.dst_desc());
-  emit(n.name, dnnl::convolution_forward(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}},
-       {{DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, b}});
-  ids_[op.output] = out;
+  emit_weighted<dnnl::convolution_forward>(
+      op, x, pd, memory::desc(w_d, dt::f32, groups == 1 ? tag::oihw : tag::goihw));
 }
 
 void Plan::gemm(const FusedOp& op) {
-  const Node& n = *op.node;
   const int x = id(op.input);
   const auto& ws = op.weight_shape;  // [M,K] or [M,C,H,W]
   memory::dims src_d = tensors_[x].md.dims(), w_d(ws.begin(), ws.end());
   const memory::dims dst_d = dims_of(op.output);
-  bool has_sum = std::any_of(op.post.begin(), op.post.end(), [](auto& p) { return p.is_sum; });
   auto make = [&](const memory::desc& src_md) {
     dnnl::inner_product_forward::desc d(
         prop_kind::forward_inference, src_md, memory::desc(w_d, dt::f32, tag::any),
@@ -327,19 +336,7 @@ void Plan::gemm(const FusedOp& op) {
   } catch (const dnnl::error&) {
     pd = make(memory::desc(src_d, dt::f32, tag::any));
   }
-  const int src = as_layout(x, pd.src_desc());
-  memory w = memory(pd.weights_desc(), eng_);
-  {
-    memory user = constant(op.weights, plain_md(w_d));
-    dnnl::stream s(eng_);
-    dnnl::reorder(user, w).execute(s, user, w);
-    s.wait();
-  }
-  memory b = constant(op.bias, memory::desc({ws[0]}, dt::f32, tag::x));
-  const int out = has_sum ? residual_dst(op, pd.dst_desc(), src) : add(pd.dst_desc());
-  emit(n.name, dnnl::inner_product_forward(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}},
-       {{DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, b}});
-  ids_[op.output] = out;
+  emit_weighted<dnnl::inner_product_forward>(op, x, pd, plain_md(w_d));
 }
 
 void Plan::pool(const FusedOp& op) {
