@@ -8,15 +8,48 @@
 
 namespace autocompress {
 
+// How load_onnx reads the shapes of the graph inputs.
+struct LoadOptions {
+  // true (the default): dim 0 of the graph inputs is the batch, written kBatch in the IR, and the
+  // evaluator chooses the batch size at compile time. The exact rule:
+  //   - dim 0 of the first graph input is always the batch, whether the file declares it
+  //     symbolic (a dim_param, no value, or a value <= 0) or concrete;
+  //   - dim 0 of any further graph input is the batch when it is symbolic, or when that input has
+  //     the first input's rank and the same concrete dim 0 as the file declares for the first
+  //     input; otherwise (e.g. a [5] operand broadcast against [3,4,5]) the input keeps its
+  //     concrete shape, unbatched;
+  //   - every other dimension of every input must be concrete (UnsupportedError otherwise);
+  //   - a Reshape keeps the batch at dim 0 when its target's dim 0 is 0 (copy), -1 resolving to
+  //     exactly the batch, or the concrete batch value the file declares for the first input.
+  // The batch must stay dim 0 of every activation it reaches, unmixed, so these are refused with
+  // UnsupportedError: Transpose moving it, Unsqueeze at axis 0, Flatten at axis 0 (or at axis
+  // k > 1 unless dims 1..k-1 are all 1), a Reshape merging or splitting it, Concat / Softmax /
+  // ReduceMean / Pad / Squeeze over axis 0, a binary op broadcasting it against a fixed size,
+  // and arithmetic on it inside folded shape computations.
+  //
+  // false: every shape stays exactly as the file declares it (concrete). Ops over axis 0 are then
+  // ordinary ops and load like any other, but the model runs only at its declared shapes (the
+  // executors compare the inputs exactly). Every dimension of every graph input must be concrete
+  // (a dim_value >= 0; 0 is a zero-size dimension): a symbolic or unknown dimension is an
+  // UnsupportedError naming the input and the dimension.
+  //
+  // Either way graph inputs need rank >= 1 and activations are float32.
+  bool symbolic_batch = true;
+};
+
 // Load an ONNX model (opsets 9-17) into the canonical IR: checks the model with
 // onnx::checker, folds constants (Constant, Identity, Dropout, torch's Shape->Gather->Unsqueeze->
-// Concat->Reshape chains), normalizes every op to its canonical form, infers all shapes with a
-// symbolic batch dimension, schedules topologically and names every Conv/Gemm stably.
+// Concat->Reshape chains), normalizes every op to its canonical form, infers all shapes (with a
+// symbolic batch dimension unless options.symbolic_batch is false, see LoadOptions), schedules
+// topologically and names every Conv/Gemm stably.
 // Throws IoError (cannot read), ModelError (malformed, truncated, missing initializer, shape
 // mismatch: names the node and what was expected), UnsupportedError (op type, node, and the list
 // of supported ops).
 Graph load_onnx(const std::string& path);
+Graph load_onnx(const std::string& path, const LoadOptions& options);
 Graph load_onnx_bytes(const std::string& bytes, const std::string& source_name);
+Graph load_onnx_bytes(const std::string& bytes, const std::string& source_name,
+                      const LoadOptions& options);
 
 // Op types the loader accepts (ONNX names, before canonicalization).
 const std::vector<std::string>& supported_onnx_ops();

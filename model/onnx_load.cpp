@@ -3,12 +3,11 @@
 // rewritten to its canonical form (graph.hpp) and its output shapes are inferred at once, so each
 // canonicalization can use the concrete shapes of its inputs (auto_pad, Reshape targets, ...).
 //
-// The batch: dim 0 of the first graph input is always the batch (kBatch), whether the file
-// declares it symbolic or concrete; the evaluator chooses the batch size at compile time. Dim 0 of
-// another graph input is the batch when it is symbolic, or when that input has the first input's
-// rank and the same concrete dim 0; otherwise (e.g. a [5] operand broadcast against [3,4,5]) it is
-// an unbatched input with a concrete shape. Inside folded shape computations (torch's
-// Shape -> Gather -> Unsqueeze -> Concat -> Reshape) the batch is carried as kBatchSentinel.
+// The batch: with LoadOptions::symbolic_batch (the default) dim 0 of the graph inputs becomes the
+// symbolic batch kBatch by the rule documented at LoadOptions (onnx_io.hpp); read_inputs applies
+// it, and inside folded shape computations (torch's Shape -> Gather -> Unsqueeze -> Concat ->
+// Reshape) the batch is carried as kBatchSentinel. Without it every shape is the file's concrete
+// shape: no kBatch and no sentinel ever appear, so the batch checks below never fire.
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
@@ -330,7 +329,8 @@ std::string supported_list() {
 
 class Loader {
  public:
-  explicit Loader(std::string file) : file_(std::move(file)) {}
+  Loader(std::string file, const LoadOptions& options)
+      : file_(std::move(file)), symbolic_batch_(options.symbolic_batch) {}
   Graph load(onnx::ModelProto& m);
 
  private:
@@ -338,6 +338,7 @@ class Loader {
   using Fold = TensorData (Loader::*)(const onnx::NodeProto&);
 
   std::string file_;
+  bool symbolic_batch_ = true;  // LoadOptions::symbolic_batch
   int64_t opset_ = 0;
   int64_t declared_batch_ = -1;  // concrete dim 0 the file declared for the first input, if any
   Graph g_;
@@ -372,6 +373,7 @@ class Loader {
   void sort_nodes(onnx::GraphProto& gp);
   void read_initializers(const onnx::GraphProto& gp);
   void read_inputs(const onnx::GraphProto& gp);
+  Shape concrete_input_shape(const onnx::ValueInfoProto& v) const;
   void count_uses(const onnx::GraphProto& gp);
   void process(const onnx::NodeProto& p);
   void bind_outputs(const onnx::GraphProto& gp);
@@ -657,7 +659,15 @@ void Loader::read_inputs(const onnx::GraphProto& gp) {
     if (!tt.has_shape() || tt.shape().dim_size() == 0)
       throw UnsupportedError(
           file_, "",
-          "graph input '" + v.name() + "' has no static shape (needs at least a batch dim)");
+          "graph input '" + v.name() +
+              (!tt.has_shape() ? "' has no static shape" : "' is a scalar (rank 0)") +
+              (symbolic_batch_ ? " (needs at least a batch dim)"
+                               : "; inputs need at least one dimension"));
+    if (!symbolic_batch_) {
+      g_.inputs.push_back(v.name());
+      g_.values[v.name()] = ValueInfo{v.name(), DType::kFloat, concrete_input_shape(v)};
+      continue;
+    }
     Shape s;
     for (int d = 0; d < tt.shape().dim_size(); ++d) {
       const auto& dim = tt.shape().dim(d);
@@ -681,6 +691,26 @@ void Loader::read_inputs(const onnx::GraphProto& gp) {
     g_.values[v.name()] = ValueInfo{v.name(), DType::kFloat, s};
   }
   if (g_.inputs.empty()) throw UnsupportedError(file_, "", "the graph has no (non-constant) input");
+}
+
+// The shape of a graph input exactly as declared (LoadOptions::symbolic_batch false).
+Shape Loader::concrete_input_shape(const onnx::ValueInfoProto& v) const {
+  Shape s;
+  const auto& shape = v.type().tensor_type().shape();
+  for (int d = 0; d < shape.dim_size(); ++d) {
+    const auto& dim = shape.dim(d);
+    if (dim.has_dim_value() && dim.dim_value() >= 0) {
+      s.push_back(dim.dim_value());
+      continue;
+    }
+    std::string what = "dim " + std::to_string(d) + " of input '" + v.name() + "' is symbolic";
+    if (dim.has_dim_param() && !dim.dim_param().empty()) what += " ('" + dim.dim_param() + "')";
+    throw UnsupportedError(file_, "",
+                           what + (d == 0 ? "; load with a symbolic batch or give concrete shapes"
+                                          : "; give concrete shapes (with a symbolic batch only "
+                                            "dim 0 may be symbolic)"));
+  }
+  return s;
 }
 
 // Identity and Dropout are aliases; the uses of every tensor are counted through them.
@@ -948,7 +978,9 @@ void Loader::check_declared_outputs(const onnx::GraphProto& gp) const {
     bool match = tt.shape().dim_size() == static_cast<int>(got.size());
     for (int d = 0; d < tt.shape().dim_size(); ++d) {
       const auto& dim = tt.shape().dim(d);
-      declared.push_back(dim.has_dim_value() && dim.dim_value() > 0 ? dim.dim_value() : kBatch);
+      const bool known =
+          dim.has_dim_value() && (symbolic_batch_ ? dim.dim_value() > 0 : dim.dim_value() >= 0);
+      declared.push_back(known ? dim.dim_value() : kBatch);
       if (match && declared[d] != kBatch && got[d] != kBatch) match = declared[d] == got[d];
     }
     if (!match)
@@ -1711,11 +1743,11 @@ TensorData Loader::fold_constant_of_shape(const onnx::NodeProto& p) {
   return r;
 }
 
-Graph load_model(const std::string& bytes, const std::string& source) {
+Graph load_model(const std::string& bytes, const std::string& source, const LoadOptions& options) {
   onnx::ModelProto m;
   if (!m.ParseFromString(bytes) || (!m.has_graph() && m.ir_version() == 0))
     throw ModelError(source, "", "not a valid ONNX model (truncated or corrupt protobuf)");
-  return Loader(source).load(m);
+  return Loader(source, options).load(m);
 }
 
 }  // namespace
@@ -1723,10 +1755,21 @@ Graph load_model(const std::string& bytes, const std::string& source) {
 const std::vector<std::string>& supported_onnx_ops() { return kSupportedOps; }
 
 Graph load_onnx_bytes(const std::string& bytes, const std::string& source_name) {
-  return load_model(bytes, source_name);
+  return load_model(bytes, source_name, LoadOptions{});
 }
 
-Graph load_onnx(const std::string& path) { return load_model(read_file(path), path); }
+Graph load_onnx_bytes(const std::string& bytes, const std::string& source_name,
+                      const LoadOptions& options) {
+  return load_model(bytes, source_name, options);
+}
+
+Graph load_onnx(const std::string& path) {
+  return load_model(read_file(path), path, LoadOptions{});
+}
+
+Graph load_onnx(const std::string& path, const LoadOptions& options) {
+  return load_model(read_file(path), path, options);
+}
 
 TensorData read_tensor_proto(const std::string& path) {
   std::string bytes = read_file(path);
