@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstring>
 #include <functional>
@@ -80,7 +81,8 @@ struct TensorRec {
 };
 
 struct Step {
-  std::string label;
+  std::string node;  // the graph node this step computes (or prepares data for)
+  std::string kind;  // op type, "reorder", "residual copy", "fill"
   dnnl::primitive prim;
   std::vector<std::pair<int, int>> targs;  // (DNNL_ARG_*, tensor id)
   std::unordered_map<int, memory> args;    // fixed (weights) + resolved tensors
@@ -91,7 +93,10 @@ struct Step {
 class Plan {
  public:
   Plan(const Graph& g, const std::vector<FusedOp>& ops, const dnnl::engine& eng, int64_t batch);
-  void execute(dnnl::stream& s, const std::vector<const float*>& in, const std::vector<float*>& out);
+  // With `step_seconds`, waits after every step and records its wall time (profiling only).
+  void execute(dnnl::stream& s, const std::vector<const float*>& in, const std::vector<float*>& out,
+               std::vector<double>* step_seconds = nullptr);
+  const std::vector<Step>& steps() const { return steps_; }
   size_t arena_bytes() const { return arena_size_; }
 
  private:
@@ -115,9 +120,12 @@ class Plan {
   memory::dims dims_of(const std::string& name) const {
     return to_dims(with_batch(g_.value(name).shape, batch_));
   }
-  void emit(const std::string& label, dnnl::primitive p, std::vector<std::pair<int, int>> targs,
+  std::string current_node() const {
+    return op_index_ < ops_.size() ? ops_[op_index_].node->name : "(outputs)";
+  }
+  void emit(const std::string& kind, dnnl::primitive p, std::vector<std::pair<int, int>> targs,
             std::unordered_map<int, memory> fixed = {}) {
-    steps_.push_back({label, std::move(p), std::move(targs), std::move(fixed), {}});
+    steps_.push_back({current_node(), kind, std::move(p), std::move(targs), std::move(fixed), {}});
   }
   int as_layout(int t, const memory::desc& want);
   int as_plain(int t) { return as_layout(t, plain_md(tensors_[t].md.dims())); }
@@ -195,7 +203,7 @@ Plan::Plan(const Graph& g, const std::vector<FusedOp>& ops, const dnnl::engine& 
     int t = add(plain_md(dims_of(name)));
     tensors_[t].external = true;
     auto pd = dnnl::reorder::primitive_desc(eng_, tensors_[src].md, eng_, tensors_[t].md);
-    emit("output " + name, dnnl::reorder(pd), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, t}});
+    emit("reorder", dnnl::reorder(pd), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, t}});
     outputs_.push_back(t);
   }
   plan_memory();
@@ -279,7 +287,7 @@ void Plan::emit_weighted(const FusedOp& op, int x, const PD& pd, const memory::d
   s.wait();
   memory b = constant(op.bias, memory::desc({memory::dim(op.bias.size())}, dt::f32, tag::x));
   const int out = residual_of(op).empty() ? add(pd.dst_desc()) : residual_dst(op, pd.dst_desc(), src);
-  emit(op.node->name, Prim(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}},
+  emit(op.node->op, Prim(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}},
        {{DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, b}});
   ids_[op.output] = out;
 }
@@ -374,7 +382,7 @@ void Plan::pool(const FusedOp& op) {
                                    pad_l, pad_r);
   dnnl::pooling_v2_forward::primitive_desc pd(d, eng_);
   const int out = add(pd.dst_desc());
-  emit(n.name, dnnl::pooling_v2_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, out}});
+  emit(n.op, dnnl::pooling_v2_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, out}});
   ids_[op.output] = out;
 }
 
@@ -390,7 +398,7 @@ void Plan::eltwise(const FusedOp& op) {
     dnnl::eltwise_forward::desc d(prop_kind::forward_inference, alg, tensors_[cur].md, alpha, beta);
     dnnl::eltwise_forward::primitive_desc pd(d, eng_);
     const int out = add(pd.dst_desc());
-    emit(op.node->name, dnnl::eltwise_forward(pd), {{DNNL_ARG_SRC, cur}, {DNNL_ARG_DST, out}});
+    emit(op.node->op, dnnl::eltwise_forward(pd), {{DNNL_ARG_SRC, cur}, {DNNL_ARG_DST, out}});
     cur = out;
   }
   ids_[op.output] = cur;
@@ -450,7 +458,7 @@ void Plan::binary(const FusedOp& op) {
   const int out = add(pd.dst_desc());
   std::vector<std::pair<int, int>> targs{{DNNL_ARG_SRC_0, x0}, {DNNL_ARG_DST, out}};
   if (x1 >= 0) targs.push_back({DNNL_ARG_SRC_1, x1});
-  emit(n.name, dnnl::binary(pd), targs, fixed);
+  emit(n.op, dnnl::binary(pd), targs, fixed);
   ids_[op.output] = out;
 }
 
@@ -465,7 +473,7 @@ void Plan::batchnorm(const FusedOp& op) {
                                              n.f("epsilon", 1e-5f), flags);
   dnnl::batch_normalization_forward::primitive_desc pd(bd, eng_);
   const int out = add(pd.dst_desc());
-  emit(n.name, dnnl::batch_normalization_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, out}},
+  emit(n.op, dnnl::batch_normalization_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, out}},
        {{DNNL_ARG_SCALE, constant(n.inputs[1], c)},
         {DNNL_ARG_SHIFT, constant(n.inputs[2], c)},
         {DNNL_ARG_MEAN, constant(n.inputs[3], c)},
@@ -487,7 +495,7 @@ void Plan::concat(const FusedOp& op) {
   dnnl::concat::primitive_desc pd(int(n.i("axis")), mds, eng_);
   const int out = add(pd.dst_desc());
   targs.push_back({DNNL_ARG_DST, out});
-  emit(n.name, dnnl::concat(pd), targs);
+  emit(n.op, dnnl::concat(pd), targs);
   ids_[op.output] = out;
 }
 
@@ -505,7 +513,7 @@ void Plan::softmax(const FusedOp& op) {
   dnnl::softmax_forward::desc sd(prop_kind::forward_inference, tensors_[x].md, axis);
   dnnl::softmax_forward::primitive_desc pd(sd, eng_);
   int out = add(pd.dst_desc());
-  emit(n.name, dnnl::softmax_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, out}});
+  emit(n.op, dnnl::softmax_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, out}});
   if (tensors_[out].md.dims() != d) out = alias(out, plain_md(d));
   ids_[op.output] = out;
 }
@@ -518,7 +526,7 @@ void Plan::reduce(const FusedOp& op) {
   dnnl::reduction::desc rd(algorithm::reduction_mean, tensors_[x].md, plain_md(r), 0.f, 0.f);
   dnnl::reduction::primitive_desc pd(rd, eng_);
   int out = add(pd.dst_desc());
-  emit(n.name, dnnl::reduction(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, out}});
+  emit(n.op, dnnl::reduction(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, out}});
   const memory::dims want = dims_of(op.output);
   if (want != r) out = alias(out, plain_md(want));
   ids_[op.output] = out;
@@ -537,7 +545,7 @@ void Plan::pad(const FusedOp& op) {
   }
   const int out = add(plain_md(out_d));
   const float value = n.f("value", 0.f);
-  Step fill{n.name + " fill", {}, {{DNNL_ARG_DST, out}}, {}, {}};
+  Step fill{n.name, "fill", {}, {{DNNL_ARG_DST, out}}, {}, {}};
   fill.fn = [this, out, value] {
     float* p = static_cast<float*>(tensors_[out].mem.get_data_handle());
     std::fill(p, p + tensors_[out].md.get_size() / sizeof(float), value);
@@ -545,7 +553,7 @@ void Plan::pad(const FusedOp& op) {
   steps_.push_back(std::move(fill));
   const int view = alias(out, tensors_[out].md.submemory_desc(in_d, offsets));
   auto pd = dnnl::reorder::primitive_desc(eng_, tensors_[x].md, eng_, tensors_[view].md);
-  emit(n.name, dnnl::reorder(pd), {{DNNL_ARG_FROM, x}, {DNNL_ARG_TO, view}});
+  emit(n.op, dnnl::reorder(pd), {{DNNL_ARG_FROM, x}, {DNNL_ARG_TO, view}});
   ids_[op.output] = out;
 }
 
@@ -563,7 +571,7 @@ void Plan::transpose(const FusedOp& op) {
   const int view = alias(x, tensors_[x].md.permute_axes(inv));
   const int out = add(plain_md(dims_of(op.output)));
   auto pd = dnnl::reorder::primitive_desc(eng_, tensors_[view].md, eng_, tensors_[out].md);
-  emit(n.name, dnnl::reorder(pd), {{DNNL_ARG_FROM, view}, {DNNL_ARG_TO, out}});
+  emit(n.op, dnnl::reorder(pd), {{DNNL_ARG_FROM, view}, {DNNL_ARG_TO, out}});
   ids_[op.output] = out;
 }
 
@@ -621,18 +629,25 @@ void Plan::plan_memory() {
 }
 
 void Plan::execute(dnnl::stream& s, const std::vector<const float*>& in,
-                   const std::vector<float*>& out) {
+                   const std::vector<float*>& out, std::vector<double>* step_seconds) {
   auto handle = [&](int t, void* p) {
     for (int v : views_[t]) tensors_[v].mem.set_data_handle(p);
   };
   for (size_t k = 0; k < inputs_.size(); ++k) handle(inputs_[k], const_cast<float*>(in[k]));
   for (size_t k = 0; k < outputs_.size(); ++k) handle(outputs_[k], out[k]);
-  for (auto& step : steps_) {
+  if (step_seconds) step_seconds->assign(steps_.size(), 0.0);
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    Step& step = steps_[k];
+    const auto t0 = std::chrono::steady_clock::now();
     if (step.fn) {
       s.wait();
       step.fn();
     } else {
       step.prim.execute(s, step.args);
+    }
+    if (step_seconds) {
+      s.wait();
+      (*step_seconds)[k] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
   }
   s.wait();
@@ -648,6 +663,33 @@ class OneDnnExecutor : public Executor {
   }
 
   std::vector<HostTensor> run(const std::vector<HostTensor>& inputs) override {
+    return execute(inputs, nullptr);
+  }
+
+  // Median per-step seconds over `repeats` timed runs after one warm-up.
+  std::vector<StepTiming> profile(const std::vector<HostTensor>& inputs, int repeats) {
+    execute(inputs, nullptr);
+    std::vector<std::vector<double>> runs(std::max(repeats, 1));
+    for (auto& r : runs) execute(inputs, &r);
+    const auto& steps = plan(inputs.at(0).shape.at(0)).steps();
+    std::vector<StepTiming> t;
+    for (size_t k = 0; k < steps.size(); ++k) {
+      std::vector<double> v;
+      for (const auto& r : runs) v.push_back(r[k]);
+      std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+      t.push_back({steps[k].node, steps[k].kind, v[v.size() / 2]});
+    }
+    return t;
+  }
+
+  std::string name() const override { return "onednn"; }
+
+ private:
+  void set_threads() {
+    if (options_.threads > 0) omp_set_num_threads(options_.threads);
+  }
+  std::vector<HostTensor> execute(const std::vector<HostTensor>& inputs,
+                                  std::vector<double>* step_seconds) {
     const int64_t batch = check_inputs(g_, inputs);
     set_threads();
     Plan& p = plan(batch);
@@ -662,15 +704,8 @@ class OneDnnExecutor : public Executor {
       outs.push_back(std::move(h));
     }
     for (auto& h : outs) out.push_back(h.data.data());
-    p.execute(stream_, in, out);
+    p.execute(stream_, in, out, step_seconds);
     return outs;
-  }
-
-  std::string name() const override { return "onednn"; }
-
- private:
-  void set_threads() {
-    if (options_.threads > 0) omp_set_num_threads(options_.threads);
   }
   Plan& plan(int64_t batch) {
     auto it = plans_.find(batch);
@@ -688,6 +723,13 @@ class OneDnnExecutor : public Executor {
 };
 
 }  // namespace
+
+std::vector<StepTiming> profile_steps(Executor& ex, const std::vector<HostTensor>& inputs,
+                                      int repeats) {
+  auto* dnn = dynamic_cast<OneDnnExecutor*>(&ex);
+  if (!dnn) throw UsageError("profile_steps needs an executor made by compile(), got " + ex.name());
+  return dnn->profile(inputs, repeats);
+}
 
 std::unique_ptr<Executor> compile(const Graph& g, const CompileOptions& options) {
   if (options.batch < 1) throw UsageError("batch must be >= 1, got " + std::to_string(options.batch));

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "evaluator/executor.hpp"
 
@@ -17,5 +19,18 @@ struct CompileOptions {
 };
 
 std::unique_ptr<Executor> compile(const Graph& g, const CompileOptions& options);
+
+// One step of a compiled plan: a primitive (or a reorder / fill it needs) and its median time.
+struct StepTiming {
+  std::string node;  // the graph node it computes or prepares data for; "(outputs)" at the end
+  std::string kind;  // the node's op type, "reorder", "residual copy" or "fill"
+  double seconds = 0;
+};
+
+// Per-step latency of an executor made by compile(): one warm-up run, then `repeats` runs that
+// wait after every step; the median per step. Fused nodes (BN, activations, residual Add) cost
+// nothing of their own: they run inside their Conv/Gemm. Throws UsageError for other executors.
+std::vector<StepTiming> profile_steps(Executor& ex, const std::vector<HostTensor>& inputs,
+                                      int repeats);
 
 }  // namespace autocompress

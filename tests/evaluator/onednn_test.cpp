@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 
 #include "common/error.hpp"
 #include "evaluator/fusion.hpp"
@@ -205,6 +206,34 @@ TEST(OneDnnExecutor, RejectsInputOfWrongShape) {
     EXPECT_NE(std::string(e.what()).find("[2,1,8,8]"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("[N,3,8,8]"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace autocompress
+
+namespace autocompress {
+namespace {
+
+TEST(OneDnnProfile, EveryPrimitiveIsTimedUnderItsNode) {
+  testing::GraphBuilder b({1, 3, 12, 12});
+  auto c = b.unary("Relu", b.batchnorm(b.conv("x", 16, 3, 1, {1, 1, 1, 1})));
+  auto p = b.pool("MaxPool", c, 2, 2);
+  auto y = b.gemm(b.flatten(p), 10);
+  Graph g = b.finish({y});
+  auto ex = compile(g, {4, 1});
+  const auto steps = profile_steps(*ex, {random_input(g, 4)}, 3);
+  std::set<std::string> nodes;
+  for (const auto& s : steps) {
+    nodes.insert(s.node + ":" + s.kind);
+    EXPECT_GT(s.seconds, 0.0) << s.node;
+  }
+  EXPECT_TRUE(nodes.count(g.nodes[0].name + ":Conv"));  // BN and Relu run inside it
+  EXPECT_TRUE(nodes.count(g.nodes[3].name + ":MaxPool"));
+  EXPECT_TRUE(nodes.count(g.nodes.back().name + ":Gemm"));
+  EXPECT_TRUE(nodes.count("(outputs):reorder"));
+  for (const auto& n : g.nodes) EXPECT_FALSE(nodes.count(n.name + ":Relu"));
+  auto ref = make_reference_executor(g);
+  EXPECT_THROW(profile_steps(*ref, {random_input(g, 4)}, 1), UsageError);
 }
 
 }  // namespace
