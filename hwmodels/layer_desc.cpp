@@ -1,0 +1,282 @@
+#include "hwmodels/layer_desc.hpp"
+
+#include <algorithm>
+#include <set>
+#include <unordered_map>
+
+#include "common/error.hpp"
+
+namespace autocompress {
+
+const char* precision_name(Precision p) {
+  switch (p) {
+    case Precision::kFp32: return "fp32";
+    case Precision::kBf16: return "bf16";
+    case Precision::kInt8: return "int8";
+  }
+  return "?";
+}
+
+Precision parse_precision(const std::string& s, const std::string& field) {
+  if (s == "fp32") return Precision::kFp32;
+  if (s == "bf16") return Precision::kBf16;
+  if (s == "int8") return Precision::kInt8;
+  throw UsageError(field + ": unknown precision '" + s + "' (expected fp32, bf16 or int8)");
+}
+
+int precision_bits(Precision p) {
+  return p == Precision::kFp32 ? 32 : p == Precision::kBf16 ? 16 : 8;
+}
+
+const char* kind_name(LayerKind k) {
+  switch (k) {
+    case LayerKind::kConv: return "conv";
+    case LayerKind::kDepthwise: return "depthwise";
+    case LayerKind::kGemm: return "gemm";
+    case LayerKind::kPool: return "pool";
+    case LayerKind::kEltwise: return "eltwise";
+    case LayerKind::kBatchNorm: return "batchnorm";
+    case LayerKind::kConcat: return "concat";
+    case LayerKind::kReorder: return "reorder";
+  }
+  return "?";
+}
+
+int64_t layer_macs(const LayerDesc& d) {
+  const int64_t out = d.batch * d.c_out * d.h_out * d.w_out;
+  switch (d.kind) {
+    case LayerKind::kConv:
+    case LayerKind::kDepthwise:
+    case LayerKind::kGemm: return out * d.kh * d.kw * (d.c_in / d.groups);
+    case LayerKind::kPool: return out * d.kh * d.kw;
+    default: return out;
+  }
+}
+
+namespace {
+
+bool is_activation(const std::string& op) {
+  return op == "Relu" || op == "Sigmoid" || op == "HardSwish" || op == "Clip" ||
+         op == "LeakyRelu" || op == "HardSigmoid";
+}
+bool is_binary(const std::string& op) {
+  return op == "Add" || op == "Sub" || op == "Mul" || op == "Div";
+}
+
+struct Dims {
+  int64_t c = 1, h = 1, w = 1;
+};
+// [N, C, spatial...] -> c, h, w (2-D: h = w = 1; 3-D: w = length; >4-D: h = all but the last).
+Dims dims_of(const Shape& s) {
+  Dims d;
+  if (s.size() >= 2) d.c = s[1];
+  if (s.size() >= 3) d.w = s.back();
+  for (size_t k = 2; k + 1 < s.size(); ++k) d.h *= s[k];
+  return d;
+}
+
+// Where a tensor lives: the mode and bits it was written in.
+struct Stored {
+  Precision mode = Precision::kFp32;
+  int bits = 32;
+};
+
+class Describer {
+ public:
+  Describer(const Graph& g, int64_t batch, const std::map<std::string, LayerPrecision>& per_layer,
+            const LayerPrecision& fallback)
+      : g_(g), batch_(batch), per_layer_(per_layer), fallback_(fallback) {
+    for (size_t k = 0; k < g.nodes.size(); ++k) index_[&g.nodes[k]] = k;
+    for (const auto& [name, lp] : per_layer) {
+      const Node* n = g.find_node(name);
+      if (!n || (n->op != "Conv" && n->op != "Gemm"))
+        throw ModelError(g.source, name, "precision given for a node that is not a Conv/Gemm");
+    }
+  }
+
+  std::vector<LayerDesc> run() {
+    for (const auto& in : g_.inputs) stored_[in] = {};
+    for (const auto& n : g_.nodes) {
+      if (absorbed_.count(&n)) continue;
+      if (n.op == "Flatten" || n.op == "Reshape") {
+        stored_[n.outputs[0]] = stored(n.inputs[0]);
+      } else if (n.op == "Conv" || n.op == "Gemm") {
+        weighted(n);
+      } else {
+        unweighted(n);
+      }
+    }
+    for (const auto& t : g_.outputs) convert(t, Precision::kFp32, 32);
+    return std::move(out_);
+  }
+
+ private:
+  Stored stored(const std::string& t) const {
+    auto it = stored_.find(t);
+    return it == stored_.end() ? Stored{} : it->second;
+  }
+  bool is_output(const std::string& t) const {
+    return std::find(g_.outputs.begin(), g_.outputs.end(), t) != g_.outputs.end();
+  }
+  const Node* sole_consumer(const std::string& t) const {
+    if (is_output(t)) return nullptr;
+    auto c = g_.consumers(t);
+    return c.size() == 1 ? c[0] : nullptr;
+  }
+  bool computed_before(const std::string& t, const Node& n) const {
+    const Node* p = g_.producer(t);
+    return p == nullptr || index_.at(p) < index_.at(&n);
+  }
+
+  LayerDesc base(const Node& n, LayerKind kind, const std::string& in, const std::string& out) {
+    LayerDesc d;
+    d.name = n.name;
+    d.kind = kind;
+    d.batch = batch_;
+    const Dims i = dims_of(g_.value(in).shape), o = dims_of(g_.value(out).shape);
+    d.c_in = i.c, d.h_in = i.h, d.w_in = i.w;
+    d.c_out = o.c, d.h_out = o.h, d.w_out = o.w;
+    return d;
+  }
+
+  // Converts tensor t into `mode` unless it already is (or was converted before).
+  void convert(const std::string& t, Precision mode, int bits) {
+    const Stored s = stored(t);
+    if (s.mode == mode || !reordered_.insert({t, mode}).second) return;
+    const Dims d = dims_of(g_.value(t).shape);
+    LayerDesc r;
+    r.name = "reorder:" + t;
+    r.kind = LayerKind::kReorder;
+    r.batch = batch_;
+    r.c_in = r.c_out = d.c, r.h_in = r.h_out = d.h, r.w_in = r.w_out = d.w;
+    r.precision = mode;
+    r.abits = s.bits;
+    r.obits = bits;
+    out_.push_back(r);
+  }
+
+  // Follows the single-consumer chain after a Conv/Gemm: BN, activations, one residual Add.
+  std::string absorb_chain(const Node& n, LayerDesc& d, std::string& residual) {
+    std::string t = n.outputs[0];
+    bool first = true;
+    while (const Node* c = sole_consumer(t)) {
+      if (c->op == "BatchNormalization" && first) {
+      } else if (is_activation(c->op)) {
+      } else if (c->op == "Add" && !d.residual && c->inputs.size() == 2) {
+        const std::string& other = c->inputs[0] == t ? c->inputs[1] : c->inputs[0];
+        if (g_.is_initializer(other) || !computed_before(other, n) ||
+            numel(with_batch(g_.value(other).shape, 1)) !=
+                numel(with_batch(g_.value(t).shape, 1)))
+          break;
+        d.residual = true;
+        residual = other;
+      } else {
+        break;
+      }
+      absorbed_.insert(c);
+      first = false;
+      t = c->outputs[0];
+    }
+    return t;
+  }
+
+  LayerPrecision precision_for(const std::string& name) const {
+    auto it = per_layer_.find(name);
+    LayerPrecision p = it == per_layer_.end() ? fallback_ : it->second;
+    const int nat = precision_bits(p.mode);
+    if (p.wbits == 0) p.wbits = nat;
+    if (p.abits == 0) p.abits = nat;
+    for (int b : {p.wbits, p.abits})
+      if (b < 1 || b > nat)
+        throw UsageError("layer '" + name + "': " + std::to_string(b) + " bits outside 1.." +
+                         std::to_string(nat) + " for " + precision_name(p.mode));
+    return p;
+  }
+
+  void weighted(const Node& n) {
+    const Shape& w = g_.value(n.inputs[1]).shape;
+    LayerDesc d = base(n, n.op == "Gemm" ? LayerKind::kGemm : LayerKind::kConv, n.inputs[0],
+                       n.outputs[0]);
+    if (n.op == "Gemm") {
+      d.c_in = w[1], d.c_out = w[0];
+      d.h_in = d.w_in = d.h_out = d.w_out = 1;
+    } else {
+      d.kh = w[2], d.kw = w[3];
+      d.groups = n.i("group", 1);
+      d.stride = n.has("strides") ? n.ints("strides")[0] : 1;
+      if (d.groups > 1 && d.groups == d.c_in) d.kind = LayerKind::kDepthwise;
+    }
+    const LayerPrecision p = precision_for(n.name);
+    d.precision = p.mode, d.wbits = p.wbits, d.abits = p.abits, d.obits = p.abits;
+    std::string residual;
+    const std::string out = absorb_chain(n, d, residual);
+    convert(n.inputs[0], p.mode, p.abits);
+    if (d.residual) convert(residual, p.mode, p.abits);
+    out_.push_back(d);
+    stored_[out] = {p.mode, p.abits};
+  }
+
+  // Activation inputs of n (no initializers), in order.
+  std::vector<std::string> activations(const Node& n) const {
+    std::vector<std::string> r;
+    for (const auto& in : n.inputs)
+      if (!in.empty() && !g_.is_initializer(in)) r.push_back(in);
+    return r;
+  }
+
+  void unweighted(const Node& n) {
+    const auto acts = activations(n);
+    if (acts.empty()) return;  // constant computation: nothing runs at inference
+    const Stored s = stored(acts[0]);
+    LayerDesc d = base(n, LayerKind::kEltwise, acts[0], n.outputs[0]);
+    d.precision = s.mode, d.abits = d.obits = s.bits, d.wbits = 0;
+    std::string out = n.outputs[0];
+    if (n.op == "BatchNormalization") {
+      d.kind = LayerKind::kBatchNorm;
+    } else if (n.op == "MaxPool" || n.op == "AveragePool") {
+      d.kind = LayerKind::kPool;
+      d.kh = n.ints("kernel_shape")[0], d.kw = n.ints("kernel_shape")[1];
+      d.stride = n.has("strides") ? n.ints("strides")[0] : 1;
+    } else if (n.op == "GlobalAveragePool" || n.op == "ReduceMean") {
+      d.kind = LayerKind::kPool;
+      d.kh = d.h_in, d.kw = d.w_in, d.stride = d.kh;
+    } else if (n.op == "Concat") {
+      d.kind = LayerKind::kConcat;
+      d.c_in = 0;
+      for (const auto& a : acts) d.c_in += dims_of(g_.value(a).shape).c;
+    } else if (is_binary(n.op)) {
+      const int64_t full = numel(with_batch(g_.value(n.outputs[0]).shape, 1));
+      d.inputs = 0;
+      for (const auto& a : acts) d.inputs += numel(with_batch(g_.value(a).shape, 1)) == full;
+      while (const Node* c = sole_consumer(out)) {  // activations become binary post-ops
+        if (!is_activation(c->op)) break;
+        absorbed_.insert(c);
+        out = c->outputs[0];
+      }
+    }
+    for (size_t k = 1; k < acts.size(); ++k) convert(acts[k], s.mode, s.bits);
+    out_.push_back(d);
+    stored_[out] = s;
+  }
+
+  const Graph& g_;
+  int64_t batch_;
+  const std::map<std::string, LayerPrecision>& per_layer_;
+  LayerPrecision fallback_;
+  std::unordered_map<const Node*, size_t> index_;
+  std::set<const Node*> absorbed_;
+  std::unordered_map<std::string, Stored> stored_;
+  std::set<std::pair<std::string, Precision>> reordered_;
+  std::vector<LayerDesc> out_;
+};
+
+}  // namespace
+
+std::vector<LayerDesc> describe(const Graph& g, int64_t batch,
+                                const std::map<std::string, LayerPrecision>& per_layer,
+                                const LayerPrecision& fallback) {
+  if (batch < 1) throw UsageError("batch must be >= 1, got " + std::to_string(batch));
+  return Describer(g, batch, per_layer, fallback).run();
+}
+
+}  // namespace autocompress

@@ -1,0 +1,70 @@
+// Plain layer descriptions: what the hardware models cost. describe() turns a canonical Graph into
+// the schedule a target runs (one entry per fused operation, plus the reorders at precision-mode
+// boundaries); everything else in hwmodels/ works on these structs alone.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/graph.hpp"
+
+namespace autocompress {
+
+// Precision *mode* of a layer's compute: the data type its kernel runs in. kInt8 means integer
+// compute; on bit-flexible targets its operand widths are LayerPrecision::wbits / abits (1..8).
+enum class Precision { kFp32, kBf16, kInt8 };
+const char* precision_name(Precision p);
+// "fp32" | "bf16" | "int8"; throws UsageError naming `field` on anything else.
+Precision parse_precision(const std::string& s, const std::string& field);
+// Natural width of a mode's values: 32, 16, 8.
+int precision_bits(Precision p);
+
+// The precision of one layer as a recipe chooses it. 0 bits = the mode's natural width.
+// Weight-only quantization is a float mode with wbits < 32 (e.g. {kFp32, 4, 0}).
+struct LayerPrecision {
+  Precision mode = Precision::kFp32;
+  int wbits = 0;
+  int abits = 0;
+};
+
+enum class LayerKind { kConv, kDepthwise, kGemm, kPool, kEltwise, kBatchNorm, kConcat, kReorder };
+const char* kind_name(LayerKind k);
+
+// One operation of the schedule. Activations are [batch, c, h, w] (2-D tensors: h = w = 1).
+struct LayerDesc {
+  std::string name;  // the graph node (Conv/Gemm: the stable layer name); reorders: "reorder:<tensor>"
+  LayerKind kind = LayerKind::kConv;
+  int64_t batch = 1;
+  int64_t c_in = 0, c_out = 0;  // Concat: c_in = sum of the inputs' channels
+  int64_t h_in = 1, w_in = 1, h_out = 1, w_out = 1;
+  int64_t kh = 1, kw = 1, stride = 1, groups = 1;  // pooling: the window (global pool: h_in x w_in)
+  int64_t inputs = 1;     // activation tensors read in full (Add of two activations: 2)
+  bool residual = false;  // also reads an output-shaped tensor (residual Add fused as sum post-op)
+  Precision precision = Precision::kFp32;
+  int wbits = 0;  // weight bits (0: no weights)
+  int abits = 32;  // bits of the activations read
+  int obits = 32;  // bits of the activations written (a reorder's destination width)
+};
+
+// Multiply-accumulates (Conv/Gemm) or elementary operations (pooling: one per window element,
+// element-wise / BN / reorder / concat: one per output element), without channel padding.
+int64_t layer_macs(const LayerDesc& d);
+
+// The schedule of g at `batch`, mirroring the oneDNN evaluator's fusion (evaluator/fusion.hpp):
+// Conv/Gemm absorb a following BatchNormalization, activations and one residual Add whose other
+// operand is computed earlier; Add/Sub/Mul/Div absorb following activations; Flatten / Reshape are
+// free views. Standalone BN, pooling (incl. global and ReduceMean), element-wise ops (activations,
+// binary ops, Softmax, Pad, Transpose) and Concat are layers of their own.
+// Precision: Conv/Gemm take per_layer[name] if present, else `fallback`; every other layer runs in
+// the mode of its first activation input. The graph input and output are fp32. Wherever a layer
+// reads a tensor produced in another mode, a kReorder layer converting it is inserted (once per
+// tensor and destination mode); within one mode requantization to other bit widths is fused.
+// Throws UsageError naming the layer for bits outside 1..natural width of the mode, and
+// ModelError naming a per_layer entry that is not a Conv/Gemm of g.
+std::vector<LayerDesc> describe(const Graph& g, int64_t batch,
+                                const std::map<std::string, LayerPrecision>& per_layer = {},
+                                const LayerPrecision& fallback = {});
+
+}  // namespace autocompress

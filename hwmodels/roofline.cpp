@@ -1,0 +1,89 @@
+#include "hwmodels/roofline.hpp"
+
+#include <algorithm>
+
+namespace autocompress {
+
+const char* bound_name(Bound b) { return b == Bound::kCompute ? "compute" : "memory"; }
+
+int64_t pad_channels(int64_t c, int64_t multiple) {
+  return multiple <= 1 ? c : (c + multiple - 1) / multiple * multiple;
+}
+
+int operand_bits(const Profile& p, Precision mode, int bits) {
+  if (mode != Precision::kInt8 || !p.bit_flexible) return precision_bits(mode);
+  int b = std::max(p.min_bits, 1);
+  while (b < bits) b *= 2;  // BitBricks fuse in powers of two
+  return std::min(b, 8);
+}
+
+double mac_rate(const Profile& p, const LayerDesc& d) {
+  const double base = p.rate(d.precision);
+  if (d.precision != Precision::kInt8 || !p.bit_flexible) return base;
+  const int wb = operand_bits(p, d.precision, d.wbits ? d.wbits : 8);
+  const int ab = operand_bits(p, d.precision, d.abits);
+  return base * (8.0 / wb) * (8.0 / ab);
+}
+
+namespace {
+
+bool has_weights(LayerKind k) {
+  return k == LayerKind::kConv || k == LayerKind::kDepthwise || k == LayerKind::kGemm;
+}
+
+// MACs and weight bytes on padded channels.
+void work(const LayerDesc& d, const Profile& p, LayerCost& c) {
+  const double cin = double(pad_channels(d.c_in, p.channel_multiple));
+  const double cout = double(pad_channels(d.c_out, p.channel_multiple));
+  const double out_px = double(d.batch) * double(d.h_out) * double(d.w_out);
+  if (has_weights(d.kind)) {
+    // Depthwise and grouped: channels padded as a whole, not within each group.
+    const double in_per_group = d.groups == 1 ? cin : double(d.c_in) / double(d.groups);
+    const double w = double(d.kh) * double(d.kw) * cout * in_per_group;
+    c.macs = out_px * w;
+    c.weight_bytes = w * operand_bits(p, d.precision, d.wbits) / 8.0;
+  } else if (d.kind == LayerKind::kPool) {
+    c.macs = out_px * cout * double(d.kh) * double(d.kw);
+  } else {
+    c.macs = out_px * cout;
+    if (d.kind == LayerKind::kBatchNorm) c.weight_bytes = 2.0 * cout * 4.0;  // fp32 scale, shift
+  }
+}
+
+// Activation bytes: a reorder's widths are its source and destination as they are.
+void traffic(const LayerDesc& d, const Profile& p, LayerCost& c) {
+  const bool reorder = d.kind == LayerKind::kReorder;
+  const double in_bits = reorder ? d.abits : operand_bits(p, d.precision, d.abits);
+  const double out_bits = reorder ? d.obits : operand_bits(p, d.precision, d.obits);
+  const double cin = double(pad_channels(d.c_in, p.channel_multiple));
+  const double cout = double(pad_channels(d.c_out, p.channel_multiple));
+  const double b = double(d.batch);
+  const double out = b * cout * double(d.h_out) * double(d.w_out) * out_bits / 8.0;
+  const double one_input = cin * double(d.h_in) * double(d.w_in) * in_bits / 8.0;
+  c.input_bytes = b * one_input * double(d.inputs) + (d.residual ? out : 0.0);
+  c.output_bytes = out;
+  c.weights_resident = c.weight_bytes + one_input <= p.onchip_bytes;
+  const double weight_reads = c.weights_resident ? 1.0 : b;
+  c.dram_bytes = c.input_bytes + c.output_bytes + c.weight_bytes * weight_reads;
+  c.onchip_bytes = c.input_bytes + c.output_bytes + c.weight_bytes * b;
+}
+
+}  // namespace
+
+LayerCost roofline(const LayerDesc& d, const Profile& p) {
+  if (d.kind != LayerKind::kReorder && !p.supports(d.precision))
+    throw UsageError("layer '" + d.name + "': precision " + precision_name(d.precision) +
+                     " is not available on target '" + p.name + "'");
+  LayerCost c;
+  work(d, p, c);
+  traffic(d, p, c);
+  // Reorders convert between modes: they run at the destination's vector rate.
+  const double rate = p.supports(d.precision) ? mac_rate(p, d) : p.rate(p.precisions[0]);
+  c.compute_s = c.macs / rate;
+  c.memory_s = std::max(c.dram_bytes / p.dram_bytes_per_s, c.onchip_bytes / p.onchip_bytes_per_s);
+  c.bound = c.compute_s >= c.memory_s ? Bound::kCompute : Bound::kMemory;
+  c.latency_s = std::max(c.compute_s, c.memory_s) / p.eff(d.kind) + p.overhead_s;
+  return c;
+}
+
+}  // namespace autocompress
