@@ -58,5 +58,11 @@ struct IoError : Error {
   IoError(const std::string& file, const std::string& what)
       : Error(ErrorKind::kIo, located(file, "", what)) {}
 };
+// A recipe that cannot be read or does not fit its model: "<file>: <field>: <what>".
+struct RecipeError : Error {
+  RecipeError(const std::string& file, const std::string& field, const std::string& what)
+      : Error(ErrorKind::kUsage,
+              (file.empty() ? "" : file + ": ") + (field.empty() ? "" : field + ": ") + what) {}
+};
 
 }  // namespace autocompress

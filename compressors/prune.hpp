@@ -1,0 +1,59 @@
+// Structured channel pruning (Li et al. 2017 L1 ranking; He et al. 2017; AMC, He et al. 2018):
+// whole output channels of Conv/Gemm layers are removed group by group (compressors/
+// dependency.hpp), and with them the matching input channels of every consumer, the BN
+// parameters and bias entries of those channels, the channels of depthwise followers, the
+// offsets inside Concat and the feature blocks of a Gemm after Flatten. The result is a smaller
+// model with consistent shapes (infer_shapes is rerun), not a masked one.
+//
+// A pruned channel that is constant (all its producers' weights are zero, so it carries its
+// bias through BN / element-wise activations / pooling) is not simply dropped: its value is
+// folded into the bias of the consumers that read it. The fold is exact for Gemm consumers and
+// for Conv consumers without padding; a padded Conv consumer would see the constant only away
+// from the borders, so there the fold is skipped and the reason recorded in the PruneReport.
+//
+// Deterministic: ties in importance keep the lower channel index. Groups with ratio 0 (or whose
+// rounded kept count equals their size) and the layers around them are left bit-identical.
+// Pure function of its inputs; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "compressors/dependency.hpp"
+#include "model/graph.hpp"
+
+namespace autocompress {
+
+enum class Importance { kL1, kL2 };
+
+struct PruneOptions {
+  // Kept channel counts are rounded to a multiple of this (oneDNN's blocked layouts pad channels
+  // to 16 on AVX-512, so other counts save nothing there).
+  int64_t channel_multiple = 16;
+  Importance importance = Importance::kL1;
+  bool fold_constants = true;
+};
+
+struct PruneReport {
+  std::map<int, std::vector<int64_t>> kept;  // group id -> kept channels (ascending), pruned groups
+  std::vector<std::string> notes;            // constant folds done / skipped, with the reason
+};
+
+// round(channels * (1 - ratio)) to the nearest multiple of `multiple`, clamped to
+// [min(channels, multiple), channels]: never zero channels.
+int64_t kept_channel_count(int64_t channels, double ratio, int64_t multiple);
+
+// Importance of each channel of a group: the L1 (or L2) norm of each producer's output-channel
+// weights, summed over the group's producers.
+std::vector<double> channel_importance(const Graph& g, const PruneGroup& group,
+                                       Importance importance);
+
+// Prune group `id` by `ratio` for every entry of `ratios` (ids from dependency_groups(g)).
+// Throws UsageError for an unknown group id, a ratio outside [0, 1), or a ratio > 0 on a group
+// that is not prunable (naming the group and the reason).
+Graph prune(const Graph& g, const std::map<int, double>& ratios, const PruneOptions& options,
+            PruneReport* report = nullptr);
+
+}  // namespace autocompress

@@ -1,0 +1,91 @@
+// The recipe: per-layer compression settings, versioned JSON (docs/recipe.md, the schema in
+// docs/recipe.schema.json). A candidate of the search is a recipe; applying it to the model it
+// was made for (identified by the sha256 of the ONNX file bytes) gives the compressed model.
+//
+//   {"format": "autocompress-recipe", "version": 1, "model_sha256": "<64 hex>",
+//    "defaults": {"prune": 0, "precision": "fp32", "wbits": 8, "rank": 1.0},
+//    "layers": {"<layer name>": {"prune": 0.5, "precision": "int8"}},   // fields optional
+//    "metrics": {...}}                                                  // optional, not applied
+//
+// Errors are RecipeError (ErrorKind::kUsage) naming the file, the field path and the value seen.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "compressors/dependency.hpp"
+#include "model/graph.hpp"
+
+namespace autocompress {
+
+inline constexpr int kRecipeVersion = 1;
+inline constexpr double kMaxPrune = 0.9;
+
+enum class Precision { kFp32, kBf16, kInt8 };
+const char* precision_name(Precision p);
+// "fp32" | "bf16" | "int8"; std::nullopt otherwise.
+std::optional<Precision> parse_precision(const std::string& s);
+
+// The effective settings of one layer.
+struct LayerSettings {
+  double prune = 0;  // fraction of output channels removed, [0, 0.9]
+  Precision precision = Precision::kFp32;
+  int wbits = 8;      // weight grid, 2..8
+  double rank = 1.0;  // fraction of full rank kept, (0, 1]
+
+  bool operator==(const LayerSettings&) const = default;
+};
+
+// A layer entry: only the fields it sets; the others come from the defaults.
+struct LayerOverride {
+  std::optional<double> prune;
+  std::optional<Precision> precision;
+  std::optional<int> wbits;
+  std::optional<double> rank;
+
+  bool operator==(const LayerOverride&) const = default;
+};
+
+struct Recipe {
+  std::string source;        // file it was read from, for messages
+  std::string model_sha256;  // lower-case hex
+  LayerSettings defaults;
+  std::map<std::string, LayerOverride> layers;
+  nlohmann::json metrics;  // carried along, ignored by apply
+
+  // The effective settings of `layer` (defaults overridden by its entry).
+  LayerSettings settings(const std::string& layer) const;
+};
+
+// Parse and check a recipe on its own (format, version, types, ranges, unknown fields).
+// Throws RecipeError: malformed JSON (with the parser's position), a wrong format or version,
+// a value out of range ("layers.conv1.prune: must be in [0, 0.9], got 1"), an unknown field.
+Recipe parse_recipe(const std::string& json_text, const std::string& source = "");
+// Read a file and parse it; IoError when it cannot be read.
+Recipe load_recipe(const std::string& path);
+// Canonical JSON text (the format parse_recipe reads; stable key order).
+std::string recipe_to_json(const Recipe& r);
+
+struct RecipeCheck {
+  std::string model_sha256;  // of the ONNX file bytes; empty skips the hash check
+  // The precision modes the target supports; std::nullopt accepts all.
+  std::optional<std::set<Precision>> legal_precisions;
+};
+
+// Check a parsed recipe against its model. Throws RecipeError on: a model hash that differs,
+// a layer name that is not a Conv/Gemm of the model (listing a few known layers), a precision
+// the target does not support, prune > 0 on a layer that cannot be pruned (the output layer,
+// grouped convs: the message says why), layers of one dependency group with different prune
+// values (naming the group and the layers).
+void validate_recipe(const Recipe& r, const Graph& g, const RecipeCheck& check);
+
+// The prune ratio of every group with a non-zero ratio (group id -> ratio), from a recipe
+// validated against the graph `groups` were computed on. Followers (depthwise convs) take the
+// ratio of their group; they may not disagree with it (validate_recipe checks).
+std::map<int, double> group_prune_ratios(const Recipe& r, const std::vector<PruneGroup>& groups);
+
+}  // namespace autocompress
