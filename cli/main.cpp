@@ -9,6 +9,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
 
+#include "cli/hw_commands.hpp"
 #include "common/error.hpp"
 #include "data/dataset.hpp"
 #include "evaluator/evaluate.hpp"
@@ -228,8 +229,11 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--threads,-t", ra.threads, "oneDNN threads (0 = all cores)")->check(CLI::Range(0, 4096));
   run_cmd->add_option("--executor", ra.executor, "onednn | reference")->capture_default_str();
 
+  ac::cli::HwCommands hw_commands(app);  // targets, profile
+
   try {
     app.parse(argc, argv);
+    if (auto rc = hw_commands.run()) return *rc;
     if (*inspect_cmd) return inspect(ia);
     if (*eval_cmd) return eval(ea);
     if (*run_cmd) return run(ra);

@@ -10,6 +10,22 @@ int64_t pad_channels(int64_t c, int64_t multiple) {
   return multiple <= 1 ? c : (c + multiple - 1) / multiple * multiple;
 }
 
+namespace {
+// Fewer input channels than one block (a network's first layer, e.g. RGB) are read from a plain
+// layout, not padded: oneDNN's first-layer convolutions do so, as do PE arrays that unroll the
+// kernel window instead.
+// Reorders of such tensors (quantizing an RGB input) stay plain on both sides.
+double padded_inputs(const LayerDesc& d, int64_t multiple) {
+  const bool plain = d.kind == LayerKind::kConv || d.kind == LayerKind::kGemm ||
+                     d.kind == LayerKind::kReorder;
+  return double(plain && d.c_in < multiple ? d.c_in : pad_channels(d.c_in, multiple));
+}
+double padded_outputs(const LayerDesc& d, int64_t multiple) {
+  const bool plain = d.kind == LayerKind::kReorder;
+  return double(plain && d.c_out < multiple ? d.c_out : pad_channels(d.c_out, multiple));
+}
+}  // namespace
+
 int operand_bits(const Profile& p, Precision mode, int bits) {
   if (mode != Precision::kInt8 || !p.bit_flexible) return precision_bits(mode);
   int b = std::max(p.min_bits, 1);
@@ -33,8 +49,8 @@ bool has_weights(LayerKind k) {
 
 // MACs and weight bytes on padded channels.
 void work(const LayerDesc& d, const Profile& p, LayerCost& c) {
-  const double cin = double(pad_channels(d.c_in, p.channel_multiple));
-  const double cout = double(pad_channels(d.c_out, p.channel_multiple));
+  const double cin = padded_inputs(d, p.channel_multiple);
+  const double cout = padded_outputs(d, p.channel_multiple);
   const double out_px = double(d.batch) * double(d.h_out) * double(d.w_out);
   if (has_weights(d.kind)) {
     // Depthwise and grouped: channels padded as a whole, not within each group.
@@ -55,8 +71,8 @@ void traffic(const LayerDesc& d, const Profile& p, LayerCost& c) {
   const bool reorder = d.kind == LayerKind::kReorder;
   const double in_bits = reorder ? d.abits : operand_bits(p, d.precision, d.abits);
   const double out_bits = reorder ? d.obits : operand_bits(p, d.precision, d.obits);
-  const double cin = double(pad_channels(d.c_in, p.channel_multiple));
-  const double cout = double(pad_channels(d.c_out, p.channel_multiple));
+  const double cin = padded_inputs(d, p.channel_multiple);
+  const double cout = padded_outputs(d, p.channel_multiple);
   const double b = double(d.batch);
   const double out = b * cout * double(d.h_out) * double(d.w_out) * out_bits / 8.0;
   const double one_input = cin * double(d.h_in) * double(d.w_in) * in_bits / 8.0;

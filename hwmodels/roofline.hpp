@@ -1,7 +1,8 @@
 // Roofline latency of one layer on a target (Williams et al., CACM 2009), with the target's
 // channel padding and a simple on-chip reuse model. Pure functions: plain structs in, numbers out.
 //
-//   MACs      on channels padded to the profile's channel_multiple (blocked layouts, PE arrays)
+//   MACs      on channels padded to the profile's channel_multiple (blocked layouts, PE arrays);
+//             fewer input channels than one multiple (a first layer) stay unpadded
 //   bytes     weights at their storage width (bit-flexible int8: bits rounded up to a power of
 //             two >= min_bits, packed; fixed-width targets: the mode's width, so weight-only
 //             quantization is dequantized at compile and saves nothing), activations likewise

@@ -151,3 +151,28 @@ TEST(Roofline, IllegalPrecisionNamesLayer) {
 }
 
 }  // namespace
+
+namespace {
+
+// A first layer with fewer input channels than one block reads a plain layout: 3 stays 3.
+TEST(Roofline, FirstLayerInputChannelsAreNotPadded) {
+  const ac::Profile p = t::fixed_profile();
+  const auto c = ac::roofline(t::conv(3, 64, 32, 3), p);
+  EXPECT_EXACT(c.macs, 32.0 * 32 * 9 * 3 * 64);
+  EXPECT_EXACT(c.input_bytes, 3.0 * 32 * 32 * 4);
+  EXPECT_EXACT(ac::roofline(t::conv(17, 64, 32, 3), p).macs, 32.0 * 32 * 9 * 32 * 64);
+}
+
+}  // namespace
+
+namespace {
+
+// Quantizing a 3-channel input: plain on both sides, 3 x 32 x 32 x (4 + 1) bytes.
+TEST(Roofline, ReorderOfFewChannelsIsNotPadded) {
+  ac::LayerDesc r = t::conv(3, 3, 32, 1, Precision::kInt8);
+  r.kind = ac::LayerKind::kReorder;
+  r.wbits = 0, r.abits = 32, r.obits = 8;
+  EXPECT_EXACT(ac::roofline(r, t::fixed_profile()).dram_bytes, 3.0 * 32 * 32 * 5);
+}
+
+}  // namespace
