@@ -1,0 +1,81 @@
+// The flat view of a trial and the small `--where` language over it.
+//
+// Flat columns: one row per trial with fixed columns (number, started_at, finished_at, duration_s
+// and the text columns study, state, worker, error) followed by the study's objectives, metrics
+// and constraints by name. A later name equal to an earlier one is left out (objectives win over
+// metrics of the same name, fixed columns over everything). SQLite's trials_flat view and the
+// in-memory evaluator both follow flat_columns(), so a filter selects the same trials in both.
+//
+// Filter grammar (case-insensitive keywords):
+//   expr  := and ('or' and)*          and := not ('and' not)*      not := 'not' not | prim
+//   prim  := '(' expr ')' | operand op operand      op := < <= > >= = == != <>
+//   operand := name | number          name := [A-Za-z_][A-Za-z0-9_./]*
+// Logic is SQL's three-valued logic: a comparison with a missing (NULL/NaN) value is unknown,
+// and only trials for which the whole expression is true are selected.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/types.hpp"
+
+namespace autocompress {
+
+enum class ColumnSource {
+  kNumber,
+  kStarted,
+  kFinished,
+  kDuration,
+  kObjective,
+  kMetric,
+  kConstraint
+};
+struct FlatColumn {
+  std::string name;
+  ColumnSource source;
+  size_t index = 0;  // objective / constraint index
+};
+
+// Text columns of trials_flat that are not filterable numbers.
+const std::vector<std::string>& flat_text_columns();
+// The numeric flat columns of a study, in view order.
+std::vector<FlatColumn> flat_columns(const Study& study, const std::vector<std::string>& metrics);
+std::vector<std::string> flat_column_names(const Study& study,
+                                           const std::vector<std::string>& metrics);
+// The column's value for a trial; nullopt when missing or NaN.
+std::optional<double> column_value(const FlatColumn& c, const FrozenTrial& t);
+
+// SQL identifier quoting: "a""b".
+std::string quote_identifier(const std::string& name);
+
+class Filter {
+ public:
+  // Throws StorageError(kUsage) naming the column and what was expected.
+  static Filter parse(const std::string& text);
+
+  const std::string& text() const { return text_; }
+  // The names the expression uses, sorted, without duplicates.
+  std::vector<std::string> names() const;
+  // Throws StorageError(kUsage) "unknown name 'x' in --where; known: a, b" for the first unknown.
+  void check_names(const std::vector<std::string>& known) const;
+
+  // A parameterized SQL expression: names as quoted identifiers, numbers as '?' in order.
+  struct Sql {
+    std::string where;
+    std::vector<double> params;
+  };
+  Sql to_sql() const;
+  // Evaluates with `lookup(name)` giving a column value (nullopt = NULL).
+  bool matches(const std::function<std::optional<double>(const std::string&)>& lookup) const;
+
+  struct Node;
+
+ private:
+  std::string text_;
+  std::shared_ptr<const Node> root_;
+};
+
+}  // namespace autocompress

@@ -1,0 +1,74 @@
+// Storage in one SQLite file, shared by any number of worker processes and readers.
+//
+// Durability: the file is in WAL mode with synchronous=NORMAL. A committed transaction survives a
+// crash or kill -9 of any process; after a power loss or OS crash the last transactions before the
+// failure may be rolled back (never torn: the file stays consistent). Use synchronous=FULL
+// semantics (SqliteOptions::full_sync) when trials are expensive enough to pay an fsync each.
+//
+// Concurrency: every write is one BEGIN IMMEDIATE transaction (a deferred read upgraded to a write
+// fails in WAL with SQLITE_BUSY_SNAPSHOT without calling the busy handler). A busy database is
+// waited for with SQLite's busy timeout and then retried with jittered exponential backoff until
+// SqliteOptions::lock_budget_s; only then does a StorageError(kRuntime) say so.
+//
+// Opening: an existing file is first opened read-only and checked (an SQLite file, ours, schema
+// version not newer than kSchemaVersion) before anything is written; a refused file is unchanged.
+// read_only opens never write (SQLITE_OPEN_READONLY), so queries never change or block a search.
+//
+// Thread-safe: one connection per object, serialized by a mutex. Never use one across fork().
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "storage/storage.hpp"
+
+namespace autocompress {
+
+struct SqliteOptions {
+  bool read_only = false;
+  bool full_sync = false;              // synchronous=FULL instead of NORMAL
+  double stale_grace_s = 120;          // RUNNING trials without heartbeat this long become FAIL
+  double stale_check_interval_s = 10;  // how often ask() looks for them (and once on open)
+  int busy_timeout_ms = 1000;          // SQLite's own wait per attempt
+  double lock_budget_s = 300;          // total time a write may wait for the lock
+  // Fail-point for crash tests: called after the n-th SQL statement this object executed
+  // (n = 1, 2, ...). The environment variable AC_STORAGE_KILL_AFTER=N raises SIGKILL after the
+  // N-th statement instead.
+  std::function<void(int64_t n)> after_statement;
+};
+
+class SqliteStorage final : public Storage {
+ public:
+  // Throws StorageError: kIo (cannot open/create), kData (not SQLite, not ours, newer schema).
+  explicit SqliteStorage(const std::string& path, SqliteOptions options = {});
+  ~SqliteStorage() override;
+  SqliteStorage(const SqliteStorage&) = delete;
+  SqliteStorage& operator=(const SqliteStorage&) = delete;
+
+  const std::string& path() const;
+  // SQL statements executed so far by this object (the fail-point's counter).
+  int64_t statements_executed() const;
+
+  Study create_study(const StudySpec& spec, bool load_if_exists = false) override;
+  std::vector<Study> studies() const override;
+  std::optional<Study> find_study(const std::string& name) const override;
+  void set_study_user_attr(int64_t study_id, const std::string& key,
+                           const std::string& value) override;
+  std::vector<std::string> metric_names(int64_t study_id) const override;
+
+  FrozenTrial ask(int64_t study_id, const std::string& worker) override;
+  void set_params(int64_t study_id, int64_t number, const std::vector<Param>& params) override;
+  void heartbeat(int64_t study_id, int64_t number) override;
+  void tell(int64_t study_id, int64_t number, const TrialResult& result) override;
+  int fail_stale_trials(double grace_seconds) override;
+
+  std::optional<FrozenTrial> find_trial(int64_t study_id, int64_t number) const override;
+  std::vector<FrozenTrial> trials(int64_t study_id, const Filter* where = nullptr) const override;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace autocompress
