@@ -37,8 +37,8 @@ int run_targets(bool as_json) {
   if (as_json) {
     json rows = json::array();
     for (const auto& e : entries)
-      rows.push_back({{"name", e.name}, {"origin", e.origin}, {"path", e.path},
-                      {"summary", e.summary}});
+      rows.push_back(
+          {{"name", e.name}, {"origin", e.origin}, {"path", e.path}, {"summary", e.summary}});
     std::cout << json{{"targets", rows}}.dump(2) << "\n";
     return 0;
   }
@@ -132,8 +132,8 @@ void print_table(const ProfileArgs& a, const Profile& p, const std::vector<Layer
                   100 * (c.latency_s - m->per_layer[k]) / m->per_layer[k]);
     std::printf("\n");
   }
-  std::printf("%-40s %-9s %-5s %12lld %12.0f %-7s %11.2f %11.3f", "total", "", "",
-              (long long)macs, bytes, "", r.latency_s * 1e6, r.energy_pj * 1e-6);
+  std::printf("%-40s %-9s %-5s %12lld %12.0f %-7s %11.2f %11.3f", "total", "", "", (long long)macs,
+              bytes, "", r.latency_s * 1e6, r.energy_pj * 1e-6);
   if (m) std::printf(" %11.2f %+7.1f%%", m->total * 1e6, 100 * (r.latency_s - m->total) / m->total);
   std::printf("\n");
 }
@@ -158,9 +158,9 @@ int run_profile(const ProfileArgs& a) {
   }
   json total{{"latency_s", r.latency_s}, {"energy_pj", r.energy_pj}};
   if (m) total["measured_s"] = m->total;
-  std::cout << json{{"model", a.model},         {"target", p.name},
-                    {"verified", p.verified},   {"energy_label", p.energy.label},
-                    {"batch", a.batch},         {"layers", rows},
+  std::cout << json{{"model", a.model},       {"target", p.name},
+                    {"verified", p.verified}, {"energy_label", p.energy.label},
+                    {"batch", a.batch},       {"layers", rows},
                     {"total", total}}
                    .dump(2)
             << "\n";

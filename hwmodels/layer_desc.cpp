@@ -10,9 +10,12 @@ namespace autocompress {
 
 const char* precision_name(Precision p) {
   switch (p) {
-    case Precision::kFp32: return "fp32";
-    case Precision::kBf16: return "bf16";
-    case Precision::kInt8: return "int8";
+    case Precision::kFp32:
+      return "fp32";
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kInt8:
+      return "int8";
   }
   return "?";
 }
@@ -30,14 +33,22 @@ int precision_bits(Precision p) {
 
 const char* kind_name(LayerKind k) {
   switch (k) {
-    case LayerKind::kConv: return "conv";
-    case LayerKind::kDepthwise: return "depthwise";
-    case LayerKind::kGemm: return "gemm";
-    case LayerKind::kPool: return "pool";
-    case LayerKind::kEltwise: return "eltwise";
-    case LayerKind::kBatchNorm: return "batchnorm";
-    case LayerKind::kConcat: return "concat";
-    case LayerKind::kReorder: return "reorder";
+    case LayerKind::kConv:
+      return "conv";
+    case LayerKind::kDepthwise:
+      return "depthwise";
+    case LayerKind::kGemm:
+      return "gemm";
+    case LayerKind::kPool:
+      return "pool";
+    case LayerKind::kEltwise:
+      return "eltwise";
+    case LayerKind::kBatchNorm:
+      return "batchnorm";
+    case LayerKind::kConcat:
+      return "concat";
+    case LayerKind::kReorder:
+      return "reorder";
   }
   return "?";
 }
@@ -47,9 +58,12 @@ int64_t layer_macs(const LayerDesc& d) {
   switch (d.kind) {
     case LayerKind::kConv:
     case LayerKind::kDepthwise:
-    case LayerKind::kGemm: return out * d.kh * d.kw * (d.c_in / d.groups);
-    case LayerKind::kPool: return out * d.kh * d.kw;
-    default: return out;
+    case LayerKind::kGemm:
+      return out * d.kh * d.kw * (d.c_in / d.groups);
+    case LayerKind::kPool:
+      return out * d.kh * d.kw;
+    default:
+      return out;
   }
 }
 
@@ -86,7 +100,13 @@ class Describer {
   Describer(const Graph& g, int64_t batch, const std::map<std::string, LayerPrecision>& per_layer,
             const LayerPrecision& fallback)
       : g_(g), batch_(batch), per_layer_(per_layer), fallback_(fallback) {
-    for (size_t k = 0; k < g.nodes.size(); ++k) index_[&g.nodes[k]] = k;
+    for (size_t k = 0; k < g.nodes.size(); ++k) {
+      index_[&g.nodes[k]] = k;
+      for (const auto& in : g.nodes[k].inputs) {
+        auto& r = readers_[in];
+        if (r.empty() || r.back() != &g.nodes[k]) r.push_back(&g.nodes[k]);
+      }
+    }
     for (const auto& [name, lp] : per_layer) {
       const Node* n = g.find_node(name);
       if (!n || (n->op != "Conv" && n->op != "Gemm"))
@@ -119,9 +139,9 @@ class Describer {
     return std::find(g_.outputs.begin(), g_.outputs.end(), t) != g_.outputs.end();
   }
   const Node* sole_consumer(const std::string& t) const {
-    if (is_output(t)) return nullptr;
-    auto c = g_.consumers(t);
-    return c.size() == 1 ? c[0] : nullptr;
+    auto it = readers_.find(t);
+    if (is_output(t) || it == readers_.end() || it->second.size() != 1) return nullptr;
+    return it->second[0];
   }
   bool computed_before(const std::string& t, const Node& n) const {
     const Node* p = g_.producer(t);
@@ -165,8 +185,7 @@ class Describer {
       } else if (c->op == "Add" && !d.residual && c->inputs.size() == 2) {
         const std::string& other = c->inputs[0] == t ? c->inputs[1] : c->inputs[0];
         if (g_.is_initializer(other) || !computed_before(other, n) ||
-            numel(with_batch(g_.value(other).shape, 1)) !=
-                numel(with_batch(g_.value(t).shape, 1)))
+            numel(with_batch(g_.value(other).shape, 1)) != numel(with_batch(g_.value(t).shape, 1)))
           break;
         d.residual = true;
         residual = other;
@@ -195,8 +214,8 @@ class Describer {
 
   void weighted(const Node& n) {
     const Shape& w = g_.value(n.inputs[1]).shape;
-    LayerDesc d = base(n, n.op == "Gemm" ? LayerKind::kGemm : LayerKind::kConv, n.inputs[0],
-                       n.outputs[0]);
+    LayerDesc d =
+        base(n, n.op == "Gemm" ? LayerKind::kGemm : LayerKind::kConv, n.inputs[0], n.outputs[0]);
     if (n.op == "Gemm") {
       d.c_in = w[1], d.c_out = w[0];
       d.h_in = d.w_in = d.h_out = d.w_out = 1;
@@ -264,6 +283,7 @@ class Describer {
   const std::map<std::string, LayerPrecision>& per_layer_;
   LayerPrecision fallback_;
   std::unordered_map<const Node*, size_t> index_;
+  std::unordered_map<std::string, std::vector<const Node*>> readers_;  // Graph::consumers, once
   std::set<const Node*> absorbed_;
   std::unordered_map<std::string, Stored> stored_;
   std::set<std::pair<std::string, Precision>> reordered_;

@@ -34,7 +34,8 @@ const char* kind_name(LayerKind k);
 
 // One operation of the schedule. Activations are [batch, c, h, w] (2-D tensors: h = w = 1).
 struct LayerDesc {
-  std::string name;  // the graph node (Conv/Gemm: the stable layer name); reorders: "reorder:<tensor>"
+  std::string
+      name;  // the graph node (Conv/Gemm: the stable layer name); reorders: "reorder:<tensor>"
   LayerKind kind = LayerKind::kConv;
   int64_t batch = 1;
   int64_t c_in = 0, c_out = 0;  // Concat: c_in = sum of the inputs' channels
@@ -43,7 +44,7 @@ struct LayerDesc {
   int64_t inputs = 1;     // activation tensors read in full (Add of two activations: 2)
   bool residual = false;  // also reads an output-shaped tensor (residual Add fused as sum post-op)
   Precision precision = Precision::kFp32;
-  int wbits = 0;  // weight bits (0: no weights)
+  int wbits = 0;   // weight bits (0: no weights)
   int abits = 32;  // bits of the activations read
   int obits = 32;  // bits of the activations written (a reorder's destination width)
 };

@@ -50,8 +50,8 @@ class Fields {
     if (!v.is_number()) fail(path, "must be a number, got " + v.dump());
     const double x = v.get<double>();
     if (x < 0 || (!zero_ok && x == 0))
-      fail(path, std::string("must be ") + (zero_ok ? "non-negative" : "positive") + ", got " +
-                     v.dump());
+      fail(path,
+           std::string("must be ") + (zero_ok ? "non-negative" : "positive") + ", got " + v.dump());
     return x;
   }
   Precision precision(const std::string& s, const std::string& path) const {
@@ -85,8 +85,8 @@ void parse_energy(const json& j, const Fields& f, Profile& p) {
   const json& label = f.need(e, "label", "energy.label");
   if (!label.is_string()) f.fail("energy.label", "must be a string");
   p.energy.label = label.get<std::string>();
-  p.energy.mac_pj = f.by_precision(f.need(e, "mac_pj", "energy.mac_pj"), "energy.mac_pj",
-                                   p.precisions, true);
+  p.energy.mac_pj =
+      f.by_precision(f.need(e, "mac_pj", "energy.mac_pj"), "energy.mac_pj", p.precisions, true);
   if (p.bit_flexible) {
     p.energy.mult_8x8_pj = f.number(e, "mult_8x8_pj", "energy.mult_8x8_pj", true);
     p.energy.add_8_pj = f.number(e, "add_8_pj", "energy.add_8_pj", true);
@@ -122,8 +122,8 @@ void parse_precisions(const json& j, const Fields& f, Profile& p) {
     p.min_bits = int(f.number(j, "min_bits", "min_bits"));
     if (p.min_bits > 8) f.fail("min_bits", "must be <= 8, got " + std::to_string(p.min_bits));
   }
-  p.mac_per_s = f.by_precision(f.need(j, "mac_per_s", "mac_per_s"), "mac_per_s", p.precisions,
-                               false);
+  p.mac_per_s =
+      f.by_precision(f.need(j, "mac_per_s", "mac_per_s"), "mac_per_s", p.precisions, false);
 }
 
 }  // namespace
@@ -183,12 +183,13 @@ namespace {
 
 std::string summary(const Profile& p) {
   std::string modes;
-  for (Precision q : p.precisions) modes += std::string(modes.empty() ? "" : "/") + precision_name(q);
+  for (Precision q : p.precisions)
+    modes += std::string(modes.empty() ? "" : "/") + precision_name(q);
   char buf[160];
   std::snprintf(buf, sizeof buf, "%s; %.3g GMAC/s %s%s; %s%s", modes.c_str(),
                 p.rate(p.precisions[0]) / 1e9, precision_name(p.precisions[0]),
-                p.bit_flexible ? " (8x8, bit-flexible)" : "", p.verified ? "verified" : "unverified",
-                p.description.empty() ? "" : " -- ");
+                p.bit_flexible ? " (8x8, bit-flexible)" : "",
+                p.verified ? "verified" : "unverified", p.description.empty() ? "" : " -- ");
   return buf + p.description;
 }
 

@@ -23,7 +23,7 @@ inline constexpr int kNumPrecisions = 3;
 inline constexpr int kNumKinds = 8;
 
 struct EnergyModel {
-  std::string label;  // "modeled" (from tables) or "measured"
+  std::string label;                            // "modeled" (from tables) or "measured"
   std::array<double, kNumPrecisions> mac_pj{};  // per MAC, by mode (fixed-width targets)
   double mult_8x8_pj = 0;  // bit-flexible: 8x8 multiplier, scaled by (wb * ab) / 64
   double add_8_pj = 0;     // bit-flexible: 8-bit adder, scaled by (wb + ab) / 16
@@ -37,8 +37,8 @@ struct Profile {
   bool verified = false;
   std::map<std::string, std::string> sources;  // field -> where its value comes from
   std::vector<Precision> precisions;           // legal modes; the first is the default
-  bool bit_flexible = false;  // int8 operands of 2..8 bits run faster (BitFusion)
-  int min_bits = 8;           // bit-flexible: narrowest operand width (BitBrick: 2)
+  bool bit_flexible = false;                   // int8 operands of 2..8 bits run faster (BitFusion)
+  int min_bits = 8;  // bit-flexible: narrowest operand width (BitBrick: 2)
   std::array<double, kNumPrecisions> mac_per_s{};  // by mode; bit-flexible int8: the 8x8 rate
   std::array<double, kNumKinds> efficiency{};      // by LayerKind, in (0, 1] before calibration
   int64_t channel_multiple = 1;

@@ -16,8 +16,8 @@ namespace {
 // kernel window instead.
 // Reorders of such tensors (quantizing an RGB input) stay plain on both sides.
 double padded_inputs(const LayerDesc& d, int64_t multiple) {
-  const bool plain = d.kind == LayerKind::kConv || d.kind == LayerKind::kGemm ||
-                     d.kind == LayerKind::kReorder;
+  const bool plain =
+      d.kind == LayerKind::kConv || d.kind == LayerKind::kGemm || d.kind == LayerKind::kReorder;
   return double(plain && d.c_in < multiple ? d.c_in : pad_channels(d.c_in, multiple));
 }
 double padded_outputs(const LayerDesc& d, int64_t multiple) {

@@ -39,7 +39,8 @@ TEST(Profile, ParsesEveryField) {
 TEST(Profile, MissingFieldIsNamed) {
   auto j = ac::testing::fixed_json();
   j.erase("dram_bytes_per_s");
-  EXPECT_NE(error_of(j).find("field 'dram_bytes_per_s': missing"), std::string::npos) << error_of(j);
+  EXPECT_NE(error_of(j).find("field 'dram_bytes_per_s': missing"), std::string::npos)
+      << error_of(j);
   j = ac::testing::fixed_json();
   j["mac_per_s"].erase("int8");
   EXPECT_NE(error_of(j).find("'mac_per_s.int8'"), std::string::npos) << error_of(j);
@@ -58,8 +59,8 @@ TEST(Profile, NegativeOrZeroRateIsNamedWithValue) {
   auto j = ac::testing::fixed_json();
   j["mac_per_s"]["fp32"] = -1;
   const std::string e = error_of(j);
-  EXPECT_NE(e.find("bad.json: field 'mac_per_s.fp32': must be positive, got -1"),
-            std::string::npos) << e;
+  EXPECT_NE(e.find("bad.json: field 'mac_per_s.fp32': must be positive, got -1"), std::string::npos)
+      << e;
   j = ac::testing::fixed_json();
   j["dram_bytes_per_s"] = 0;
   EXPECT_NE(error_of(j).find("'dram_bytes_per_s'"), std::string::npos);
@@ -125,6 +126,25 @@ TEST(Profile, UserDirectoryFromEnvironment) {
   EXPECT_TRUE(listed);
   ::unsetenv("AC_PROFILE_DIR");
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+
+namespace {
+
+// Profiles from published figures are unverified and name a source for every figure.
+TEST(Profile, BundledProfilesNameTheirSources) {
+  for (const char* name : {"host", "bitfusion", "cortex_a76"}) {
+    const ac::Profile p = ac::find_profile(name);
+    for (const char* field : {"efficiency", "channel_multiple", "onchip_bytes", "dram_bytes_per_s",
+                              "onchip_bytes_per_s", "overhead_s", "energy"})
+      EXPECT_TRUE(p.sources.count(field)) << name << ": no source for " << field;
+    for (ac::Precision q : p.precisions)
+      EXPECT_TRUE(p.sources.count(std::string("mac_per_s.") + ac::precision_name(q)))
+          << name << ": no source for the " << ac::precision_name(q) << " rate";
+  }
+  EXPECT_FALSE(ac::find_profile("cortex_a76").verified);
+  EXPECT_FALSE(ac::find_profile("cortex_a76").supports(ac::Precision::kBf16));
 }
 
 }  // namespace
