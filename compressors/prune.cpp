@@ -167,6 +167,32 @@ class ConstantChannels {
   std::unordered_map<std::string, Consts> c_;
 };
 
+}  // namespace
+
+std::optional<std::vector<int64_t>> kept_positions(const ChannelAnalysis& a,
+                                                   const std::map<int, std::vector<int64_t>>& kept,
+                                                   const std::string& t) {
+  auto it = a.maps.find(t);
+  if (it == a.maps.end()) return std::nullopt;
+  std::vector<int64_t> pos;
+  bool changed = false;
+  int64_t offset = 0;
+  for (const auto& s : it->second) {
+    const int64_t size = a.space_size[s.space];
+    auto k = kept.find(a.space_group[s.space]);
+    changed = changed || k != kept.end();
+    for (int64_t c = 0; c < size; ++c) {
+      if (k != kept.end() && !std::binary_search(k->second.begin(), k->second.end(), c)) continue;
+      for (int64_t j = 0; j < s.block; ++j) pos.push_back(offset + c * s.block + j);
+    }
+    offset += size * s.block;
+  }
+  if (!changed) return std::nullopt;
+  return pos;
+}
+
+namespace {
+
 // Applies the kept channel sets to a copy of the graph.
 class Pruner {
  public:
@@ -189,26 +215,8 @@ class Pruner {
   }
 
  private:
-  // Kept positions along axis 1 of tensor `t` (blocks expanded); std::nullopt when unchanged.
   std::optional<std::vector<int64_t>> kept_positions(const std::string& t) const {
-    auto it = a_.maps.find(t);
-    if (it == a_.maps.end()) return std::nullopt;
-    std::vector<int64_t> pos;
-    bool changed = false;
-    int64_t offset = 0;
-    for (const auto& s : it->second) {
-      const int64_t size = a_.space_size[s.space];
-      auto k = kept_.find(a_.space_group[s.space]);
-      changed = changed || k != kept_.end();
-      for (int64_t c = 0; c < size; ++c) {
-        if (k != kept_.end() && !std::binary_search(k->second.begin(), k->second.end(), c))
-          continue;
-        for (int64_t j = 0; j < s.block; ++j) pos.push_back(offset + c * s.block + j);
-      }
-      offset += size * s.block;
-    }
-    if (!changed) return std::nullopt;
-    return pos;
+    return autocompress::kept_positions(a_, kept_, t);
   }
 
   // The initializer of input `k` of `n`, copied first when another node shares it.

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,12 @@ int64_t kept_channel_count(int64_t channels, double ratio, int64_t multiple);
 // weights, summed over the group's producers.
 std::vector<double> channel_importance(const Graph& g, const PruneGroup& group,
                                        Importance importance);
+
+// Positions kept along axis 1 of activation `tensor` of the analysed (original) graph when the
+// groups in `kept` keep those channels (Flatten blocks expanded); std::nullopt when unchanged.
+std::optional<std::vector<int64_t>> kept_positions(const ChannelAnalysis& a,
+                                                   const std::map<int, std::vector<int64_t>>& kept,
+                                                   const std::string& tensor);
 
 // Prune group `id` by `ratio` for every entry of `ratios` (ids from dependency_groups(g)).
 // Throws UsageError for an unknown group id, a ratio outside [0, 1), or a ratio > 0 on a group

@@ -1,0 +1,72 @@
+// Accuracy recovery after pruning, without training:
+//
+// - Least-squares reconstruction of the layers that read pruned channels (He et al. 2017,
+//   "Channel Pruning for Accelerating Very Deep Neural Networks"; AMC, He et al. 2018): each such
+//   layer's weights over its kept input channels, and its bias, are refitted so that its output
+//   matches the original layer's output on the original model's features, sampled at
+//   `positions_per_image` random output positions per calibration image (AMC uses 10).
+//   Because the original output is y = W x + b with x the original input patch, only the Gram
+//   matrix S = sum [x;1][x;1]^T of each layer's input is needed: collect it once per model and
+//   calibration set (collect_reconstruction_stats), then every candidate solves the ridge
+//   system on its kept sub-block with a Cholesky factorization (reconstruct) — milliseconds,
+//   no new pass over the data.
+// - BatchNorm statistics re-estimation (NNCF "batchnorm adaptation"): the running mean/var of
+//   every BN downstream of a changed layer are recomputed on calibration data.
+// Layers whose inputs were not pruned are not touched. Deterministic for a given seed.
+#pragma once
+
+#include <Eigen/Dense>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "compressors/prune.hpp"
+#include "data/dataset.hpp"
+#include "model/graph.hpp"
+
+namespace autocompress {
+
+struct RecoverOptions {
+  int64_t positions_per_image = 10;  // sampled output positions per image (Conv layers)
+  double ridge = 1e-3;               // ridge, relative to the mean diagonal of the kept block
+  uint32_t seed = 0;
+  int64_t batch = 128;          // calibration batch for the oneDNN executor
+  int threads = 0;              // oneDNN threads; 0 = all cores
+  int64_t max_features = 6000;  // layers with a larger input patch are skipped (memory)
+};
+
+// Sum over samples of [x;1][x;1]^T for one layer's input patch x (Conv: C_in*kH*kW values in
+// the weight's (c, kh, kw) order; Gemm: the K input features).
+struct LayerGram {
+  int64_t features = 0;
+  int64_t samples = 0;
+  Eigen::MatrixXd s;  // (features + 1)^2, the last row/column is the constant 1
+};
+
+struct ReconstructionStats {
+  std::map<std::string, LayerGram> layers;
+  std::vector<std::string> notes;  // layers skipped and why
+};
+
+// The layers that LS reconstruction may refit for some candidate: the group-1 Conv and Gemm
+// consumers of every prunable dependency group, in schedule order.
+std::vector<std::string> reconstructible_layers(const Graph& g);
+
+// One pass of the ORIGINAL model over `calib` (oneDNN executor, the layers' inputs added as
+// graph outputs). Throws DataError when the dataset does not fit the model.
+ReconstructionStats collect_reconstruction_stats(const Graph& original, const Dataset& calib,
+                                                 const std::vector<std::string>& layers,
+                                                 const RecoverOptions& options);
+
+// Refit, in `pruned` (= prune(original, ..., &report)), every layer in `stats` whose input
+// channels the report pruned. Returns the refitted graph; `notes` (optional) says what was done.
+Graph reconstruct(const Graph& original, const Graph& pruned, const PruneReport& report,
+                  const ReconstructionStats& stats, const RecoverOptions& options,
+                  std::vector<std::string>* notes = nullptr);
+
+// Recompute mean/var of every BatchNormalization of `compressed` whose input depends on a layer
+// whose weights differ from `original`'s, on `calib`.
+Graph reestimate_batchnorm(const Graph& original, const Graph& compressed, const Dataset& calib,
+                           const RecoverOptions& options);
+
+}  // namespace autocompress
