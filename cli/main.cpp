@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include "cli/hw_commands.hpp"
+#include "cli/storage_commands.hpp"
 #include "common/error.hpp"
 #include "data/dataset.hpp"
 #include "evaluator/evaluate.hpp"
@@ -230,10 +231,12 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--executor", ra.executor, "onednn | reference")->capture_default_str();
 
   ac::cli::HwCommands hw_commands(app);  // targets, profile
+  ac::cli::StorageCommands storage_commands(app);  // studies, trials, export
 
   try {
     app.parse(argc, argv);
     if (auto rc = hw_commands.run()) return *rc;
+    if (auto rc = storage_commands.run()) return *rc;
     if (*inspect_cmd) return inspect(ia);
     if (*eval_cmd) return eval(ea);
     if (*run_cmd) return run(ra);

@@ -1,0 +1,34 @@
+// The trial-storage commands of the autocompress CLI (docs/storage.md):
+//   studies --db D                     studies with trial counts by state, best values, activity
+//   trials --db D --study S [--where EXPR] [--sort [-]KEY] [--limit N] [--pareto]
+//          [--format table|json|csv]   the trials of a study, filtered, sorted, Pareto set
+//   export --db D --study S --trial N -o recipe.json
+//                                      a trial's recipe with the model hash and its metrics
+// The database is opened read-only: a query never changes or blocks a running search.
+// Errors are autocompress::Error subclasses, turned into messages in main() as all others.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+namespace CLI {
+class App;
+}
+
+namespace autocompress::cli {
+
+class StorageCommands {
+ public:
+  // Adds the subcommands to app; keep the object alive until run().
+  explicit StorageCommands(CLI::App& app);
+  ~StorageCommands();
+  // After app.parse(): runs the chosen command if it is one of these and returns its exit code;
+  // std::nullopt when another command was chosen.
+  std::optional<int> run() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace autocompress::cli
