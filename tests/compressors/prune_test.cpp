@@ -195,6 +195,19 @@ TEST(Prune, NoOpIsBitIdentical) {
   }
 }
 
+TEST(Prune, PrunedModelRoundTripsThroughOnnx) {
+  const Graph g = load_onnx(kSrc + "/examples/fashion_cnn.onnx");
+  std::map<int, double> ratios;
+  for (const auto& gr : dependency_groups(g))
+    if (gr.prunable) ratios[gr.id] = 0.5;
+  const Graph p = prune(g, ratios, {});
+  const Graph back = load_onnx_bytes(to_onnx_bytes(p), "pruned.onnx");
+  const HostTensor in = random_input(g, 4);
+  const auto want = run(*compile(p, {4, 1}), in);
+  EXPECT_LE(max_abs_diff(run(*compile(back, {4, 1}), in), want),
+            1e-5 * std::max(1.0, max_abs(want)));
+}
+
 TEST(Prune, RejectsBadRequests) {
   const Graph g = load_onnx(kSrc + "/examples/fashion_cnn.onnx");
   EXPECT_THROW(prune(g, {{6, 0.5}}, {}), UsageError);  // the output layer's group
