@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 #include "common/error.hpp"
@@ -81,6 +82,29 @@ TEST(Prune, KeptChannelCount) {
   EXPECT_EQ(kept_channel_count(100, 0.5, 1), 50);
   EXPECT_EQ(kept_channel_count(3, 0.9, 1), 1);  // never zero
   EXPECT_EQ(kept_channel_count(512, 0.9, 16), 48);
+}
+
+TEST(Prune, ImportanceSumsOverTheGroupsProducers) {
+  GraphBuilder b({1, 2, 4, 4});
+  const auto a = b.conv("x", 2, 1, 1, {0, 0, 0, 0}, 1, 1, false);
+  const auto c = b.conv("x", 2, 1, 1, {0, 0, 0, 0}, 1, 1, false);
+  Graph g = b.finish({b.conv(b.binary("Add", a, c), 3, 1)});
+  g.initializers.at(g.nodes[0].inputs[1]).f = {3, -4, 1, 0};  // rows: (3,-4), (1,0)
+  g.initializers.at(g.nodes[1].inputs[1]).f = {0, 1, -2, 2};  // rows: (0,1), (-2,2)
+  const PruneGroup gr = dependency_groups(g)[0];
+  ASSERT_EQ(gr.producers.size(), 2u);
+  EXPECT_EQ(channel_importance(g, gr, Importance::kL1), (std::vector<double>{8, 5}));
+  const auto l2 = channel_importance(g, gr, Importance::kL2);
+  EXPECT_DOUBLE_EQ(l2[0], 5 + 1);
+  EXPECT_DOUBLE_EQ(l2[1], 1 + std::sqrt(8.0));
+  PruneOptions o;
+  o.channel_multiple = 1;
+  PruneReport r;
+  prune(g, {{gr.id, 0.5}}, o, &r);
+  EXPECT_EQ(r.kept.at(gr.id), (std::vector<int64_t>{0}));
+  o.importance = Importance::kL2;
+  prune(g, {{gr.id, 0.5}}, o, &r);
+  EXPECT_EQ(r.kept.at(gr.id), (std::vector<int64_t>{0}));
 }
 
 // x -> A(3x3, pad 1) BN Relu = t1; B(1x1)(t1) BN = t2; Relu(t1 + t2) = t3 (group {A, B});
