@@ -43,8 +43,8 @@ CREATE TABLE trials (
   error TEXT NOT NULL DEFAULT '',
   requeued_from INTEGER,
   UNIQUE (study_id, number));
-CREATE INDEX trials_by_state ON trials (study_id, state, heartbeat_at);
-CREATE INDEX trials_running ON trials (state, heartbeat_at);
+CREATE INDEX trials_by_state ON trials (study_id, state, number);  -- WAITING queue
+CREATE INDEX trials_running ON trials (state, heartbeat_at);     -- stale RUNNING trials
 CREATE TABLE trial_params (
   trial_id INTEGER NOT NULL REFERENCES trials, name TEXT NOT NULL,
   num REAL, text TEXT,                    -- exactly one is set

@@ -447,7 +447,9 @@ struct SqliteStorage::Impl {
   }
 
   int64_t next_number(int64_t study_id) {
-    Query q(*this, "SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?");
+    Query q(*this,
+            "SELECT COALESCE((SELECT number FROM trials WHERE study_id = ?1 ORDER BY number DESC "
+            "LIMIT 1) + 1, 0)");
     q.bind(1, study_id);
     q.step();
     return q.integer(0);
@@ -527,8 +529,8 @@ struct SqliteStorage::Impl {
         }
         Query i(*this,
                 "INSERT INTO trials (study_id, number, state, worker, started_at, heartbeat_at) "
-                "VALUES (?1, (SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE "
-                "study_id = ?1), 'RUNNING', ?2, ?3, ?3) RETURNING trial_id, number");
+                "VALUES (?1, COALESCE((SELECT number FROM trials WHERE study_id = ?1 ORDER BY "
+                "number DESC LIMIT 1) + 1, 0), 'RUNNING', ?2, ?3, ?3) RETURNING trial_id, number");
         i.bind(1, study_id).bind(2, worker).bind(3, now);
         i.step();
         trial_id = i.integer(0), number = i.integer(1);
