@@ -138,3 +138,27 @@ TEST(Describe, ResNet18) {
 }
 
 }  // namespace
+
+namespace {
+
+// MobileNet-v2: Clip (ReLU6) activations and all 10 residual Adds fuse; 17 depthwise convs.
+TEST(Describe, MobileNetV2) {
+  const ac::Graph g = ac::load_onnx(AC_SOURCE_DIR "/tests/fixtures/mobilenet_v2_64.onnx");
+  const auto s = ac::describe(g, 2);
+  int64_t macs = 0, depthwise = 0, residual = 0, eltwise = 0;
+  for (const auto& d : s) {
+    if (d.wbits) macs += ac::layer_macs(d) / 2;
+    depthwise += d.kind == LayerKind::kDepthwise;
+    eltwise += d.kind == LayerKind::kEltwise;
+    residual += d.residual;
+  }
+  int64_t expected = 0;
+  for (const auto& l : ac::weighted_layers(g)) expected += l.macs;
+  EXPECT_EQ(macs, expected);
+  EXPECT_EQ(depthwise, 17);
+  EXPECT_EQ(residual, 10);
+  EXPECT_EQ(eltwise, 0);
+  EXPECT_EQ(s.size(), ac::weighted_layers(g).size() + 1);  // + GlobalAveragePool
+}
+
+}  // namespace
