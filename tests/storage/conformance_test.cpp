@@ -1,11 +1,13 @@
 // The storage conformance suite: every Storage backend must pass every case here.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <memory>
 #include <thread>
 
 #include "storage/filter.hpp"
+#include "storage/heartbeat.hpp"
 #include "storage/in_memory_storage.hpp"
 #include "storage/sqlite_storage.hpp"
 #include "storage/storage_error.hpp"
@@ -186,6 +188,25 @@ TYPED_TEST(StorageConformance, StaleTrialsFailAndAreRequeuedOnce) {
   EXPECT_FALSE(this->st->find_trial(s.id, 3));
   EXPECT_EQ(this->st->ask(s.id, "w3").number, 3);
   EXPECT_EQ(this->st->fail_stale_trials(3600), 0);  // fresh heartbeat
+}
+
+TYPED_TEST(StorageConformance, HeartbeatKeepsASlowTrialAlive) {
+  const Study s = this->st->create_study(test_spec());
+  const auto t = this->st->ask(s.id, "slow");
+  {
+    Heartbeat beat(*this->st, s.id, t.number, /*interval_s=*/0.02);
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));  // longer than the grace
+    EXPECT_EQ(this->st->fail_stale_trials(/*grace_seconds=*/0.5), 0);
+    EXPECT_GT(this->st->find_trial(s.id, t.number)->heartbeat_at, t.heartbeat_at);
+    EXPECT_EQ(beat.error(), "");
+  }
+  this->st->tell(s.id, t.number, test_result(0));
+  {
+    Heartbeat late(*this->st, s.id, t.number, 0.01);  // the trial is finished: beats fail
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_NE(late.error().find("only RUNNING trials can change"), std::string::npos)
+        << late.error();
+  }
 }
 
 TYPED_TEST(StorageConformance, FiltersSelectTheSameTrials) {
