@@ -89,6 +89,30 @@ Dims dims_of(const Shape& s) {
   return d;
 }
 
+// Kernel taps of one spatial axis that fall inside the input, summed over the output positions.
+int64_t inside_taps(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
+  int64_t n = 0;
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t t = 0; t < k; ++t) {
+      const int64_t i = o * stride - pad + t * dil;
+      n += i >= 0 && i < in;
+    }
+  return n;
+}
+
+// Mean kernel taps inside the input per output pixel of a Conv (kh * kw without padding).
+double mean_taps(const Node& n, const LayerDesc& d) {
+  auto attr = [&](const char* key, size_t k, int64_t def) {
+    return n.has(key) && n.ints(key).size() > k ? n.ints(key)[k] : def;
+  };
+  if (d.h_out < 1 || d.w_out < 1) return 0;
+  const int64_t th = inside_taps(d.h_in, d.h_out, d.kh, attr("strides", 0, 1), attr("pads", 0, 0),
+                                 attr("dilations", 0, 1));
+  const int64_t tw = inside_taps(d.w_in, d.w_out, d.kw, attr("strides", 1, 1), attr("pads", 1, 0),
+                                 attr("dilations", 1, 1));
+  return double(th) / double(d.h_out) * double(tw) / double(d.w_out);
+}
+
 // Where a tensor lives: the mode and bits it was written in.
 struct Stored {
   PrecisionMode mode = PrecisionMode::kFp32;
@@ -224,6 +248,7 @@ class Describer {
       d.groups = n.i("group", 1);
       d.stride = n.has("strides") ? n.ints("strides")[0] : 1;
       if (d.groups > 1 && d.groups == d.c_in) d.kind = LayerKind::kDepthwise;
+      d.taps = mean_taps(n, d);
     }
     const LayerPrecision p = precision_for(n.name);
     d.precision = p.mode, d.wbits = p.wbits, d.abits = p.abits, d.obits = p.abits;

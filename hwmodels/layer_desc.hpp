@@ -44,6 +44,7 @@ struct LayerDesc {
   int64_t c_in = 0, c_out = 0;  // Concat: c_in = sum of the inputs' channels
   int64_t h_in = 1, w_in = 1, h_out = 1, w_out = 1;
   int64_t kh = 1, kw = 1, stride = 1, groups = 1;  // pooling: the window (global pool: h_in x w_in)
+  double taps = 0;        // Conv: mean kernel taps inside the input per output pixel (0: kh * kw)
   int64_t inputs = 1;     // activation tensors read in full (Add of two activations: 2)
   bool residual = false;  // also reads an output-shaped tensor (residual Add fused as sum post-op)
   PrecisionMode precision = PrecisionMode::kFp32;

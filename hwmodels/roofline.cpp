@@ -1,6 +1,7 @@
 #include "hwmodels/roofline.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace autocompress {
 
@@ -56,7 +57,8 @@ void work(const LayerDesc& d, const Profile& p, LayerCost& c) {
     // Depthwise and grouped: channels padded as a whole, not within each group.
     const double in_per_group = d.groups == 1 ? cin : double(d.c_in) / double(d.groups);
     const double w = double(d.kh) * double(d.kw) * cout * in_per_group;
-    c.macs = out_px * w;
+    const double taps = d.taps > 0 ? d.taps : double(d.kh) * double(d.kw);
+    c.macs = out_px * taps * cout * in_per_group;
     c.weight_bytes = w * operand_bits(p, d.precision, d.wbits) / 8.0;
   } else if (d.kind == LayerKind::kPool) {
     c.macs = out_px * cout * double(d.kh) * double(d.kw);
@@ -64,6 +66,22 @@ void work(const LayerDesc& d, const Profile& p, LayerCost& c) {
     c.macs = out_px * cout;
     if (d.kind == LayerKind::kBatchNorm) c.weight_bytes = 2.0 * cout * 4.0;  // fp32 scale, shift
   }
+}
+
+// How often weights and inputs come from DRAM (see the top of roofline.hpp): once each when the
+// weights and one sample's input fit on-chip; otherwise the cheaper of two loop orders:
+// weight tiles of half the buffer each stream all inputs once (inputs read `tiles` times), or
+// samples one by one, each streaming all weights (weights read `batch` times).
+void reuse(LayerCost& c, double one_input, double batch, double onchip) {
+  c.weights_resident = c.weight_bytes + one_input <= onchip;
+  c.weight_reads = c.input_reads = 1;
+  if (c.weights_resident) return;
+  const double tiles = onchip >= 2 ? std::ceil(c.weight_bytes / (onchip / 2)) : 0;
+  const double per_sample = c.weight_bytes * batch + c.input_bytes;
+  if (tiles > 0 && c.weight_bytes + c.input_bytes * tiles < per_sample)
+    c.input_reads = tiles;
+  else
+    c.weight_reads = batch;
 }
 
 // Activation bytes: a reorder's widths are its source and destination as they are.
@@ -78,9 +96,8 @@ void traffic(const LayerDesc& d, const Profile& p, LayerCost& c) {
   const double one_input = cin * double(d.h_in) * double(d.w_in) * in_bits / 8.0;
   c.input_bytes = b * one_input * double(d.inputs) + (d.residual ? out : 0.0);
   c.output_bytes = out;
-  c.weights_resident = c.weight_bytes + one_input <= p.onchip_bytes;
-  const double weight_reads = c.weights_resident ? 1.0 : b;
-  c.dram_bytes = c.input_bytes + c.output_bytes + c.weight_bytes * weight_reads;
+  reuse(c, one_input * double(d.inputs), b, p.onchip_bytes);
+  c.dram_bytes = c.input_bytes * c.input_reads + c.output_bytes + c.weight_bytes * c.weight_reads;
   c.onchip_bytes = c.input_bytes + c.output_bytes + c.weight_bytes * b;
 }
 

@@ -6,10 +6,14 @@
 //   bytes     weights at their storage width (bit-flexible int8: bits rounded up to a power of
 //             two >= min_bits, packed; fixed-width targets: the mode's width, so weight-only
 //             quantization is dequantized at compile and saves nothing), activations likewise
+//   MACs      count the kernel taps inside the input only (LayerDesc::taps): kernels skip the
+//             zero padding, as oneDNN's direct convolutions do at the borders
 //   reuse     the weights stay on-chip for the whole batch when weights + one sample's input fit
-//             in onchip_bytes (read from DRAM once); otherwise they are streamed from DRAM once
-//             per sample. Activations are read and written once. Every operand passes the
-//             on-chip buffer once per use: onchip = inputs + outputs + batch x weights.
+//             in onchip_bytes (everything read from DRAM once); otherwise the cheaper of two
+//             loop orders: weight tiles of onchip/2 bytes each stream every input once (inputs
+//             read ceil(weights / (onchip/2)) times), or samples one by one, each streaming all
+//             weights (weights read batch times). Outputs are written once. Every operand passes
+//             the on-chip buffer once per use: onchip = inputs + outputs + batch x weights.
 //   time      compute = MACs / rate(mode, bits); memory = max(DRAM bytes / DRAM bandwidth,
 //             on-chip bytes / on-chip bandwidth);
 //             latency = max(compute, memory) / efficiency(kind) + overhead
@@ -31,7 +35,9 @@ struct LayerCost {
   double macs = 0;  // padded
   double weight_bytes = 0, input_bytes = 0, output_bytes = 0;
   double dram_bytes = 0, onchip_bytes = 0;
-  bool weights_resident = true;
+  bool weights_resident = true;  // weights + one sample's input fit on-chip
+  double weight_reads = 1;       // times the weights come from DRAM
+  double input_reads = 1;        // times the inputs come from DRAM
   double compute_s = 0, memory_s = 0, latency_s = 0;
   Bound bound = Bound::kCompute;
 };

@@ -64,6 +64,8 @@ TEST(Describe, ShapesOfConvDepthwiseGemm) {
   EXPECT_EQ(stem.h_out, 28);
   EXPECT_EQ(stem.kh, 3);
   EXPECT_EQ(stem.wbits, 32);
+  EXPECT_DOUBLE_EQ(stem.taps, (82.0 / 28) * (82.0 / 28));  // 3x3, pad 1: 2 x 28 border taps lost
+  EXPECT_DOUBLE_EQ(s[10].taps, 0);                        // Gemm
   EXPECT_FALSE(stem.residual);
   EXPECT_TRUE(s[3].residual);  // conv2 + BN + Add(pool1 output) + ReLU
   const auto& dw = s[5];

@@ -43,13 +43,34 @@ TEST(Roofline, MemoryBoundGemmAtBatch1) {
   EXPECT_EXACT(c.latency_s, 6.7151632e-3);
 }
 
-// Weights that do not fit are streamed once per sample: at batch 4 they are read 4 times.
-TEST(Roofline, WeightsStreamedPerSampleWhenTheyDoNotFit) {
+// Weights that do not fit: the cheaper loop order. At batch 4 the 64 MiB of weights are cut into
+// ceil(67,108,864 / 500,000) = 135 tiles of half the buffer, each streaming the 4 x 16,384 input
+// bytes: 67,108,864 + 135 x 65,536 + 65,536 = 76,021,760 bytes (per-sample streaming would read
+// the weights 4 times). At batch 1 streaming the weights once is cheaper than re-reading inputs.
+TEST(Roofline, WeightsThatDoNotFitTakeTheCheaperLoopOrder) {
   const auto c = ac::roofline(t::gemm(4096, 4096, 4), t::fixed_profile());
-  EXPECT_EXACT(c.dram_bytes, 4 * 67108864.0 + 2 * 4 * 16384.0);
+  EXPECT_EXACT(c.input_reads, 135.0);
+  EXPECT_EXACT(c.weight_reads, 1.0);
+  EXPECT_EXACT(c.dram_bytes, 76021760.0);
+  const auto one = ac::roofline(t::gemm(4096, 4096, 1), t::fixed_profile());
+  EXPECT_EXACT(one.input_reads, 1.0);
+  EXPECT_EXACT(one.weight_reads, 1.0);
+  // 1024 -> 1024 at batch 2: 4 MiB of weights = 9 tiles; tiles cost 4,194,304 + 9 x 8,192 while
+  // per-sample streaming costs 2 x 4,194,304 + 8,192: tiles win; plus 8,192 output bytes.
+  const auto mid = ac::roofline(t::gemm(1024, 1024, 2), t::fixed_profile());
+  EXPECT_EXACT(mid.dram_bytes, 4194304.0 + 9 * 8192.0 + 8192.0);
   const auto small = ac::roofline(t::gemm(256, 256, 4), t::fixed_profile());
   EXPECT_TRUE(small.weights_resident);
   EXPECT_EXACT(small.dram_bytes, 262144.0 + 2 * 4 * 1024.0);
+}
+
+// Kernel taps in the zero padding are skipped: a 3x3 conv on a 1x1 input does 1 tap per pixel.
+TEST(Roofline, PaddingTapsAreNotComputed) {
+  ac::LayerDesc d = t::conv(512, 512, 1, 3);
+  d.taps = 1;
+  const auto c = ac::roofline(d, t::fixed_profile());
+  EXPECT_EXACT(c.macs, 512.0 * 512);
+  EXPECT_EXACT(c.weight_bytes, 9 * 512.0 * 512 * 4);
 }
 
 // Depthwise 3x3 on 32 x 28 x 28: 225,792 MACs (2.26 us) vs 1,152 + 2 x 100,352 = 201,856 bytes
