@@ -246,6 +246,11 @@ int trials(const Args& a) {
   if (a.pareto) {
     std::vector<FrozenTrial> front;
     for (size_t i : pareto_indices(s, trials)) front.push_back(trials[i]);
+    if (front.empty())
+      std::fprintf(stderr,
+                   "autocompress: note: no feasible COMPLETE trial among %zu listed "
+                   "(feasible: every constraint value <= 0)\n",
+                   trials.size());
     trials = std::move(front);
   }
   sort_trials(a, tab, trials);

@@ -16,15 +16,15 @@
 namespace autocompress {
 namespace {
 
-using testing::test_params;
-using testing::test_result;
-using testing::test_spec;
+using storage_testing::test_params;
+using storage_testing::test_result;
+using storage_testing::test_spec;
 
 struct InMemoryBackend {
   std::unique_ptr<Storage> make() { return std::make_unique<InMemoryStorage>(); }
 };
 struct SqliteBackend {
-  testing::TempDir dir;
+  storage_testing::TempDir dir;
   std::unique_ptr<Storage> make() { return std::make_unique<SqliteStorage>(dir.file("trials.db")); }
 };
 

@@ -19,11 +19,11 @@
 namespace autocompress {
 namespace {
 
-using testing::file_bytes;
-using testing::TempDir;
-using testing::test_params;
-using testing::test_result;
-using testing::test_spec;
+using storage_testing::file_bytes;
+using storage_testing::TempDir;
+using storage_testing::test_params;
+using storage_testing::test_result;
+using storage_testing::test_spec;
 
 // Runs SQL on a file with the plain SQLite API; returns the first column of the first row.
 std::string raw_sql(const std::string& path, const std::string& sql) {
@@ -171,6 +171,34 @@ TEST(SqliteStorage, TrialsFlatViewHasObjectivesAndMetricsAsColumns) {
             "3.5,1.25,1");
   EXPECT_EQ(raw_sql(path, "SELECT count(*) FROM trials_flat"), "4");
   EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "wal");
+}
+
+// A file written by schema version 1 (kept as it is: later versions must open or migrate it).
+// Study 'cnn': trials 0-7 finished (6 FAIL), trial 8 left RUNNING by a worker long gone.
+TEST(SqliteStorage, OpensTheSchemaV1Fixture) {
+  TempDir dir;
+  const auto path = dir.file("v1.db");
+  std::filesystem::copy_file(std::string(AC_SOURCE_DIR) + "/tests/storage/fixtures/schema_v1.db",
+                             path);
+  {
+    SqliteOptions o;
+    o.read_only = true;
+    SqliteStorage ro(path, o);
+    const auto s = ro.get_study("cnn");
+    EXPECT_EQ(s.objectives, test_spec().objectives);
+    const auto all = ro.trials(s.id);
+    ASSERT_EQ(all.size(), 9u);
+    EXPECT_EQ(all[3].values, test_result(3).values);
+    EXPECT_EQ(all[6].error, "oneDNN: out of memory");
+    EXPECT_EQ(all[8].state, TrialState::kRunning);
+  }
+  SqliteStorage st(path);  // the stale RUNNING trial is failed and re-queued on open
+  const auto s = st.get_study("cnn");
+  EXPECT_EQ(st.find_trial(s.id, 8)->state, TrialState::kFail);
+  const auto t = st.ask(s.id, "w");
+  EXPECT_EQ(t.number, 9);
+  EXPECT_EQ(t.requeued_from, std::optional<int64_t>(8));
+  EXPECT_EQ(raw_sql(path, "PRAGMA integrity_check"), "ok");
 }
 
 // ------------------------------------------------------------------ many processes

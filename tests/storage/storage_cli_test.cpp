@@ -11,8 +11,8 @@
 namespace autocompress {
 namespace {
 
-using testing::file_bytes;
-using testing::TempDir;
+using storage_testing::file_bytes;
+using storage_testing::TempDir;
 
 struct Run {
   int code;
@@ -34,7 +34,7 @@ class StorageCli : public ::testing::Test {
  protected:
   void SetUp() override {
     SqliteStorage st(db);
-    auto spec = testing::test_spec("cnn");
+    auto spec = storage_testing::test_spec("cnn");
     const auto s = st.create_study(spec);
     // (accuracy max, latency min): trials 0..5; 2 dominated by 1; 4 infeasible.
     const double acc[] = {0.80, 0.90, 0.85, 0.95, 0.99, 0.70};

@@ -11,7 +11,7 @@
 
 #include "storage/types.hpp"
 
-namespace autocompress::testing {
+namespace autocompress::storage_testing {
 
 // A fresh directory under $TMPDIR, removed with the object.
 class TempDir {
@@ -70,4 +70,4 @@ inline std::vector<Param> test_params(int64_t n) {
           {"fc/wbits", double(4 + n % 5)}};
 }
 
-}  // namespace autocompress::testing
+}  // namespace autocompress::storage_testing
