@@ -285,7 +285,7 @@ void check_after_crash(const std::string& path, int64_t killed, TrialState expec
 // A worker that records one trial, then another whose tell is killed by the fail-point after its
 // `n`-th statement (n = 0: killed mid-trial, between set_params and tell). Returns the killed
 // trial's number, sent up a pipe before the kill.
-int64_t crashing_worker(const std::string& path, int64_t n) {
+int64_t crashing_worker(const std::string& path, int64_t n, bool first_tell = false) {
   int fds[2];
   EXPECT_EQ(pipe(fds), 0);
   const auto statuses = run_children(1, [&](int) {
@@ -297,7 +297,7 @@ int64_t crashing_worker(const std::string& path, int64_t n) {
     };
     SqliteStorage st(path, o);
     const auto s = st.create_study(test_spec(), true);
-    record_one(st, s.id, "steady");
+    if (!first_tell) record_one(st, s.id, "steady");
     const auto t = st.ask(s.id, "doomed");
     if (write(fds[1], &t.number, sizeof t.number) != sizeof t.number) _exit(3);
     st.set_params(s.id, t.number, test_params(t.number));
@@ -350,6 +350,59 @@ TEST(SqliteStorage, KillAtEveryStatementOfATellLosesNothing) {
   // Every "steady" trial, the trial killed after COMMIT and the last one are COMPLETE.
   EXPECT_EQ(complete, per_tell + 2);
   EXPECT_EQ(fail, per_tell - 1);
+}
+
+// AC_STORAGE_KILL_AFTER=N (the fail-point from the environment) at every statement of the
+// first open of a new file (WAL switch, schema, view): the next open still succeeds.
+TEST(SqliteStorage, KillDuringCreationLeavesAUsableFile) {
+  TempDir dir;
+  int64_t per_open = 0;
+  {
+    SqliteStorage st(dir.file("count.db"));
+    per_open = st.statements_executed();
+  }
+  ASSERT_GE(per_open, 5);
+  for (int64_t n = 1; n <= per_open; ++n) {
+    SCOPED_TRACE("killed after statement " + std::to_string(n));
+    const auto path = dir.file("new" + std::to_string(n) + ".db");
+    const auto statuses = run_children(1, [&](int) {
+      setenv("AC_STORAGE_KILL_AFTER", std::to_string(n).c_str(), 1);
+      SqliteStorage st(path);
+      _exit(4);
+    });
+    EXPECT_TRUE(WIFSIGNALED(statuses[0]) && WTERMSIG(statuses[0]) == SIGKILL) << statuses[0];
+    SqliteStorage st(path);
+    const auto s = st.create_study(test_spec());
+    record_one(st, s.id, "w");
+    EXPECT_EQ(st.trials(s.id).size(), 1u);
+    EXPECT_EQ(raw_sql(path, "PRAGMA integrity_check"), "ok");
+  }
+}
+
+// The first tell of a study also records its metric names and re-creates trials_flat (DDL inside
+// the transaction): killed after each of its statements, a restart finds the old view or the new
+// one, never a half.
+TEST(SqliteStorage, KillAtEveryStatementOfTheFirstTell) {
+  TempDir dir;
+  int64_t per_tell = 0;
+  {
+    SqliteStorage st(dir.file("count.db"));
+    const auto s = st.create_study(test_spec());
+    const auto t = st.ask(s.id, "w");
+    st.set_params(s.id, t.number, test_params(t.number));
+    const int64_t before = st.statements_executed();
+    st.tell(s.id, t.number, test_result(t.number));
+    per_tell = st.statements_executed() - before;
+  }
+  for (int64_t n = 1; n <= per_tell; ++n) {
+    SCOPED_TRACE("killed after statement " + std::to_string(n) + " of " + std::to_string(per_tell));
+    const auto path = dir.file("first" + std::to_string(n) + ".db");
+    const int64_t killed = crashing_worker(path, n, /*first_tell=*/true);
+    check_after_crash(path, killed, n < per_tell ? TrialState::kFail : TrialState::kComplete);
+    EXPECT_EQ(
+        raw_sql(path, "SELECT count(*) FROM pragma_table_info('trials_flat') WHERE name = 'kl'"),
+        n < per_tell ? "0" : "1");
+  }
 }
 
 TEST(SqliteStorage, KillMidTrialLeavesNoZombie) {
