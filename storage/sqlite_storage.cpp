@@ -627,11 +627,11 @@ struct SqliteStorage::Impl {
   // Params, values, metrics, constraints and attributes of the trials in `index`.
   void load_children(int64_t study_id, const int64_t* one, std::vector<FrozenTrial>& out,
                      const std::unordered_map<int64_t, size_t>& index) {
-    auto each = [&](const char* table, const char* cols, const char* order, auto&& fn) {
+    auto each = [&](const char* table, const char* cols, auto&& fn) {
       std::string sql = std::string("SELECT c.trial_id, ") + cols + " FROM " + table + " c";
       sql += one ? " WHERE c.trial_id = ?"
                  : " JOIN trials t ON t.trial_id = c.trial_id WHERE t.study_id = ?";
-      sql += std::string(" ORDER BY c.trial_id, ") + order;
+      // No ORDER BY (a sort of every row): rows are placed by index; params sorted below.
       Query q(*this, sql);
       q.bind(1, one ? *one : study_id);
       while (q.step()) {
@@ -639,24 +639,28 @@ struct SqliteStorage::Impl {
         if (it != index.end()) fn(out[it->second], q);
       }
     };
-    each("trial_params", "c.name, c.num, c.text", "c.name", [](FrozenTrial& t, Query& q) {
+    each("trial_params", "c.name, c.num, c.text", [](FrozenTrial& t, Query& q) {
       if (q.null(3))
         t.params.push_back({q.text(1), q.real(2)});
       else
         t.params.push_back({q.text(1), q.text(3)});
     });
-    each("trial_values", "c.idx, c.value", "c.idx", [](FrozenTrial& t, Query& q) {
+    each("trial_values", "c.idx, c.value", [](FrozenTrial& t, Query& q) {
       t.values.resize(size_t(q.integer(1)) + 1, NAN);
       t.values[size_t(q.integer(1))] = q.real(2);
     });
-    each("trial_metrics", "c.name, c.value", "c.name",
+    each("trial_metrics", "c.name, c.value",
          [](FrozenTrial& t, Query& q) { t.metrics[q.text(1)] = q.real(2); });
-    each("trial_constraints", "c.idx, c.value", "c.idx", [](FrozenTrial& t, Query& q) {
+    each("trial_constraints", "c.idx, c.value", [](FrozenTrial& t, Query& q) {
       t.constraints.resize(size_t(q.integer(1)) + 1, NAN);
       t.constraints[size_t(q.integer(1))] = q.real(2);
     });
-    each("trial_user_attrs", "c.key, c.value", "c.key",
+    each("trial_user_attrs", "c.key, c.value",
          [](FrozenTrial& t, Query& q) { t.user_attrs[q.text(1)] = q.text(2); });
+    auto by_name = [](const Param& a, const Param& b) { return a.name < b.name; };
+    for (auto& t : out)
+      if (!std::is_sorted(t.params.begin(), t.params.end(), by_name))
+        std::sort(t.params.begin(), t.params.end(), by_name);
   }
 };
 
