@@ -249,6 +249,8 @@ struct SqliteStorage::Impl {
     struct stat st {};
     const bool exists = ::stat(path.c_str(), &st) == 0;
     if (opt.read_only && !exists) throw StorageError(ErrorKind::kIo, path, "no such file");
+    if (opt.read_only && st.st_size == 0)
+      throw StorageError(ErrorKind::kData, path, "empty file, not an autocompress storage yet");
     if (exists && st.st_size > 0) {
       // Checked read-only first: refusing a file must leave it byte-for-byte unchanged.
       open_connection(SQLITE_OPEN_READONLY);

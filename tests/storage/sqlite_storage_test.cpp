@@ -108,6 +108,8 @@ TEST(SqliteStorage, MissingFileForReadOnly) {
   o.read_only = true;
   EXPECT_THROW(SqliteStorage(dir.file("none.db"), o), StorageError);
   EXPECT_FALSE(std::filesystem::exists(dir.file("none.db")));
+  std::fclose(std::fopen(dir.file("empty.db").c_str(), "w"));
+  expect_refused(dir.file("empty.db"), ErrorKind::kData, "empty file", /*read_only=*/true);
 }
 
 TEST(SqliteStorage, ReadOnlyQueriesNeverWrite) {
