@@ -60,9 +60,9 @@ struct Measured {
 
 Measured measure(const Graph& g, const std::vector<LayerDesc>& schedule, const ProfileArgs& a) {
   for (const auto& d : schedule)
-    if (d.precision != PrecisionMode::kFp32 || (d.wbits && d.wbits != 32))
+    if (d.precision != Precision::kFp32 || (d.wbits && d.wbits != 32))
       throw UsageError("--measure runs the model as it is (fp32); layer '" + d.name + "' is " +
-                       mode_name(d.precision));
+                       precision_name(d.precision));
   auto ex = compile(g, {a.batch, a.threads});
   std::vector<HostTensor> inputs;
   for (const auto& in : g.inputs) {
@@ -87,7 +87,7 @@ Measured measure(const Graph& g, const std::vector<LayerDesc>& schedule, const P
 json layer_json(const LayerDesc& d, const LayerCost& c, const LayerEnergy& e) {
   return {{"name", d.name},
           {"kind", kind_name(d.kind)},
-          {"precision", mode_name(d.precision)},
+          {"precision", precision_name(d.precision)},
           {"wbits", d.wbits},
           {"abits", d.abits},
           {"macs", layer_macs(d)},
@@ -121,8 +121,8 @@ void print_table(const ProfileArgs& a, const Profile& p, const std::vector<Layer
     const auto& c = r.cost[k];
     macs += layer_macs(s[k]);
     bytes += c.dram_bytes;
-    std::string prec = mode_name(s[k].precision);
-    if (s[k].precision == PrecisionMode::kInt8 && p.bit_flexible && s[k].wbits)
+    std::string prec = precision_name(s[k].precision);
+    if (s[k].precision == Precision::kInt8 && p.bit_flexible && s[k].wbits)
       prec = "w" + std::to_string(s[k].wbits) + "a" + std::to_string(s[k].abits);
     std::printf("%-40s %-9s %-5s %12lld %12.0f %-7s %11.2f %11.3f", shorten(s[k].name, 40).c_str(),
                 kind_name(s[k].kind), prec.c_str(), (long long)layer_macs(s[k]), c.dram_bytes,

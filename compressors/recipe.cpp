@@ -11,24 +11,6 @@ namespace autocompress {
 
 using nlohmann::json;
 
-const char* precision_name(Precision p) {
-  switch (p) {
-    case Precision::kFp32:
-      return "fp32";
-    case Precision::kBf16:
-      return "bf16";
-    case Precision::kInt8:
-      return "int8";
-  }
-  return "?";
-}
-
-std::optional<Precision> parse_precision(const std::string& s) {
-  for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8})
-    if (s == precision_name(p)) return p;
-  return std::nullopt;
-}
-
 namespace {
 LayerSettings merged(LayerSettings s, const LayerOverride& o) {
   if (o.prune) s.prune = *o.prune;

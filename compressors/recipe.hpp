@@ -10,6 +10,8 @@
 // Errors are RecipeError (ErrorKind::kUsage) naming the file, the field path and the value seen.
 #pragma once
 
+#include "common/precision.hpp"
+
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -25,10 +27,6 @@ namespace autocompress {
 inline constexpr int kRecipeVersion = 1;
 inline constexpr double kMaxPrune = 0.9;
 
-enum class Precision { kFp32, kBf16, kInt8 };
-const char* precision_name(Precision p);
-// "fp32" | "bf16" | "int8"; std::nullopt otherwise.
-std::optional<Precision> parse_precision(const std::string& s);
 
 // The effective settings of one layer.
 struct LayerSettings {

@@ -21,7 +21,7 @@ struct LayerEnergy {
 };
 
 // Energy of one MAC in `mode` with operands of wbits x abits (0 = the mode's width).
-double mac_energy_pj(const Profile& p, PrecisionMode mode, int wbits, int abits);
+double mac_energy_pj(const Profile& p, Precision mode, int wbits, int abits);
 LayerEnergy energy(const LayerDesc& d, const LayerCost& c, const Profile& p);
 
 struct Prediction {

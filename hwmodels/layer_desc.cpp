@@ -8,28 +8,11 @@
 
 namespace autocompress {
 
-const char* mode_name(PrecisionMode p) {
-  switch (p) {
-    case PrecisionMode::kFp32:
-      return "fp32";
-    case PrecisionMode::kBf16:
-      return "bf16";
-    case PrecisionMode::kInt8:
-      return "int8";
-  }
-  return "?";
-}
-
-PrecisionMode parse_mode(const std::string& s, const std::string& field) {
-  if (s == "fp32") return PrecisionMode::kFp32;
-  if (s == "bf16") return PrecisionMode::kBf16;
-  if (s == "int8") return PrecisionMode::kInt8;
+Precision parse_mode(const std::string& s, const std::string& field) {
+  if (auto p = parse_precision(s)) return *p;
   throw UsageError(field + ": unknown precision '" + s + "' (expected fp32, bf16 or int8)");
 }
 
-int mode_bits(PrecisionMode p) {
-  return p == PrecisionMode::kFp32 ? 32 : p == PrecisionMode::kBf16 ? 16 : 8;
-}
 
 const char* kind_name(LayerKind k) {
   switch (k) {
@@ -115,7 +98,7 @@ double mean_taps(const Node& n, const LayerDesc& d) {
 
 // Where a tensor lives: the mode and bits it was written in.
 struct Stored {
-  PrecisionMode mode = PrecisionMode::kFp32;
+  Precision mode = Precision::kFp32;
   int bits = 32;
 };
 
@@ -150,7 +133,7 @@ class Describer {
         unweighted(n);
       }
     }
-    for (const auto& t : g_.outputs) convert(t, PrecisionMode::kFp32, 32);
+    for (const auto& t : g_.outputs) convert(t, Precision::kFp32, 32);
     return std::move(out_);
   }
 
@@ -184,7 +167,7 @@ class Describer {
   }
 
   // Converts tensor t into `mode` unless it already is (or was converted before).
-  void convert(const std::string& t, PrecisionMode mode, int bits) {
+  void convert(const std::string& t, Precision mode, int bits) {
     const Stored s = stored(t);
     if (s.mode == mode || !reordered_.insert({t, mode}).second) return;
     const Dims d = dims_of(g_.value(t).shape);
@@ -226,13 +209,13 @@ class Describer {
   LayerPrecision precision_for(const std::string& name) const {
     auto it = per_layer_.find(name);
     LayerPrecision p = it == per_layer_.end() ? fallback_ : it->second;
-    const int nat = mode_bits(p.mode);
+    const int nat = precision_bits(p.mode);
     if (p.wbits == 0) p.wbits = nat;
     if (p.abits == 0) p.abits = nat;
     for (int b : {p.wbits, p.abits})
       if (b < 1 || b > nat)
         throw UsageError("layer '" + name + "': " + std::to_string(b) + " bits outside 1.." +
-                         std::to_string(nat) + " for " + mode_name(p.mode));
+                         std::to_string(nat) + " for " + precision_name(p.mode));
     return p;
   }
 
@@ -311,7 +294,7 @@ class Describer {
   std::unordered_map<std::string, std::vector<const Node*>> readers_;  // Graph::consumers, once
   std::set<const Node*> absorbed_;
   std::unordered_map<std::string, Stored> stored_;
-  std::set<std::pair<std::string, PrecisionMode>> reordered_;
+  std::set<std::pair<std::string, Precision>> reordered_;
   std::vector<LayerDesc> out_;
 };
 

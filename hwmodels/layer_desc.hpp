@@ -3,6 +3,8 @@
 // boundaries); everything else in hwmodels/ works on these structs alone.
 #pragma once
 
+#include "common/precision.hpp"
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -12,22 +14,15 @@
 
 namespace autocompress {
 
-// The precision mode of a layer's compute: the data type its kernel runs in. kInt8 means integer
-// compute; on bit-flexible targets its operand widths are LayerPrecision::wbits / abits (1..8).
-// Same values as the recipe's autocompress::Precision (compressors/recipe.hpp), kept a distinct
-// type so hwmodels stays independent of the compressors; convert by name (mode_name/parse_mode).
-// TODO(lead): one shared enum (e.g. common/precision.hpp) for recipe, compressors and hwmodels.
-enum class PrecisionMode { kFp32, kBf16, kInt8 };
-const char* mode_name(PrecisionMode p);
+// Precision (common/precision.hpp): kInt8 means integer compute; on bit-flexible targets its
+// operand widths are LayerPrecision::wbits / abits (1..8).
 // "fp32" | "bf16" | "int8"; throws UsageError naming `field` on anything else.
-PrecisionMode parse_mode(const std::string& s, const std::string& field);
-// Natural width of a mode's values: 32, 16, 8.
-int mode_bits(PrecisionMode p);
+Precision parse_mode(const std::string& s, const std::string& field);
 
 // The precision of one layer as a recipe chooses it. 0 bits = the mode's natural width.
 // Weight-only quantization is a float mode with wbits < 32 (e.g. {kFp32, 4, 0}).
 struct LayerPrecision {
-  PrecisionMode mode = PrecisionMode::kFp32;
+  Precision mode = Precision::kFp32;
   int wbits = 0;
   int abits = 0;
 };
@@ -47,7 +42,7 @@ struct LayerDesc {
   double taps = 0;        // Conv: mean kernel taps inside the input per output pixel (0: kh * kw)
   int64_t inputs = 1;     // activation tensors read in full (Add of two activations: 2)
   bool residual = false;  // also reads an output-shaped tensor (residual Add fused as sum post-op)
-  PrecisionMode precision = PrecisionMode::kFp32;
+  Precision precision = Precision::kFp32;
   int wbits = 0;   // weight bits (0: no weights)
   int abits = 32;  // bits of the activations read
   int obits = 32;  // bits of the activations written (a reorder's destination width)
@@ -62,7 +57,7 @@ int64_t layer_macs(const LayerDesc& d);
 // operand is computed earlier; Add/Sub/Mul/Div absorb following activations; Flatten / Reshape are
 // free views. Standalone BN, pooling (incl. global and ReduceMean), element-wise ops (activations,
 // binary ops, Softmax, Pad, Transpose) and Concat are layers of their own.
-// PrecisionMode: Conv/Gemm take per_layer[name] if present, else `fallback`; every other layer runs
+// Precision: Conv/Gemm take per_layer[name] if present, else `fallback`; every other layer runs
 // in the mode of its first activation input. The graph input and output are fp32. Wherever a layer
 // reads a tensor produced in another mode, a kReorder layer converting it is inserted (once per
 // tensor and destination mode); within one mode requantization to other bit widths is fused.

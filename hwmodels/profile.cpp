@@ -13,8 +13,8 @@ namespace autocompress {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-bool Profile::supports(PrecisionMode p) const {
-  for (PrecisionMode q : precisions)
+bool Profile::supports(Precision p) const {
+  for (Precision q : precisions)
     if (q == p) return true;
   return false;
 }
@@ -54,7 +54,7 @@ class Fields {
            std::string("must be ") + (zero_ok ? "non-negative" : "positive") + ", got " + v.dump());
     return x;
   }
-  PrecisionMode precision(const std::string& s, const std::string& path) const {
+  Precision precision(const std::string& s, const std::string& path) const {
     try {
       return parse_mode(s, path);
     } catch (const UsageError&) {
@@ -63,13 +63,13 @@ class Fields {
   }
   // An object keyed by precision with a number per key; every legal mode must be present.
   std::array<double, kNumPrecisions> by_precision(const json& j, const std::string& path,
-                                                  const std::vector<PrecisionMode>& legal,
+                                                  const std::vector<Precision>& legal,
                                                   bool zero_ok) const {
     if (!j.is_object()) fail(path, "must be an object keyed by precision");
     for (const auto& [k, v] : j.items()) precision(k, path + "." + k);
     std::array<double, kNumPrecisions> r{};
-    for (PrecisionMode p : legal)
-      r[int(p)] = number(j, mode_name(p), path + "." + mode_name(p), zero_ok);
+    for (Precision p : legal)
+      r[int(p)] = number(j, precision_name(p), path + "." + precision_name(p), zero_ok);
     return r;
   }
   [[noreturn]] void fail(const std::string& field, const std::string& what) const {
@@ -118,7 +118,7 @@ void parse_precisions(const json& j, const Fields& f, Profile& p) {
   }
   p.bit_flexible = f.boolean(j, "bit_flexible");
   if (p.bit_flexible) {
-    if (!p.supports(PrecisionMode::kInt8)) f.fail("precisions", "a bit-flexible target needs int8");
+    if (!p.supports(Precision::kInt8)) f.fail("precisions", "a bit-flexible target needs int8");
     p.min_bits = int(f.number(j, "min_bits", "min_bits"));
     if (p.min_bits > 8) f.fail("min_bits", "must be <= 8, got " + std::to_string(p.min_bits));
   }
@@ -183,11 +183,11 @@ namespace {
 
 std::string summary(const Profile& p) {
   std::string modes;
-  for (PrecisionMode q : p.precisions)
-    modes += std::string(modes.empty() ? "" : "/") + mode_name(q);
+  for (Precision q : p.precisions)
+    modes += std::string(modes.empty() ? "" : "/") + precision_name(q);
   char buf[160];
   std::snprintf(buf, sizeof buf, "%s; %.3g GMAC/s %s%s; %s%s", modes.c_str(),
-                p.rate(p.precisions[0]) / 1e9, mode_name(p.precisions[0]),
+                p.rate(p.precisions[0]) / 1e9, precision_name(p.precisions[0]),
                 p.bit_flexible ? " (8x8, bit-flexible)" : "",
                 p.verified ? "verified" : "unverified", p.description.empty() ? "" : " -- ");
   return buf + p.description;

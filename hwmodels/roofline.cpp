@@ -27,8 +27,8 @@ double padded_outputs(const LayerDesc& d, int64_t multiple) {
 }
 }  // namespace
 
-int operand_bits(const Profile& p, PrecisionMode mode, int bits) {
-  if (mode != PrecisionMode::kInt8 || !p.bit_flexible) return mode_bits(mode);
+int operand_bits(const Profile& p, Precision mode, int bits) {
+  if (mode != Precision::kInt8 || !p.bit_flexible) return precision_bits(mode);
   int b = std::max(p.min_bits, 1);
   while (b < bits) b *= 2;  // BitBricks fuse in powers of two
   return std::min(b, 8);
@@ -36,7 +36,7 @@ int operand_bits(const Profile& p, PrecisionMode mode, int bits) {
 
 double mac_rate(const Profile& p, const LayerDesc& d) {
   const double base = p.rate(d.precision);
-  if (d.precision != PrecisionMode::kInt8 || !p.bit_flexible) return base;
+  if (d.precision != Precision::kInt8 || !p.bit_flexible) return base;
   const int wb = operand_bits(p, d.precision, d.wbits ? d.wbits : 8);
   const int ab = operand_bits(p, d.precision, d.abits);
   return base * (8.0 / wb) * (8.0 / ab);
@@ -105,7 +105,7 @@ void traffic(const LayerDesc& d, const Profile& p, LayerCost& c) {
 
 LayerCost roofline(const LayerDesc& d, const Profile& p) {
   if (d.kind != LayerKind::kReorder && !p.supports(d.precision))
-    throw UsageError("layer '" + d.name + "': precision " + mode_name(d.precision) +
+    throw UsageError("layer '" + d.name + "': precision " + precision_name(d.precision) +
                      " is not available on target '" + p.name + "'");
   LayerCost c;
   work(d, p, c);

@@ -45,7 +45,7 @@ struct LayerCost {
 // c rounded up to a multiple of `multiple`.
 int64_t pad_channels(int64_t c, int64_t multiple);
 // Bits one operand occupies on the target (see the top comment). bits = 0: the mode's width.
-int operand_bits(const Profile& p, PrecisionMode mode, int bits);
+int operand_bits(const Profile& p, Precision mode, int bits);
 // MAC/s of a layer's mode and operand widths (layers without weights count as 8-bit weights).
 double mac_rate(const Profile& p, const LayerDesc& d);
 // The roofline of one layer. Throws UsageError naming the layer when its mode is not legal on p

@@ -11,7 +11,7 @@
 
 namespace ac = autocompress;
 namespace t = autocompress::testing;
-using ac::PrecisionMode;
+using ac::Precision;
 
 namespace {
 
@@ -30,23 +30,23 @@ TEST(Energy, Fp32Conv) {
 // int8: 0.3 pJ per MAC, 438,272 bytes.
 TEST(Energy, Int8Conv) {
   const ac::Profile p = t::fixed_profile();
-  const auto d = t::conv(64, 64, 56, 3, PrecisionMode::kInt8);
+  const auto d = t::conv(64, 64, 56, 3, Precision::kInt8);
   EXPECT_EXACT(ac::energy(d, ac::roofline(d, p), p).total_pj(), 122883891.2);
 }
 
 // Bit-flexible MAC: 0.2 x wb ab / 64 + 0.03 x (wb + ab) / 16: 8x8 0.23, 4x4 0.065, 2x2 0.02.
 TEST(Energy, BitFlexibleMacScalesWithBits) {
   const ac::Profile p = t::flexible_profile();
-  EXPECT_EXACT(ac::mac_energy_pj(p, PrecisionMode::kInt8, 8, 8), 0.23);
-  EXPECT_EXACT(ac::mac_energy_pj(p, PrecisionMode::kInt8, 4, 4), 0.065);
-  EXPECT_EXACT(ac::mac_energy_pj(p, PrecisionMode::kInt8, 2, 2), 0.02);
-  EXPECT_EXACT(ac::mac_energy_pj(p, PrecisionMode::kInt8, 2, 8), 0.06875);
-  const auto d8 = t::conv(64, 64, 56, 3, PrecisionMode::kInt8, 8, 8);
-  const auto d4 = t::conv(64, 64, 56, 3, PrecisionMode::kInt8, 4, 4);
+  EXPECT_EXACT(ac::mac_energy_pj(p, Precision::kInt8, 8, 8), 0.23);
+  EXPECT_EXACT(ac::mac_energy_pj(p, Precision::kInt8, 4, 4), 0.065);
+  EXPECT_EXACT(ac::mac_energy_pj(p, Precision::kInt8, 2, 2), 0.02);
+  EXPECT_EXACT(ac::mac_energy_pj(p, Precision::kInt8, 2, 8), 0.06875);
+  const auto d8 = t::conv(64, 64, 56, 3, Precision::kInt8, 8, 8);
+  const auto d4 = t::conv(64, 64, 56, 3, Precision::kInt8, 4, 4);
   EXPECT_EXACT(ac::energy(d8, ac::roofline(d8, p), p).total_pj(), 114791505.92);
   EXPECT_EXACT(ac::energy(d4, ac::roofline(d4, p), p).total_pj(), 51615477.76);
   // Fixed-width targets: the per-mode figure whatever the bits.
-  EXPECT_EXACT(ac::mac_energy_pj(t::fixed_profile(), PrecisionMode::kInt8, 4, 4), 0.3);
+  EXPECT_EXACT(ac::mac_energy_pj(t::fixed_profile(), Precision::kInt8, 4, 4), 0.3);
 }
 
 TEST(Predict, SumsLayers) {
@@ -63,7 +63,7 @@ const ac::Graph& fashion() {
   return g;
 }
 
-ac::Prediction at_bits(const ac::Profile& p, ac::PrecisionMode mode, int wbits, int abits,
+ac::Prediction at_bits(const ac::Profile& p, ac::Precision mode, int wbits, int abits,
                        int64_t batch = 1) {
   return ac::predict(ac::describe(fashion(), batch, {}, {mode, wbits, abits}), p);
 }
@@ -72,10 +72,10 @@ ac::Prediction at_bits(const ac::Profile& p, ac::PrecisionMode mode, int wbits, 
 TEST(Predict, BitFusionLowerBitsLowerLatencyAndEnergy) {
   const ac::Profile p = ac::find_profile("bitfusion");
   for (int64_t batch : {1, 16}) {
-    const auto b8 = at_bits(p, PrecisionMode::kInt8, 8, 8, batch);
-    const auto b4 = at_bits(p, PrecisionMode::kInt8, 4, 4, batch);
-    const auto b2 = at_bits(p, PrecisionMode::kInt8, 2, 2, batch);
-    const auto w4a8 = at_bits(p, PrecisionMode::kInt8, 4, 8, batch);
+    const auto b8 = at_bits(p, Precision::kInt8, 8, 8, batch);
+    const auto b4 = at_bits(p, Precision::kInt8, 4, 4, batch);
+    const auto b2 = at_bits(p, Precision::kInt8, 2, 2, batch);
+    const auto w4a8 = at_bits(p, Precision::kInt8, 4, 8, batch);
     EXPECT_LT(b4.latency_s, b8.latency_s);
     EXPECT_LT(b2.latency_s, b4.latency_s);
     EXPECT_LT(w4a8.latency_s, b8.latency_s);
@@ -89,12 +89,12 @@ TEST(Predict, BitFusionLowerBitsLowerLatencyAndEnergy) {
 TEST(Predict, HostFourBitWeightsAreNotFasterThanInt8) {
   const ac::Profile p = ac::find_profile("host");
   for (int64_t batch : {1, 64}) {
-    const auto i8 = at_bits(p, PrecisionMode::kInt8, 8, 8, batch);
-    EXPECT_GE(at_bits(p, PrecisionMode::kInt8, 4, 8, batch).latency_s, i8.latency_s);
-    EXPECT_GE(at_bits(p, PrecisionMode::kFp32, 4, 32, batch).latency_s, i8.latency_s);
-    EXPECT_GE(at_bits(p, PrecisionMode::kFp32, 4, 32, batch).latency_s,
-              at_bits(p, PrecisionMode::kFp32, 32, 32, batch).latency_s);
-    EXPECT_LT(i8.latency_s, at_bits(p, PrecisionMode::kFp32, 32, 32, batch).latency_s);
+    const auto i8 = at_bits(p, Precision::kInt8, 8, 8, batch);
+    EXPECT_GE(at_bits(p, Precision::kInt8, 4, 8, batch).latency_s, i8.latency_s);
+    EXPECT_GE(at_bits(p, Precision::kFp32, 4, 32, batch).latency_s, i8.latency_s);
+    EXPECT_GE(at_bits(p, Precision::kFp32, 4, 32, batch).latency_s,
+              at_bits(p, Precision::kFp32, 32, 32, batch).latency_s);
+    EXPECT_LT(i8.latency_s, at_bits(p, Precision::kFp32, 32, 32, batch).latency_s);
   }
 }
 

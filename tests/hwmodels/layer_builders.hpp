@@ -7,7 +7,7 @@ namespace autocompress::testing {
 
 // A stride-1 "same" convolution of c_in -> c_out channels on hw x hw, k x k, batch 1.
 inline LayerDesc conv(int64_t c_in, int64_t c_out, int64_t hw, int64_t k,
-                      PrecisionMode p = PrecisionMode::kFp32, int wbits = 0, int abits = 0) {
+                      Precision p = Precision::kFp32, int wbits = 0, int abits = 0) {
   LayerDesc d;
   d.name = "conv";
   d.kind = LayerKind::kConv;
@@ -15,8 +15,8 @@ inline LayerDesc conv(int64_t c_in, int64_t c_out, int64_t hw, int64_t k,
   d.h_in = d.w_in = d.h_out = d.w_out = hw;
   d.kh = d.kw = k;
   d.precision = p;
-  d.wbits = wbits ? wbits : mode_bits(p);
-  d.abits = d.obits = abits ? abits : mode_bits(p);
+  d.wbits = wbits ? wbits : precision_bits(p);
+  d.abits = d.obits = abits ? abits : precision_bits(p);
   return d;
 }
 

@@ -7,7 +7,7 @@
 
 namespace ac = autocompress;
 using ac::LayerKind;
-using ac::PrecisionMode;
+using ac::Precision;
 
 namespace {
 
@@ -47,7 +47,7 @@ TEST(Describe, FashionCnnScheduleAndMacs) {
     EXPECT_EQ(s[k].kind, kFashion[k].kind) << s[k].name;
     EXPECT_EQ(ac::layer_macs(s[k]), 4 * kFashion[k].macs) << s[k].name;
     EXPECT_EQ(s[k].batch, 4);
-    EXPECT_EQ(s[k].precision, PrecisionMode::kFp32);
+    EXPECT_EQ(s[k].precision, Precision::kFp32);
     if (s[k].wbits) weighted += ac::layer_macs(s[k]) / 4;
   }
   int64_t expected = 0;
@@ -84,17 +84,17 @@ TEST(Describe, ShapesOfConvDepthwiseGemm) {
 
 // int8 everywhere: the fp32 input is quantized once, the logits dequantized once.
 TEST(Describe, ReordersAtGraphBoundaries) {
-  const auto s = ac::describe(fashion(), 1, {}, {PrecisionMode::kInt8, 0, 0});
+  const auto s = ac::describe(fashion(), 1, {}, {Precision::kInt8, 0, 0});
   ASSERT_EQ(s.size(), std::size(kFashion) + 2);
   EXPECT_EQ(s.front().kind, LayerKind::kReorder);
   EXPECT_EQ(s.front().name, "reorder:" + fashion().inputs[0]);
   EXPECT_EQ(s.front().abits, 32);
   EXPECT_EQ(s.front().obits, 8);
   EXPECT_EQ(s.back().kind, LayerKind::kReorder);
-  EXPECT_EQ(s.back().precision, PrecisionMode::kFp32);
+  EXPECT_EQ(s.back().precision, Precision::kFp32);
   EXPECT_EQ(s.back().c_out, 10);
   for (size_t k = 1; k + 1 < s.size(); ++k) {
-    EXPECT_EQ(s[k].precision, PrecisionMode::kInt8) << s[k].name;  // pools inherit int8
+    EXPECT_EQ(s[k].precision, Precision::kInt8) << s[k].name;  // pools inherit int8
     EXPECT_EQ(s[k].name, kFashion[k - 1].name);
   }
 }
@@ -102,13 +102,13 @@ TEST(Describe, ReordersAtGraphBoundaries) {
 // Stem in fp32, the rest int8: pool1 (fp32, inherits from the stem) feeds conv1 and the residual
 // of conv2; its output is converted once and both read the converted tensor.
 TEST(Describe, ReorderOncePerTensorAtModeBoundary) {
-  const auto s = ac::describe(fashion(), 1, {{"/stem/stem.0/Conv", {PrecisionMode::kFp32, 0, 0}}},
-                              {PrecisionMode::kInt8, 4, 8});
+  const auto s = ac::describe(fashion(), 1, {{"/stem/stem.0/Conv", {Precision::kFp32, 0, 0}}},
+                              {Precision::kInt8, 4, 8});
   int reorders = 0;
   for (const auto& d : s) reorders += d.kind == LayerKind::kReorder;
   EXPECT_EQ(reorders, 2);  // after pool1, and the logits
   EXPECT_EQ(s[1].name, "/pool1/MaxPool");
-  EXPECT_EQ(s[1].precision, PrecisionMode::kFp32);
+  EXPECT_EQ(s[1].precision, Precision::kFp32);
   EXPECT_EQ(s[2].kind, LayerKind::kReorder);
   EXPECT_EQ(s[2].c_out, 32);
   EXPECT_EQ(s[2].h_out, 14);
@@ -119,7 +119,7 @@ TEST(Describe, ReorderOncePerTensorAtModeBoundary) {
 
 TEST(Describe, Errors) {
   EXPECT_THROW(ac::describe(fashion(), 1, {{"/pool1/MaxPool", {}}}), ac::ModelError);
-  EXPECT_THROW(ac::describe(fashion(), 1, {{"/fc1/Gemm", {PrecisionMode::kInt8, 16, 8}}}),
+  EXPECT_THROW(ac::describe(fashion(), 1, {{"/fc1/Gemm", {Precision::kInt8, 16, 8}}}),
                ac::UsageError);
   EXPECT_THROW(ac::describe(fashion(), 0), ac::UsageError);
 }

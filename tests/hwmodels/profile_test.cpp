@@ -27,11 +27,11 @@ TEST(Profile, ParsesEveryField) {
   const ac::Profile p = ac::testing::fixed_profile();
   EXPECT_EQ(p.name, "fixed");
   ASSERT_EQ(p.precisions.size(), 3u);
-  EXPECT_EQ(p.precisions[0], ac::PrecisionMode::kFp32);
-  EXPECT_EQ(p.rate(ac::PrecisionMode::kInt8), 4e11);
+  EXPECT_EQ(p.precisions[0], ac::Precision::kFp32);
+  EXPECT_EQ(p.rate(ac::Precision::kInt8), 4e11);
   EXPECT_EQ(p.eff(ac::LayerKind::kDepthwise), 0.5);
   EXPECT_EQ(p.channel_multiple, 16);
-  EXPECT_EQ(p.energy.mac_pj[int(ac::PrecisionMode::kFp32)], 4.6);
+  EXPECT_EQ(p.energy.mac_pj[int(ac::Precision::kFp32)], 4.6);
   EXPECT_FALSE(p.bit_flexible);
   EXPECT_TRUE(ac::testing::flexible_profile().bit_flexible);
 }
@@ -97,8 +97,8 @@ TEST(Profile, BundledProfilesLoadAndAreListed) {
   const ac::Profile host = ac::find_profile("host");
   EXPECT_EQ(host.name, "host");
   EXPECT_EQ(host.energy.label, "modeled");
-  EXPECT_EQ(host.rate(ac::PrecisionMode::kInt8), 4 * host.rate(ac::PrecisionMode::kFp32));
-  EXPECT_EQ(host.rate(ac::PrecisionMode::kBf16), 2 * host.rate(ac::PrecisionMode::kFp32));
+  EXPECT_EQ(host.rate(ac::Precision::kInt8), 4 * host.rate(ac::Precision::kFp32));
+  EXPECT_EQ(host.rate(ac::Precision::kBf16), 2 * host.rate(ac::Precision::kFp32));
   const ac::Profile bf = ac::find_profile("bitfusion");
   EXPECT_TRUE(bf.bit_flexible);
   EXPECT_FALSE(bf.verified);
@@ -139,12 +139,12 @@ TEST(Profile, BundledProfilesNameTheirSources) {
     for (const char* field : {"efficiency", "channel_multiple", "onchip_bytes", "dram_bytes_per_s",
                               "onchip_bytes_per_s", "overhead_s", "energy"})
       EXPECT_TRUE(p.sources.count(field)) << name << ": no source for " << field;
-    for (ac::PrecisionMode q : p.precisions)
-      EXPECT_TRUE(p.sources.count(std::string("mac_per_s.") + ac::mode_name(q)))
-          << name << ": no source for the " << ac::mode_name(q) << " rate";
+    for (ac::Precision q : p.precisions)
+      EXPECT_TRUE(p.sources.count(std::string("mac_per_s.") + ac::precision_name(q)))
+          << name << ": no source for the " << ac::precision_name(q) << " rate";
   }
   EXPECT_FALSE(ac::find_profile("cortex_a76").verified);
-  EXPECT_FALSE(ac::find_profile("cortex_a76").supports(ac::PrecisionMode::kBf16));
+  EXPECT_FALSE(ac::find_profile("cortex_a76").supports(ac::Precision::kBf16));
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 
 namespace ac = autocompress;
 namespace t = autocompress::testing;
-using ac::PrecisionMode;
+using ac::Precision;
 
 namespace {
 
@@ -86,7 +86,7 @@ TEST(Roofline, DepthwiseIsMemoryBound) {
 
 // The compute-bound conv in int8: 4x the rate (0.28901376 ms), a quarter of the bytes.
 TEST(Roofline, Int8Conv) {
-  const auto c = ac::roofline(t::conv(64, 64, 56, 3, PrecisionMode::kInt8), t::fixed_profile());
+  const auto c = ac::roofline(t::conv(64, 64, 56, 3, Precision::kInt8), t::fixed_profile());
   EXPECT_EXACT(c.dram_bytes, 438272.0);
   EXPECT_EQ(c.bound, ac::Bound::kCompute);
   EXPECT_EXACT(c.compute_s, 2.8901376e-4);
@@ -96,8 +96,8 @@ TEST(Roofline, Int8Conv) {
 // Bit-flexible: 4x4 operands run 4x the 8x8 rate (BitFusion: 4 F-PEs per Fusion Unit).
 TEST(Roofline, BitFlexible4x4IsFourTimesFaster) {
   const ac::Profile p = t::flexible_profile();
-  const auto c8 = ac::roofline(t::conv(64, 64, 56, 3, PrecisionMode::kInt8, 8, 8), p);
-  const auto c4 = ac::roofline(t::conv(64, 64, 56, 3, PrecisionMode::kInt8, 4, 4), p);
+  const auto c8 = ac::roofline(t::conv(64, 64, 56, 3, Precision::kInt8, 8, 8), p);
+  const auto c4 = ac::roofline(t::conv(64, 64, 56, 3, Precision::kInt8, 4, 4), p);
   EXPECT_EQ(c8.bound, ac::Bound::kCompute);
   EXPECT_EQ(c4.bound, ac::Bound::kCompute);
   EXPECT_EXACT(c8.latency_s, 1.15705504e-3);
@@ -105,20 +105,20 @@ TEST(Roofline, BitFlexible4x4IsFourTimesFaster) {
   EXPECT_EXACT(c8.compute_s / c4.compute_s, 4.0);
   EXPECT_EXACT(c4.dram_bytes, 219136.0);  // packed 4-bit weights and activations
   // 3-bit operands occupy 4-bit BitBricks; 2x8 runs like 4x4.
-  EXPECT_EXACT(ac::roofline(t::conv(64, 64, 56, 3, PrecisionMode::kInt8, 3, 3), p).compute_s,
+  EXPECT_EXACT(ac::roofline(t::conv(64, 64, 56, 3, Precision::kInt8, 3, 3), p).compute_s,
                c4.compute_s);
-  EXPECT_EXACT(ac::roofline(t::conv(64, 64, 56, 3, PrecisionMode::kInt8, 2, 8), p).compute_s,
+  EXPECT_EXACT(ac::roofline(t::conv(64, 64, 56, 3, Precision::kInt8, 2, 8), p).compute_s,
                c4.compute_s);
 }
 
 // A fixed-width target has no 4-bit compute: int8 with 4-bit weights costs exactly int8.
 TEST(Roofline, FixedWidthTargetGainsNothingFromFourBitWeights) {
   const ac::Profile p = t::fixed_profile();
-  const auto c8 = ac::roofline(t::conv(64, 64, 56, 3, PrecisionMode::kInt8, 8, 8), p);
-  const auto c4 = ac::roofline(t::conv(64, 64, 56, 3, PrecisionMode::kInt8, 4, 8), p);
+  const auto c8 = ac::roofline(t::conv(64, 64, 56, 3, Precision::kInt8, 8, 8), p);
+  const auto c4 = ac::roofline(t::conv(64, 64, 56, 3, Precision::kInt8, 4, 8), p);
   EXPECT_EXACT(c4.latency_s, c8.latency_s);
   EXPECT_EXACT(c4.dram_bytes, c8.dram_bytes);
-  const auto w4 = ac::roofline(t::conv(64, 64, 56, 3, PrecisionMode::kFp32, 4, 32), p);
+  const auto w4 = ac::roofline(t::conv(64, 64, 56, 3, Precision::kFp32, 4, 32), p);
   EXPECT_EXACT(w4.latency_s, ac::roofline(t::conv(64, 64, 56, 3), p).latency_s);
 }
 
@@ -153,7 +153,7 @@ TEST(Roofline, PoolingEltwiseAndReorderAreCosted) {
   add.wbits = 0;
   EXPECT_EXACT(ac::roofline(add, p).dram_bytes, 3 * 32.0 * 14 * 14 * 4);
 
-  ac::LayerDesc r = t::conv(32, 32, 14, 1, PrecisionMode::kInt8);  // fp32 -> int8
+  ac::LayerDesc r = t::conv(32, 32, 14, 1, Precision::kInt8);  // fp32 -> int8
   r.kind = ac::LayerKind::kReorder;
   r.wbits = 0, r.abits = 32, r.obits = 8;
   EXPECT_EXACT(ac::roofline(r, p).dram_bytes, 32.0 * 14 * 14 * 5);
@@ -190,7 +190,7 @@ namespace {
 
 // Quantizing a 3-channel input: plain on both sides, 3 x 32 x 32 x (4 + 1) bytes.
 TEST(Roofline, ReorderOfFewChannelsIsNotPadded) {
-  ac::LayerDesc r = t::conv(3, 3, 32, 1, PrecisionMode::kInt8);
+  ac::LayerDesc r = t::conv(3, 3, 32, 1, Precision::kInt8);
   r.kind = ac::LayerKind::kReorder;
   r.wbits = 0, r.abits = 32, r.obits = 8;
   EXPECT_EXACT(ac::roofline(r, t::fixed_profile()).dram_bytes, 3.0 * 32 * 32 * 5);
