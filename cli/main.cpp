@@ -92,6 +92,7 @@ int inspect(const InspectArgs& a) {
 // ---------------------------------------------------------------- eval
 struct EvalArgs {
   std::string model, data = kDefaultData, labels, split = "test", reference, executor = "onednn";
+  std::string precision = "fp32";
   int64_t batch = 256, limit = 0;
   int threads = 0;
   bool json = false;
@@ -115,6 +116,7 @@ void print_eval(const EvalArgs& a, const ac::Graph& g, const ac::Dataset& ds,
   const auto& m = r.metrics;
   if (a.json) {
     json j{{"model", a.model},         {"data", ds.source},       {"images", m.count},
+           {"precision", a.precision},
            {"batch", a.batch},         {"threads", threads},      {"executor", a.executor},
            {"seconds", r.seconds},     {"images_per_s", r.images_per_s},
            {"compile_seconds", compile_s}};
@@ -137,13 +139,19 @@ void print_eval(const EvalArgs& a, const ac::Graph& g, const ac::Dataset& ds,
   if (m.agreement) std::printf("agreement  %.2f %% top-1 with %s\n", 100 * *m.agreement,
                                a.reference.c_str());
   if (m.kl) std::printf("KL         %.3g nats (mean, reference || model)\n", *m.kl);
-  std::printf("speed      %.0f images/s, %.3f s wall (%s, batch %lld, %d threads; compile %.3f s)\n",
-              r.images_per_s, r.seconds, a.executor.c_str(), (long long)a.batch, threads,
-              compile_s);
+  std::printf("speed      %.0f images/s, %.3f s wall (%s %s, batch %lld, %d threads; compile %.3f s)\n",
+              r.images_per_s, r.seconds, a.executor.c_str(), a.precision.c_str(),
+              (long long)a.batch, threads, compile_s);
 }
 
 int eval(const EvalArgs& a) {
-  const ac::Graph g = ac::load_onnx(a.model);
+  ac::Graph g = ac::load_onnx(a.model);
+  if (a.precision != "fp32") {  // every Conv/Gemm computes in this mode (graph.hpp)
+    if (a.precision != "bf16")
+      throw ac::UsageError("--precision must be fp32 or bf16, got '" + a.precision + "'");
+    for (auto& n : g.nodes)
+      if (n.op == "Conv" || n.op == "Gemm") n.attrs["precision"] = a.precision;
+  }
   const ac::Dataset ds = load_data(a, ac::model_normalization(g));
   ac::check_fits(ds, g.value(g.inputs.at(0)).shape);
   std::vector<float> ref;
@@ -220,6 +228,8 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--threads,-t", ea.threads, "oneDNN threads (0 = all cores)")->capture_default_str()->check(CLI::Range(0, 4096));
   eval_cmd->add_option("--limit", ea.limit, "evaluate only the first N images")->check(CLI::Range(int64_t(0), int64_t(1) << 40));
   eval_cmd->add_option("--executor", ea.executor, "onednn | reference")->capture_default_str();
+  eval_cmd->add_option("--precision", ea.precision, "compute mode of every Conv/Gemm: fp32 | bf16")
+      ->capture_default_str();
   eval_cmd->add_flag("--json", ea.json, "JSON output");
 
   RunArgs ra;

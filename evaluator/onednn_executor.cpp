@@ -134,6 +134,8 @@ class Plan {
     return constant(g_.initializer(name).f, plain_md(d));
   }
   primitive_attr attr_of(const FusedOp& op) const;
+  dt compute_type(const FusedOp& op) const;
+  dt output_type(const FusedOp& op) const;
   void build(const FusedOp& op);
   void conv(const FusedOp& op);
   void gemm(const FusedOp& op);
@@ -229,6 +231,24 @@ memory Plan::constant(const std::vector<float>& v, const memory::desc& md) {
   return m;
 }
 
+// The data type a Conv/Gemm computes in, from the node's "precision" attribute (graph.hpp).
+dt Plan::compute_type(const FusedOp& op) const {
+  const auto it = op.node->attrs.find("precision");
+  if (it == op.node->attrs.end()) return dt::f32;
+  const auto* p = std::get_if<std::string>(&it->second);
+  if (p && *p == "fp32") return dt::f32;
+  if (p && *p == "bf16") return dt::bf16;
+  throw UnsupportedError(g_.source, op.node->name,
+                         "precision '" + (p ? *p : std::string("?")) +
+                             "' is not executable by the oneDNN evaluator (fp32, bf16)");
+}
+
+// A low-precision layer hands its output on in its own type, except to the graph's outputs.
+dt Plan::output_type(const FusedOp& op) const {
+  const bool graph_out = std::find(g_.outputs.begin(), g_.outputs.end(), op.output) != g_.outputs.end();
+  return graph_out ? dt::f32 : compute_type(op);
+}
+
 primitive_attr Plan::attr_of(const FusedOp& op) const {
   dnnl::post_ops po;
   for (const auto& p : op.post) {
@@ -305,13 +325,15 @@ void Plan::conv(const FusedOp& op) {
   const auto& dil = n.ints("dilations");
   memory::dims strides{st[0], st[1]}, dilates{dil[0] - 1, dil[1] - 1};
   memory::dims pad_l{pads[0], pads[1]}, pad_r{pads[2], pads[3]};
-  memory::desc dst_want(dst_d, dt::f32, tag::any);
-  if (!residual_of(op).empty())  // ask for the residual's layout so the sum can run in place
+  const dt ct = compute_type(op), out_t = output_type(op);
+  memory::desc dst_want(dst_d, out_t, tag::any);
+  if (!residual_of(op).empty() &&  // ask for the residual's layout so the sum can run in place
+      tensors_[id(residual_of(op))].md.data_type() == out_t)
     dst_want = tensors_[id(residual_of(op))].md;
   auto make = [&](const memory::desc& dmd) {
     dnnl::convolution_forward::desc d(
         prop_kind::forward_inference, algorithm::convolution_direct,
-        memory::desc(src_d, dt::f32, tag::any), memory::desc(w_d, dt::f32, tag::any),
+        memory::desc(src_d, ct, tag::any), memory::desc(w_d, ct, tag::any),
         memory::desc({ws[0]}, dt::f32, tag::x), dmd, strides, dilates, pad_l, pad_r);
     return dnnl::convolution_forward::primitive_desc(d, attr_of(op), eng_);
   };
@@ -319,7 +341,7 @@ void Plan::conv(const FusedOp& op) {
   try {
     pd = make(dst_want);
   } catch (const dnnl::error&) {
-    pd = make(memory::desc(dst_d, dt::f32, tag::any));
+    pd = make(memory::desc(dst_d, out_t, tag::any));
   }
   emit_weighted<dnnl::convolution_forward>(
       op, x, pd, memory::desc(w_d, dt::f32, groups == 1 ? tag::oihw : tag::goihw));
@@ -330,19 +352,21 @@ void Plan::gemm(const FusedOp& op) {
   const auto& ws = op.weight_shape;  // [M,K] or [M,C,H,W]
   memory::dims src_d = tensors_[x].md.dims(), w_d(ws.begin(), ws.end());
   const memory::dims dst_d = dims_of(op.output);
+  const dt ct = compute_type(op), out_t = output_type(op);
   auto make = [&](const memory::desc& src_md) {
     dnnl::inner_product_forward::desc d(
-        prop_kind::forward_inference, src_md, memory::desc(w_d, dt::f32, tag::any),
-        memory::desc({ws[0]}, dt::f32, tag::x), memory::desc(dst_d, dt::f32, tag::any));
+        prop_kind::forward_inference, src_md, memory::desc(w_d, ct, tag::any),
+        memory::desc({ws[0]}, dt::f32, tag::x), memory::desc(dst_d, out_t, tag::any));
     return dnnl::inner_product_forward::primitive_desc(d, attr_of(op), eng_);
   };
   // Read the producer's layout as it is (e.g. a blocked 4-D tensor after a bypassed Flatten):
   // the weights follow it, and no reorder of the activations is needed.
   dnnl::inner_product_forward::primitive_desc pd;
   try {
+    if (tensors_[x].md.data_type() != ct) throw dnnl::error(dnnl_unimplemented, "dtype");
     pd = make(tensors_[x].md);
   } catch (const dnnl::error&) {
-    pd = make(memory::desc(src_d, dt::f32, tag::any));
+    pd = make(memory::desc(src_d, ct, tag::any));
   }
   emit_weighted<dnnl::inner_product_forward>(op, x, pd, plain_md(w_d));
 }
@@ -378,7 +402,8 @@ void Plan::pool(const FusedOp& op) {
                              "AveragePool with ceil_mode and count_include_pad");
   }
   dnnl::pooling_v2_forward::desc d(prop_kind::forward_inference, alg, tensors_[x].md,
-                                   memory::desc(dst_d, dt::f32, tag::any), strides, kernel, dil,
+                                   memory::desc(dst_d, tensors_[x].md.data_type(), tag::any),
+                                   strides, kernel, dil,
                                    pad_l, pad_r);
   dnnl::pooling_v2_forward::primitive_desc pd(d, eng_);
   const int out = add(pd.dst_desc());
@@ -447,7 +472,8 @@ void Plan::binary(const FusedOp& op) {
   dnnl::binary::primitive_desc pd;
   try {
     pd = dnnl::binary::primitive_desc(
-        dnnl::binary::desc(alg, tensors_[x0].md, b_md, memory::desc(dst_d, dt::f32, tag::any)),
+        dnnl::binary::desc(alg, tensors_[x0].md, b_md,
+                           memory::desc(dst_d, tensors_[x0].md.data_type(), tag::any)),
         attr, eng_);
   } catch (const dnnl::error&) {  // some broadcasts need plain layouts
     x0 = as_plain(x0);
@@ -485,12 +511,17 @@ void Plan::concat(const FusedOp& op) {
   const Node& n = *op.node;
   std::vector<memory::desc> mds;
   std::vector<std::pair<int, int>> targs;
-  for (size_t k = 0; k < n.inputs.size(); ++k) {
-    if (g_.is_initializer(n.inputs[k]))
-      throw UnsupportedError(g_.source, n.name, "Concat of a constant");
-    int t = id(n.inputs[k]);
-    mds.push_back(tensors_[t].md);
-    targs.push_back({DNNL_ARG_MULTIPLE_SRC + int(k), t});
+  std::vector<int> ts;
+  std::set<dt> types;
+  for (const auto& in : n.inputs) {
+    if (g_.is_initializer(in)) throw UnsupportedError(g_.source, n.name, "Concat of a constant");
+    ts.push_back(id(in));
+    types.insert(tensors_[ts.back()].md.data_type());
+  }
+  for (size_t k = 0; k < ts.size(); ++k) {
+    if (types.size() > 1) ts[k] = as_plain(ts[k]);  // mixed precisions meet in f32
+    mds.push_back(tensors_[ts[k]].md);
+    targs.push_back({DNNL_ARG_MULTIPLE_SRC + int(k), ts[k]});
   }
   dnnl::concat::primitive_desc pd(int(n.i("axis")), mds, eng_);
   const int out = add(pd.dst_desc());

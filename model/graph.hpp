@@ -9,6 +9,8 @@
 //                      dilations[2], group
 //   Gemm        in: X [N,K], W [M,K], optional B [M];  Y = X * W^T + B
 //               (ONNX alpha/beta/transB and MatMul(+Add) are folded into W/B by the loader)
+//               Conv and Gemm may carry attr precision ("fp32" default, "bf16", "int8"): the
+//               compute mode a compressor chose; weights stay float32 in the IR
 //   BatchNormalization  in: X, scale, B, mean, var (all [C]); attrs: epsilon
 //   Relu, Sigmoid, HardSwish
 //   Clip        attrs: min, max (floats; -inf/+inf when absent)

@@ -140,5 +140,17 @@ TEST_F(Cli, EvalJsonOnNpyImages) {
   EXPECT_GT(j["images_per_s"].get<double>(), 0);
 }
 
+TEST_F(Cli, EvalInBf16) {
+  const std::string m = kSrc + "/examples/fashion_cnn.onnx";
+  auto r = cli("eval --json --model " + m + " --limit 512 --precision bf16");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["precision"], "bf16");
+  EXPECT_GT(j["top1"].get<double>(), 0.88);
+  auto bad = cli("eval --model " + m + " --limit 8 --precision int4");
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("int4"), std::string::npos) << bad.out;
+}
+
 }  // namespace
 }  // namespace autocompress

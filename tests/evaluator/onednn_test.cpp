@@ -238,3 +238,45 @@ TEST(OneDnnProfile, EveryPrimitiveIsTimedUnderItsNode) {
 
 }  // namespace
 }  // namespace autocompress
+
+namespace autocompress {
+namespace {
+
+// bf16 layers: native AVX-512-BF16 kernels; inputs and weights rounded to 8 mantissa bits, so the
+// tolerance is that of bf16 (relative 2^-8 per operand, accumulated in f32): 3e-2 of the scale.
+TEST(OneDnnBf16, MixedPrecisionNetworkStaysCloseToFp32) {
+  testing::GraphBuilder b({1, 8, 10, 10});
+  auto x = b.unary("Relu", b.batchnorm(b.conv("x", 16, 3, 1, {1, 1, 1, 1}, 1, 1, false)));
+  auto h = b.unary("Relu", b.conv(x, 16, 3, 1, {1, 1, 1, 1}));
+  auto y = b.unary("Relu", b.binary("Add", b.conv(h, 16, 3, 1, {1, 1, 1, 1}), x));
+  auto cat = b.node("Concat", {y, x}, {kBatch, 32, 10, 10}, {{"axis", int64_t(1)}});
+  auto p = b.pool("MaxPool", cat, 2, 2);
+  auto out = b.gemm(b.unary("Relu", b.gemm(b.flatten(p), 24)), 10);
+  Graph g = b.finish({out});
+  Graph g16 = g;
+  for (auto& n : g16.nodes)
+    if ((n.op == "Conv" || n.op == "Gemm") && n.name != g16.nodes[1].name)  // one stays fp32
+      n.attrs["precision"] = std::string("bf16");
+  const auto in = random_input(g, 4);
+  const auto want = make_reference_executor(g)->run({in})[0].data;
+  const auto got = compile(g16, {4, 1})->run({in})[0].data;
+  double scale = 0, err = 0, exact = 0;
+  const auto fp32 = compile(g, {4, 1})->run({in})[0].data;
+  for (size_t k = 0; k < want.size(); ++k) {
+    scale = std::max(scale, double(std::abs(want[k])));
+    err = std::max(err, double(std::abs(got[k] - want[k])));
+    exact = std::max(exact, double(std::abs(fp32[k] - want[k])));
+  }
+  EXPECT_LE(err, 3e-2 * scale);
+  EXPECT_GT(err, 10 * exact) << "bf16 layers must really run in bf16";
+}
+
+TEST(OneDnnBf16, Int8IsRejectedUntilImplemented) {
+  testing::GraphBuilder b({1, 3, 6, 6});
+  Graph g = b.finish({b.conv("x", 4, 3)});
+  g.nodes[0].attrs["precision"] = std::string("int8");
+  EXPECT_THROW(compile(g, {2, 1}), UnsupportedError);
+}
+
+}  // namespace
+}  // namespace autocompress
