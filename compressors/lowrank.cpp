@@ -1,0 +1,142 @@
+#include "compressors/lowrank.hpp"
+
+#include <Eigen/SVD>
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.hpp"
+
+namespace autocompress {
+
+int64_t lowrank_rank(int64_t m, int64_t n, double fraction) {
+  return std::max<int64_t>(1, std::llround(fraction * double(std::min(m, n))));
+}
+
+TruncatedSvd truncated_svd(const Eigen::MatrixXd& w, int64_t r) {
+  const int64_t full = std::min<int64_t>(w.rows(), w.cols());
+  if (r < 1 || r > full)
+    throw UsageError("lowrank: rank must be in [1, " + std::to_string(full) + "], got " +
+                     std::to_string(r));
+  Eigen::BDCSVD<Eigen::MatrixXd> svd(w, Eigen::ComputeThinU | Eigen::ComputeThinV);
+  Eigen::MatrixXd u = svd.matrixU().leftCols(r);
+  Eigen::MatrixXd v = svd.matrixV().leftCols(r);
+  // SVD signs are arbitrary: fix them so the result does not depend on the solver's path.
+  for (int64_t c = 0; c < r; ++c) {
+    Eigen::Index at = 0;
+    u.col(c).cwiseAbs().maxCoeff(&at);
+    if (u(at, c) < 0) u.col(c) *= -1.0, v.col(c) *= -1.0;
+  }
+  const Eigen::VectorXd root = svd.singularValues().head(r).cwiseSqrt();
+  return {root.asDiagonal() * v.transpose(), u * root.asDiagonal(), svd.singularValues()};
+}
+
+namespace {
+
+TensorData to_tensor(const Eigen::MatrixXd& m, Shape shape) {
+  TensorData t;
+  t.shape = std::move(shape);
+  t.f.resize(m.size());
+  for (Eigen::Index i = 0; i < m.rows(); ++i)
+    for (Eigen::Index j = 0; j < m.cols(); ++j) t.f[i * m.cols() + j] = float(m(i, j));
+  return t;
+}
+
+void add_initializer(Graph& g, const std::string& name, TensorData t) {
+  g.values[name] = {name, DType::kFloat, t.shape};
+  g.initializers[name] = std::move(t);
+}
+
+// Why `n` is left unchanged at rank r of its [m, k] weight matrix, or "" to factorize it.
+std::string skip_reason(const Graph& g, const Node& n, int64_t m, int64_t k, int64_t r) {
+  if (n.op == "Conv" && n.i("group", 1) != 1)
+    return "grouped conv (group " + std::to_string(n.i("group", 1)) + ") is not factorized";
+  if (g.find_node(n.name + "/lowrank_a")) return "already factorized";
+  if (r * (m + k) >= m * k)
+    return "rank " + std::to_string(r) + " of a " + std::to_string(m) + "x" + std::to_string(k) +
+           " weight costs " + std::to_string(r * (m + k)) + " MACs per output position, not fewer "
+           "than the original " + std::to_string(m * k);
+  return "";
+}
+
+// Replace node `index` of `g` (a Conv or Gemm) by its two factors at rank r.
+void split_layer(Graph& g, size_t index, int64_t r) {
+  const Node orig = g.nodes[index];
+  const TensorData& w = g.initializer(orig.inputs[1]);
+  const int64_t m = w.shape[0], k = w.size() / m;
+  Eigen::MatrixXd mat(m, k);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < k; ++j) mat(i, j) = double(w.f[i * k + j]);
+  const TruncatedSvd svd = truncated_svd(mat, r);
+
+  Shape a_shape = w.shape, b_shape{m, r};
+  a_shape[0] = r;
+  if (orig.op == "Conv") b_shape = {m, r, 1, 1};
+  const std::string a_w = orig.name + "/lowrank_a.W", b_w = orig.name + "/lowrank_b.W";
+  add_initializer(g, a_w, to_tensor(svd.a, a_shape));
+  add_initializer(g, b_w, to_tensor(svd.b, b_shape));
+
+  Node first = orig;
+  first.name = orig.name + "/lowrank_a";
+  first.inputs = {orig.inputs[0], a_w};
+  first.outputs = {orig.outputs[0] + "/lowrank"};
+  g.values[first.outputs[0]] = {first.outputs[0], DType::kFloat, {}};
+  Node& second = g.nodes[index];
+  second.inputs[0] = first.outputs[0];
+  second.inputs[1] = b_w;
+  if (orig.op == "Conv") {
+    second.attrs["strides"] = std::vector<int64_t>{1, 1};
+    second.attrs["pads"] = std::vector<int64_t>{0, 0, 0, 0};
+    second.attrs["dilations"] = std::vector<int64_t>{1, 1};
+  }
+  g.nodes.insert(g.nodes.begin() + index, std::move(first));
+
+  const std::string& old = orig.inputs[1];
+  if (std::none_of(g.nodes.begin(), g.nodes.end(), [&](const Node& n) {
+        return std::find(n.inputs.begin(), n.inputs.end(), old) != n.inputs.end();
+      }) && std::find(g.outputs.begin(), g.outputs.end(), old) == g.outputs.end()) {
+    g.initializers.erase(old);
+    g.values.erase(old);
+  }
+}
+
+}  // namespace
+
+Graph factorize(const Graph& g, const std::map<std::string, double>& rank_fraction,
+                LowRankReport* report) {
+  for (const auto& [name, fraction] : rank_fraction) {
+    const Node* n = g.find_node(name);
+    if (!n) throw UsageError("lowrank: unknown layer '" + name + "'");
+    if (n->op != "Conv" && n->op != "Gemm")
+      throw UsageError("lowrank: layer '" + name + "' is a " + n->op + ", not Conv/Gemm");
+    if (!(fraction > 0.0 && fraction <= 1.0))
+      throw UsageError("lowrank: rank of '" + name + "' must be in (0, 1], got " +
+                       std::to_string(fraction));
+  }
+  Graph out = g;
+  LowRankReport local;
+  LowRankReport& rep = report ? *report : local;
+  rep = {};
+  // Walk the original schedule; `at` follows the node in `out`, which grows by one per split.
+  size_t at = 0;
+  for (const Node& n : g.nodes) {
+    auto it = rank_fraction.find(n.name);
+    if (it != rank_fraction.end() && it->second < 1.0) {
+      const TensorData& w = g.initializer(n.inputs[1]);
+      const int64_t m = w.shape[0], k = w.size() / m;
+      const int64_t r = lowrank_rank(m, k, it->second);
+      const std::string why = skip_reason(g, n, m, k, r);
+      if (!why.empty()) {
+        rep.skipped[n.name] = why;
+      } else {
+        split_layer(out, at, r);
+        rep.rank[n.name] = r;
+        ++at;
+      }
+    }
+    ++at;
+  }
+  infer_shapes(out);
+  return out;
+}
+
+}  // namespace autocompress

@@ -1,0 +1,58 @@
+// Low-rank factorization by truncated SVD (Eckart–Young: the best rank-r approximation of a
+// matrix in the Frobenius norm keeps its r largest singular values; Denton et al. 2014 and
+// Zhang et al. 2016 for its use on Conv/Gemm layers).
+//
+// A Gemm W [m, n] becomes two Gemms through rank r: first W1 = sqrt(S_r) V_r^T [r, n] without
+// bias, then W2 = U_r sqrt(S_r) [m, r] with the original bias. A Conv kH x kW with group 1,
+// W [Cout, Cin, kH, kW], is factorized as the Cout x (Cin*kH*kW) matrix: a kH x kW conv to r
+// channels (same strides, pads, dilations; no bias) followed by a 1x1 conv to Cout (original
+// bias). Both factors cost r * (m + n) MACs per output position against m * n for the original.
+//
+// Naming: the second node keeps the layer's name (recipes and later stages still find it) and its
+// output tensor, so a following BatchNorm stays where it is; the first node is
+// "<name>/lowrank_a" writing "<output>/lowrank". Weights are new initializers
+// "<name>/lowrank_a.W" and "<name>/lowrank_b.W"; the original weight is dropped when no other
+// node reads it. Other attributes (e.g. precision) are copied to both nodes.
+//
+// Skipped, with the reason in LowRankReport::skipped: grouped/depthwise convs, layers whose
+// factorized form would not have fewer MACs, layers already factorized.
+//
+// Deterministic (SVD in double; each U column's largest-|.| entry made positive); a pure function
+// of its inputs; thread-safe.
+#pragma once
+
+#include <Eigen/Dense>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/graph.hpp"
+
+namespace autocompress {
+
+struct LowRankReport {
+  std::map<std::string, int64_t> rank;          // factorized layer -> rank kept
+  std::map<std::string, std::string> skipped;   // layer -> why it was left unchanged
+};
+
+// The rank kept for a [m, n] matrix: max(1, round(fraction * min(m, n))).
+int64_t lowrank_rank(int64_t m, int64_t n, double fraction);
+
+// W ~= b * a with b = U_r sqrt(S_r) [m, r] and a = sqrt(S_r) V_r^T [r, n]; `singular_values`
+// holds all min(m, n) singular values of W, descending. Throws UsageError for r outside
+// [1, min(m, n)].
+struct TruncatedSvd {
+  Eigen::MatrixXd a;
+  Eigen::MatrixXd b;
+  Eigen::VectorXd singular_values;
+};
+TruncatedSvd truncated_svd(const Eigen::MatrixXd& w, int64_t r);
+
+// Factorize each layer of `rank_fraction` (layer name -> fraction of full rank kept) whose
+// fraction is < 1. Throws UsageError naming the layer for an unknown layer, a node that is not
+// Conv/Gemm, or a fraction outside (0, 1].
+Graph factorize(const Graph& g, const std::map<std::string, double>& rank_fraction,
+                LowRankReport* report = nullptr);
+
+}  // namespace autocompress
