@@ -1,0 +1,212 @@
+#include "hwmodels/measure.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <sstream>
+#include <thread>
+
+#include "common/error.hpp"
+#include "evaluator/onednn_executor.hpp"
+
+namespace autocompress {
+
+namespace {
+
+std::string clean(std::string s) {
+  for (char& c : s)
+    if (c == ',' || c == '|' || c == '\n' || c == '\r') c = ' ';
+  const auto b = s.find_first_not_of(' '), e = s.find_last_not_of(' ');
+  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+std::string read_cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return clean(line.substr(colon + 1));
+    }
+  return "unknown cpu";
+}
+
+std::string fmt_double(double v) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest form that round-trips
+  return std::string(buf, r.ptr);
+}
+
+LayerKind parse_kind(const std::string& s, const std::string& where) {
+  for (int k = 0; k < 8; ++k)
+    if (s == kind_name(LayerKind(k))) return LayerKind(k);
+  throw DataError(where, "unknown layer kind '" + s + "'");
+}
+
+// "AxB" -> {A, B}
+std::pair<int64_t, int64_t> parse_pair(const std::string& v, const std::string& field,
+                                       const std::string& where) {
+  const auto x = v.find('x');
+  try {
+    if (x == std::string::npos) throw std::invalid_argument(v);
+    size_t n1 = 0, n2 = 0;
+    const int64_t a = std::stoll(v.substr(0, x), &n1), b = std::stoll(v.substr(x + 1), &n2);
+    if (n1 != x || n2 != v.size() - x - 1) throw std::invalid_argument(v);
+    return {a, b};
+  } catch (const std::exception&) {
+    throw DataError(where, "field '" + field + "': expected AxB, got '" + v + "'");
+  }
+}
+
+int64_t parse_int(const std::string& v, const std::string& field, const std::string& where) {
+  int64_t out = 0;
+  auto r = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (r.ec != std::errc() || r.ptr != v.data() + v.size())
+    throw DataError(where, "field '" + field + "': expected an integer, got '" + v + "'");
+  return out;
+}
+
+double parse_real(const std::string& v, const std::string& field, const std::string& where) {
+  double out = 0;
+  auto r = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (r.ec != std::errc() || r.ptr != v.data() + v.size())
+    throw DataError(where, "field '" + field + "': expected a number, got '" + v + "'");
+  return out;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+}  // namespace
+
+const HostInfo& this_host() {
+  static const HostInfo info = [] {
+    const dnnl_version_t* v = dnnl::version();
+    return HostInfo{read_cpu_model(), std::to_string(v->major) + "." + std::to_string(v->minor) +
+                                          "." + std::to_string(v->patch)};
+  }();
+  return info;
+}
+
+std::string layer_signature(const SignedLayer& s) {
+  const LayerDesc& d = s.layer;
+  std::ostringstream o;
+  o << kind_name(d.kind) << "|b=" << d.batch << "|c=" << d.c_in << "x" << d.c_out
+    << "|in=" << d.h_in << "x" << d.w_in << "|out=" << d.h_out << "x" << d.w_out << "|k=" << d.kh
+    << "x" << d.kw << "|s=" << d.stride << "|g=" << d.groups << "|taps=" << fmt_double(d.taps)
+    << "|n=" << d.inputs << "|res=" << (d.residual ? 1 : 0) << "|" << precision_name(d.precision)
+    << "|w=" << d.wbits << "|a=" << d.abits << "|o=" << d.obits << "|t=" << s.threads
+    << "|cpu=" << clean(s.host.cpu) << "|dnnl=" << clean(s.host.onednn);
+  return o.str();
+}
+
+SignedLayer parse_signature(const std::string& sig, const std::string& where) {
+  std::vector<std::string> parts;
+  std::stringstream ss(sig);
+  for (std::string p; std::getline(ss, p, '|');) parts.push_back(p);
+  if (parts.size() < 2) throw DataError(where, "not a layer signature: '" + sig + "'");
+  SignedLayer s;
+  LayerDesc& d = s.layer;
+  d.kind = parse_kind(parts[0], where);
+  std::map<std::string, std::string> kv;
+  bool have_precision = false;
+  for (size_t k = 1; k < parts.size(); ++k) {
+    const auto eq = parts[k].find('=');
+    if (eq == std::string::npos) {
+      const auto p = parse_precision(parts[k]);
+      if (!p) throw DataError(where, "unknown precision '" + parts[k] + "' in '" + sig + "'");
+      d.precision = *p;
+      have_precision = true;
+    } else {
+      kv[parts[k].substr(0, eq)] = parts[k].substr(eq + 1);
+    }
+  }
+  if (!have_precision) throw DataError(where, "field 'precision': missing in '" + sig + "'");
+  auto get = [&](const char* f) -> const std::string& {
+    auto it = kv.find(f);
+    if (it == kv.end())
+      throw DataError(where, std::string("field '") + f + "': missing in '" + sig + "'");
+    return it->second;
+  };
+  d.batch = parse_int(get("b"), "b", where);
+  std::tie(d.c_in, d.c_out) = parse_pair(get("c"), "c", where);
+  std::tie(d.h_in, d.w_in) = parse_pair(get("in"), "in", where);
+  std::tie(d.h_out, d.w_out) = parse_pair(get("out"), "out", where);
+  std::tie(d.kh, d.kw) = parse_pair(get("k"), "k", where);
+  d.stride = parse_int(get("s"), "s", where);
+  d.groups = parse_int(get("g"), "g", where);
+  d.taps = parse_real(get("taps"), "taps", where);
+  d.inputs = parse_int(get("n"), "n", where);
+  d.residual = parse_int(get("res"), "res", where) != 0;
+  d.wbits = int(parse_int(get("w"), "w", where));
+  d.abits = int(parse_int(get("a"), "a", where));
+  d.obits = int(parse_int(get("o"), "o", where));
+  s.threads = int(parse_int(get("t"), "t", where));
+  s.host = {get("cpu"), get("dnnl")};
+  return s;
+}
+
+namespace {
+
+std::vector<HostTensor> pattern_inputs(const Graph& g, int64_t batch) {
+  std::vector<HostTensor> inputs;
+  for (const auto& in : g.inputs) {
+    HostTensor t{with_batch(g.value(in).shape, batch), {}};
+    t.data.resize(size_t(numel(t.shape)));
+    for (size_t k = 0; k < t.data.size(); ++k) t.data[k] = float(k % 17) / 17.0f - 0.5f;
+    inputs.push_back(std::move(t));
+  }
+  return inputs;
+}
+
+double median_model_seconds(Executor& ex, const std::vector<HostTensor>& inputs, int repeats) {
+  ex.run(inputs);  // warm-up
+  std::vector<double> t;
+  for (int r = 0; r < repeats; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    ex.run(inputs);
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return median(std::move(t));
+}
+
+}  // namespace
+
+Measurement measure(const Graph& g, const std::vector<LayerDesc>& schedule,
+                    const MeasureOptions& options) {
+  if (options.batch < 1 || options.repeats < 1)
+    throw UsageError("measure: batch and repeats must be >= 1, got batch " +
+                     std::to_string(options.batch) + ", repeats " +
+                     std::to_string(options.repeats));
+  auto ex = compile(g, {options.batch, options.threads});
+  const auto inputs = pattern_inputs(g, options.batch);
+  Measurement m;
+  m.layer_s.assign(schedule.size(), 0.0);
+  std::map<std::string, size_t> index;
+  for (size_t k = 0; k < schedule.size(); ++k) index.emplace(schedule[k].name, k);
+  for (const auto& step : profile_steps(*ex, inputs, options.repeats)) {
+    m.steps_s += step.seconds;
+    const bool reorder = step.kind == "reorder";
+    auto it = index.find(reorder ? "reorder:" + step.node : step.node);
+    if (it != index.end() && (!reorder || schedule[it->second].kind == LayerKind::kReorder))
+      m.layer_s[it->second] += step.seconds;
+    else if (reorder)
+      m.reorder_s += step.seconds;
+    else
+      m.other_s += step.seconds;
+  }
+  m.model_s = median_model_seconds(*ex, inputs, options.repeats);
+  // The signature records the threads that really ran (0 = all cores).
+  const int threads =
+      options.threads > 0 ? options.threads : int(std::thread::hardware_concurrency());
+  for (const auto& d : schedule) m.signatures.push_back(layer_signature({d, threads, this_host()}));
+  return m;
+}
+
+}  // namespace autocompress

@@ -1,0 +1,62 @@
+// Measuring on this host: per-layer and whole-model latency of a model compiled with the oneDNN
+// evaluator, at the batch and thread count the user deploys with, and the layer *signature* that
+// keys a measurement (hwmodels/measure_cache.hpp) so a shape is measured once per machine.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hwmodels/layer_desc.hpp"
+#include "model/graph.hpp"
+
+namespace autocompress {
+
+// What makes a measurement specific to a machine.
+struct HostInfo {
+  std::string cpu;     // /proc/cpuinfo "model name" ("unknown cpu" when absent)
+  std::string onednn;  // dnnl::version(), "2.6.0"
+};
+// This machine, read once and cached (thread-safe).
+const HostInfo& this_host();
+
+// A layer as measured: its description, the threads it ran on and the machine.
+struct SignedLayer {
+  LayerDesc layer;  // name is not part of the signature (it stays empty after parsing)
+  int threads = 0;
+  HostInfo host;
+};
+
+// One line without commas (safe as a CSV field):
+//   "conv|b=64|c=1x16|in=28x28|out=28x28|k=3x3|s=1|g=1|taps=9|n=1|res=0|fp32|w=32|a=32|o=32|
+//    t=2|cpu=AMD EPYC 9R14|dnnl=2.6.0"
+// ',' and '|' in the host strings become ' '. taps is printed to round-trip exactly.
+std::string layer_signature(const SignedLayer& s);
+// The inverse of layer_signature. Throws DataError (file = `where`) naming the field that is
+// missing or malformed.
+SignedLayer parse_signature(const std::string& sig, const std::string& where = "signature");
+
+struct MeasureOptions {
+  int64_t batch = 1;
+  int threads = 0;   // oneDNN threads; 0 = all cores
+  int repeats = 20;  // timed runs after one warm-up; medians are reported
+};
+
+// Median latencies of one model on this host.
+struct Measurement {
+  std::vector<double> layer_s;          // per schedule entry (0 for entries no step ran for)
+  std::vector<std::string> signatures;  // per schedule entry, at options' batch and threads
+  double reorder_s = 0;  // layout / precision reorders oneDNN inserted (overhead, not a layer)
+  double other_s = 0;    // steps no schedule entry claims (output copies, fills)
+  double steps_s = 0;    // sum of every step's median (layer_s + reorder_s + other_s)
+  double model_s = 0;    // median of whole-model runs (steps not waited on one by one)
+};
+
+// Compiles g with the oneDNN evaluator and measures it: steps are matched to `schedule` (from
+// describe(g, options.batch, ...)) by node name; reorder steps go to reorder_s except where the
+// schedule has a kReorder layer of that name. Inputs are a fixed deterministic pattern.
+// Throws UsageError for repeats < 1 or batch < 1; evaluator errors pass through.
+Measurement measure(const Graph& g, const std::vector<LayerDesc>& schedule,
+                    const MeasureOptions& options);
+
+}  // namespace autocompress
