@@ -53,9 +53,17 @@ std::string skip_reason(const Graph& g, const Node& n, int64_t m, int64_t k, int
   if (g.find_node(n.name + "/lowrank_a")) return "already factorized";
   if (r * (m + k) >= m * k)
     return "rank " + std::to_string(r) + " of a " + std::to_string(m) + "x" + std::to_string(k) +
-           " weight costs " + std::to_string(r * (m + k)) + " MACs per output position, not fewer "
-           "than the original " + std::to_string(m * k);
+           " weight costs " + std::to_string(r * (m + k)) +
+           " MACs per output position, not fewer than the original " + std::to_string(m * k);
   return "";
+}
+
+bool still_read(const Graph& g, const std::string& t) {
+  const auto reads = [&](const Node& n) {
+    return std::find(n.inputs.begin(), n.inputs.end(), t) != n.inputs.end();
+  };
+  return std::any_of(g.nodes.begin(), g.nodes.end(), reads) ||
+         std::find(g.outputs.begin(), g.outputs.end(), t) != g.outputs.end();
 }
 
 // Replace node `index` of `g` (a Conv or Gemm) by its two factors at rank r.
@@ -91,9 +99,7 @@ void split_layer(Graph& g, size_t index, int64_t r) {
   g.nodes.insert(g.nodes.begin() + index, std::move(first));
 
   const std::string& old = orig.inputs[1];
-  if (std::none_of(g.nodes.begin(), g.nodes.end(), [&](const Node& n) {
-        return std::find(n.inputs.begin(), n.inputs.end(), old) != n.inputs.end();
-      }) && std::find(g.outputs.begin(), g.outputs.end(), old) == g.outputs.end()) {
+  if (!still_read(g, old)) {
     g.initializers.erase(old);
     g.values.erase(old);
   }

@@ -32,8 +32,8 @@
 namespace autocompress {
 
 struct LowRankReport {
-  std::map<std::string, int64_t> rank;          // factorized layer -> rank kept
-  std::map<std::string, std::string> skipped;   // layer -> why it was left unchanged
+  std::map<std::string, int64_t> rank;         // factorized layer -> rank kept
+  std::map<std::string, std::string> skipped;  // layer -> why it was left unchanged
 };
 
 // The rank kept for a [m, n] matrix: max(1, round(fraction * min(m, n))).

@@ -193,8 +193,11 @@ TEST(LowRank, SkipsWithReason) {
   EXPECT_NE(rep.skipped.at(gemm).find("MACs"), std::string::npos) << rep.skipped.at(gemm);
   EXPECT_EQ(f.nodes.size(), g.nodes.size());
   // Rank 2 of the same Gemm saves MACs and is done.
-  EXPECT_EQ(factorize(g, {{gemm, 0.5}}, &rep).nodes.size(), g.nodes.size() + 1);
+  const Graph once = factorize(g, {{gemm, 0.5}}, &rep);
+  EXPECT_EQ(once.nodes.size(), g.nodes.size() + 1);
   EXPECT_EQ(rep.rank.at(gemm), 2);
+  EXPECT_EQ(factorize(once, {{gemm, 0.5}}, &rep).nodes.size(), once.nodes.size());
+  EXPECT_EQ(rep.skipped.at(gemm), "already factorized");
   EXPECT_THROW(factorize(g, {{"nope", 0.5}}, nullptr), UsageError);
   EXPECT_THROW(factorize(g, {{gemm, 0.0}}, nullptr), UsageError);
   EXPECT_THROW(factorize(g, {{gemm, 1.5}}, nullptr), UsageError);
@@ -255,8 +258,8 @@ TEST(LowRank, ExampleModelHalfRankAccuracy) {
   std::printf("[lowrank]   MACs original %lld, factorized %lld (%.3fx)\n",
               static_cast<long long>(total_macs(g)), static_cast<long long>(total_macs(f)),
               double(total_macs(g)) / double(total_macs(f)));
-  for (const auto& [layer, r] : rep.rank) std::printf("[lowrank]   %s rank %lld\n", layer.c_str(),
-                                                      static_cast<long long>(r));
+  for (const auto& [layer, r] : rep.rank)
+    std::printf("[lowrank]   %s rank %lld\n", layer.c_str(), static_cast<long long>(r));
   for (const auto& [layer, why] : rep.skipped)
     std::printf("[lowrank]   %s skipped: %s\n", layer.c_str(), why.c_str());
   EXPECT_GT(b, 0.1);  // runs and is not garbage; the figure is the printed numbers
