@@ -2,11 +2,13 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
 #include "evaluator/onednn_executor.hpp"
+#include "hwmodels/calibrate.hpp"
 #include "hwmodels/energy.hpp"
 #include "hwmodels/layer_desc.hpp"
 #include "hwmodels/profile.hpp"
@@ -23,11 +25,17 @@ struct ProfileArgs {
   bool json = false, measure = false;
 };
 
+struct CalibrateArgs {
+  std::string target = "host", from, output;
+};
+
 struct HwCommands::State {
   CLI::App* targets = nullptr;
   CLI::App* profile = nullptr;
+  CLI::App* calibrate = nullptr;
   bool targets_json = false;
   ProfileArgs pa;
+  CalibrateArgs ca;
 };
 
 namespace {
@@ -167,6 +175,48 @@ int run_profile(const ProfileArgs& a) {
   return 0;
 }
 
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(path, "cannot read");
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The profile's own JSON with the fitted fields replaced, so everything else (sources, energy)
+// is kept as the user wrote it.
+json fitted_profile_json(const Profile& p, const CalibrationFit& fit, const CalibrateArgs& a) {
+  json j = json::parse(read_text(p.file));
+  for (int k = 0; k < kNumKinds; ++k)
+    j["efficiency"][kind_name(LayerKind(k))] = fit.profile.efficiency[k];
+  j["overhead_s"] = fit.profile.overhead_s;
+  const std::string how = "fitted by autocompress calibrate from " + a.from;
+  j["sources"]["efficiency"] = how;
+  j["sources"]["overhead_s"] = how;
+  return j;
+}
+
+int run_calibrate(const CalibrateArgs& a) {
+  const Profile p = find_profile(a.target);
+  const auto samples = parse_latency_csv(read_text(a.from), a.from);
+  const CalibrationFit fit = calibrate(p, samples);
+  const json out = fitted_profile_json(p, fit, a);
+  parse_profile(out.dump(), a.output.empty() ? "(output)" : a.output);  // still a valid profile
+  std::FILE* log = a.output.empty() ? stderr : stdout;
+  std::fprintf(log, "%s: %zu layers from %s\n", p.name.c_str(), samples.size(), a.from.c_str());
+  for (int k = 0; k < kNumKinds; ++k)
+    if (fit.samples[k])
+      std::fprintf(log, "  %-9s %5d layers  efficiency %.4g -> %.4g\n", kind_name(LayerKind(k)),
+                   fit.samples[k], p.efficiency[k], fit.profile.efficiency[k]);
+  std::fprintf(log, "  overhead  %.3g us -> %.3g us; rms relative error %.1f%%\n",
+               p.overhead_s * 1e6, fit.profile.overhead_s * 1e6, 100 * fit.rms_relative_error);
+  if (a.output.empty()) {
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::ofstream f(a.output);
+  if (!(f << out.dump(2) << "\n")) throw IoError(a.output, "cannot write");
+  return 0;
+}
+
 }  // namespace
 
 HwCommands::HwCommands(CLI::App& app) : s_(std::make_unique<State>()) {
@@ -194,6 +244,15 @@ HwCommands::HwCommands(CLI::App& app) : s_(std::make_unique<State>()) {
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   c->add_flag("--json", a.json, "JSON output");
+
+  CalibrateArgs& ca = s_->ca;
+  auto* cal = app.add_subcommand(
+      "calibrate", "Fit a profile's efficiency factors and overhead to measured layer latencies");
+  s_->calibrate = cal;
+  cal->add_option("--target,-T", ca.target, "target profile name or .json path")
+      ->capture_default_str();
+  cal->add_option("--from", ca.from, "CSV of 'signature,latency_seconds' lines")->required();
+  cal->add_option("--output,-o", ca.output, "write the fitted profile here (default: stdout)");
 }
 
 HwCommands::~HwCommands() = default;
@@ -201,6 +260,7 @@ HwCommands::~HwCommands() = default;
 std::optional<int> HwCommands::run() const {
   if (*s_->targets) return run_targets(s_->targets_json);
   if (*s_->profile) return run_profile(s_->pa);
+  if (*s_->calibrate) return run_calibrate(s_->ca);
   return std::nullopt;
 }
 
