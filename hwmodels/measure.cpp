@@ -205,8 +205,36 @@ Measurement measure(const Graph& g, const std::vector<LayerDesc>& schedule,
   // The signature records the threads that really ran (0 = all cores).
   const int threads =
       options.threads > 0 ? options.threads : int(std::thread::hardware_concurrency());
-  for (const auto& d : schedule) m.signatures.push_back(layer_signature({d, threads, this_host()}));
+  for (auto d : schedule) {
+    d.batch = options.batch;  // what really ran
+    m.signatures.push_back(layer_signature({d, threads, this_host()}));
+  }
   return m;
+}
+
+std::vector<double> measure_cached(const Graph& g, const std::vector<LayerDesc>& schedule,
+                                   const MeasureOptions& options, MeasureCache& cache) {
+  const int threads =
+      options.threads > 0 ? options.threads : int(std::thread::hardware_concurrency());
+  std::vector<double> out(schedule.size(), 0.0);
+  bool missing = false;
+  for (size_t k = 0; k < schedule.size(); ++k) {
+    auto d = schedule[k];
+    d.batch = options.batch;
+    const auto hit = cache.get(layer_signature({d, threads, this_host()}));
+    if (hit) out[k] = hit->seconds;
+    // oneDNN's reorders are attributed to the layers' overhead (Measurement::reorder_s), so a
+    // kReorder entry is never stored: it must not force a measurement every time.
+    missing = missing || (!hit && d.kind != LayerKind::kReorder);
+  }
+  if (!missing) return out;
+  const Measurement m = measure(g, schedule, options);
+  for (size_t k = 0; k < schedule.size(); ++k)
+    if (m.layer_s[k] > 0) {
+      cache.put(m.signatures[k], m.layer_s[k], options.repeats);
+      out[k] = m.layer_s[k];
+    }
+  return out;
 }
 
 }  // namespace autocompress

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hwmodels/layer_desc.hpp"
+#include "hwmodels/measure_cache.hpp"
 #include "model/graph.hpp"
 
 namespace autocompress {
@@ -58,5 +59,12 @@ struct Measurement {
 // Throws UsageError for repeats < 1 or batch < 1; evaluator errors pass through.
 Measurement measure(const Graph& g, const std::vector<LayerDesc>& schedule,
                     const MeasureOptions& options);
+
+// Per-layer seconds of `schedule` on this host, a shape measured once per machine: entries whose
+// signature is in `cache` are read from it; when any is missing the model is measured once and
+// every layer a step ran for is stored (median over options.repeats). Entries no step runs for
+// (kReorder layers: oneDNN's reorders count as reorder_s) stay 0 and are not stored.
+std::vector<double> measure_cached(const Graph& g, const std::vector<LayerDesc>& schedule,
+                                   const MeasureOptions& options, MeasureCache& cache);
 
 }  // namespace autocompress

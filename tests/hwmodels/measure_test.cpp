@@ -1,6 +1,9 @@
 #include "hwmodels/measure.hpp"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
 
 #include "common/error.hpp"
 #include "layer_builders.hpp"
@@ -147,6 +150,27 @@ TEST(Measure, FashionCnnOneEntryPerLayerWithPositiveTimes) {
 TEST(Measure, RejectsZeroRepeats) {
   const ac::Graph g = ac::load_onnx(AC_SOURCE_DIR "/examples/fashion_cnn.onnx");
   EXPECT_THROW(ac::measure(g, ac::describe(g, 1), {1, 1, 0}), ac::UsageError);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(MeasureCached, MeasuresOnceThenReadsTheCache) {
+  std::string tmpl = "/tmp/ac_measure_cached_XXXXXX";
+  const std::string dir = mkdtemp(tmpl.data());
+  {
+    ac::MeasureCache cache(dir + "/m.db");
+    const ac::Graph g = ac::load_onnx(AC_SOURCE_DIR "/examples/fashion_cnn.onnx");
+    const auto schedule = ac::describe(g, 2);
+    const auto first = ac::measure_cached(g, schedule, {2, 1, 2}, cache);
+    ASSERT_EQ(first.size(), schedule.size());
+    EXPECT_EQ(cache.all().size(), schedule.size());  // fp32 fashion_cnn: no reorder layers
+    // Exactly equal the second time: read back, not measured again.
+    EXPECT_EQ(ac::measure_cached(g, schedule, {2, 1, 2}, cache), first);
+    for (const auto& e : cache.all()) EXPECT_EQ(e.repeats, 2);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
