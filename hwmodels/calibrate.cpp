@@ -37,6 +37,22 @@ std::vector<LatencySample> parse_latency_csv(const std::string& text, const std:
   return out;
 }
 
+std::vector<LatencySample> samples_from_cache(const std::vector<CachedMeasurement>& entries,
+                                              const HostInfo& host, int threads) {
+  std::vector<LatencySample> out;
+  for (const auto& e : entries) {
+    SignedLayer s;
+    try {
+      s = parse_signature(e.signature);
+    } catch (const DataError&) {
+      continue;
+    }
+    if (s.threads == threads && s.host.cpu == host.cpu && s.host.onednn == host.onednn)
+      out.push_back({s.layer, e.seconds});
+  }
+  return out;
+}
+
 Eigen::VectorXd nnls_small(const Eigen::MatrixXd& A, const Eigen::VectorXd& b) {
   const int n = int(A.cols());
   if (n > 16 || A.rows() != b.size())

@@ -28,6 +28,11 @@ struct LatencySample {
 // line for a malformed line or a negative latency.
 std::vector<LatencySample> parse_latency_csv(const std::string& text, const std::string& file);
 
+// The cache's entries measured on `host` with `threads`, as samples (calibration on the host).
+// Entries whose signature does not parse are skipped (an older format).
+std::vector<LatencySample> samples_from_cache(const std::vector<CachedMeasurement>& entries,
+                                              const HostInfo& host, int threads);
+
 // min ||A x - b||^2 subject to x >= 0, exactly: the optimum is the unconstrained least-squares
 // solution on its support, so every support is tried (A must have at most 16 columns; the
 // calibration has at most kNumKinds + 1). Throws UsageError for more columns or mismatched sizes.

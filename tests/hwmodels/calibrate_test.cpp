@@ -155,3 +155,21 @@ TEST(PredictHost, MeasurementsWinRooflineFillsTheRest) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(SamplesFromCache, KeepsThisHostAndThreadsOnly) {
+  const ac::HostInfo host{"Test CPU", "2.6.0"}, other{"Other CPU", "2.6.0"};
+  const auto d = t::conv(16, 32, 8, 3);
+  const std::vector<ac::CachedMeasurement> entries{
+      {ac::layer_signature({d, 2, host}), 1e-5, 5, "2026-01-01 00:00:00"},
+      {ac::layer_signature({d, 1, host}), 2e-5, 5, "2026-01-01 00:00:00"},
+      {ac::layer_signature({d, 2, other}), 3e-5, 5, "2026-01-01 00:00:00"},
+      {"not a signature", 4e-5, 5, "2026-01-01 00:00:00"}};
+  const auto s = ac::samples_from_cache(entries, host, 2);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].seconds, 1e-5);
+  EXPECT_EQ(s[0].layer.c_out, 32);
+}
+
+}  // namespace
