@@ -39,9 +39,9 @@ std::vector<LatencySample> samples_from_cache(const std::vector<CachedMeasuremen
 Eigen::VectorXd nnls_small(const Eigen::MatrixXd& A, const Eigen::VectorXd& b);
 
 struct CalibrationFit {
-  Profile profile;                     // the input profile with fitted efficiency and overhead_s
+  Profile profile;                       // the input profile with fitted efficiency and overhead_s
   std::array<int, kNumKinds> samples{};  // layers per kind the fit saw (kinds with 0 keep theirs)
-  double rms_relative_error = 0;       // of the fitted prediction over the samples
+  double rms_relative_error = 0;         // of the fitted prediction over the samples
 };
 
 // Fits p's efficiency per kind and overhead_s to the samples. A kind whose factor comes out 0 (its

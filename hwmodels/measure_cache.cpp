@@ -82,7 +82,8 @@ std::optional<CachedMeasurement> MeasureCache::get(const std::string& signature)
   sqlite3_bind_text(q.s, 1, signature.c_str(), int(signature.size()), SQLITE_TRANSIENT);
   const int rc = sqlite3_step(q.s);
   if (rc == SQLITE_ROW) return row(q.s);
-  if (rc != SQLITE_DONE) throw IoError(path_, std::string("measurement cache: ") + sqlite3_errmsg(db_));
+  if (rc != SQLITE_DONE)
+    throw IoError(path_, std::string("measurement cache: ") + sqlite3_errmsg(db_));
   return std::nullopt;
 }
 
@@ -106,7 +107,8 @@ std::vector<CachedMeasurement> MeasureCache::all() const {
   std::vector<CachedMeasurement> out;
   int rc;
   while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) out.push_back(row(q.s));
-  if (rc != SQLITE_DONE) throw IoError(path_, std::string("measurement cache: ") + sqlite3_errmsg(db_));
+  if (rc != SQLITE_DONE)
+    throw IoError(path_, std::string("measurement cache: ") + sqlite3_errmsg(db_));
   return out;
 }
 

@@ -14,8 +14,8 @@ namespace autocompress {
 
 struct CachedMeasurement {
   std::string signature;
-  double seconds = 0;     // median
-  int repeats = 0;        // runs the median is over
+  double seconds = 0;       // median
+  int repeats = 0;          // runs the median is over
   std::string measured_at;  // UTC, "YYYY-MM-DD HH:MM:SS"
 };
 

@@ -15,7 +15,8 @@ using ac::LayerKind;
 namespace {
 
 ac::SignedLayer signed_conv() {
-  ac::SignedLayer s{ac::testing::conv(3, 24, 32, 3), 2, {"AMD EPYC 9R14 96-Core Processor", "2.6.0"}};
+  ac::SignedLayer s{
+      ac::testing::conv(3, 24, 32, 3), 2, {"AMD EPYC 9R14 96-Core Processor", "2.6.0"}};
   s.layer.name.clear();
   s.layer.batch = 64;
   s.layer.stride = 2;
