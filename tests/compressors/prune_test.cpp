@@ -17,16 +17,8 @@ namespace autocompress {
 namespace {
 
 using testing::GraphBuilder;
+using testing::random_input;
 const std::string kSrc = AC_SOURCE_DIR;
-
-HostTensor random_input(const Graph& g, int64_t batch, uint32_t seed = 7) {
-  HostTensor t{with_batch(g.value(g.inputs[0]).shape, batch), {}};
-  t.data.resize(numel(t.shape));
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> n(0.f, 1.f);
-  for (auto& v : t.data) v = n(rng);
-  return t;
-}
 
 std::vector<float> run(Executor& ex, const HostTensor& in) { return ex.run({in})[0].data; }
 

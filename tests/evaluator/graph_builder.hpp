@@ -8,9 +8,20 @@
 #include <string>
 #include <vector>
 
+#include "evaluator/executor.hpp"
 #include "model/graph.hpp"
 
 namespace autocompress::testing {
+
+// A standard-normal input for the graph's first input at `batch`, from a fixed seed.
+inline HostTensor random_input(const Graph& g, int64_t batch, uint32_t seed = 7) {
+  HostTensor t{with_batch(g.value(g.inputs[0]).shape, batch), {}};
+  t.data.resize(numel(t.shape));
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> n(0.f, 1.f);
+  for (auto& v : t.data) v = n(rng);
+  return t;
+}
 
 class GraphBuilder {
  public:

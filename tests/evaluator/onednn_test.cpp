@@ -16,16 +16,7 @@ namespace autocompress {
 namespace {
 
 using testing::GraphBuilder;
-
-HostTensor random_input(const Graph& g, int64_t batch, uint32_t seed = 7) {
-  HostTensor t;
-  t.shape = with_batch(g.value(g.inputs[0]).shape, batch);
-  t.data.resize(numel(t.shape));
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> n(0.f, 1.f);
-  for (auto& v : t.data) v = n(rng);
-  return t;
-}
+using testing::random_input;
 
 void expect_match(const Graph& g, int64_t batch, int64_t compiled_batch = 0) {
   auto ref = make_reference_executor(g);
