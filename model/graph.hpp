@@ -30,10 +30,44 @@
 //   Softmax     attrs: axis (non-negative), coerce_2d (1 = opset < 13 semantics: the input is
 //               flattened to 2-D at axis and the softmax taken over the whole trailing block)
 //
+//   QuantizeLinear    in: X (float), y_scale (float initializer: scalar, or [C] with axis),
+//                     optional y_zero_point (uint8 or int8 initializer shaped like y_scale; its
+//                     dtype is Y's dtype, uint8 when absent); attrs: axis (non-negative).
+//                     Y = saturate(round_half_to_even(X / y_scale) + y_zero_point)
+//   DequantizeLinear  in: X (uint8 / int8 / int32 activation or initializer), x_scale,
+//                     optional x_zero_point; attrs: axis (non-negative).
+//                     Y = (X - x_zero_point) * x_scale, float32
+//               These are ONNX's QDQ ops, kept as they are: a quantized model *is* its QDQ graph,
+//               so the loader reads QDQ files into the same IR the compressors produce, and the
+//               reference executor runs it literally (the float simulation of the quantization).
+//               The oneDNN executor lowers the patterns below to integer primitives.
+//
+// Quantization conventions (what compressors/quant writes and evaluator/ lowers):
+//   * An int8 layer:   x_q -DQ-> x -> Conv/Gemm -> [BN/act post-ops] [Add(DQ(r_q)) [act]] -> y
+//                      -Q-> y_q, with W = DQ(w_q) where w_q is an int8 initializer (values in
+//                      +-(2^(wbits-1)-1)), per-output-channel scale, zero point 0, axis 0; the
+//                      bias stays float. Activation scales are per tensor; u8 with zero point 0
+//                      after ReLU (or any tensor >= 0), s8 with zero point 0 otherwise.
+//                      The layer carries attr precision "int8" and attr wbits.
+//   * A quantized tensor has exactly one QuantizeLinear (right after its producer) and one
+//     DequantizeLinear, whose float output every former consumer reads: a tensor is quantized
+//     once, with one scale, whoever reads it. Max/avg pooling, Reshape/Flatten and Concat of
+//     quantized tensors are re-quantized with their input's scale (Concat inputs share one scale)
+//     so that the executor can keep them in int8.
+//   * Weight-only quantization under fp32/bf16 (precision != int8): W = DQ(w_q) as above, the
+//     layer's input is float; executors dequantize the weights once at compile time.
+//   * bf16 layers carry attr precision "bf16" (and wbits when weights are quantized); in ONNX
+//     files they are written as Cast pairs (input -> Cast(bfloat16) -> Cast(float), weights
+//     stored bfloat16 -> Cast(float)) and read back into the attribute.
+//   Attributes precision and wbits never appear as ONNX node attributes (the checker rejects
+//   them); the writer/loader encode them as above.
+//
 // Identity, Dropout (inference) and Constant never appear: the loader removes / folds them, as it
 // folds the Shape -> Gather -> Unsqueeze -> Concat -> Reshape chains torch emits for flatten.
 //
-// Activations are float32. Shapes are concrete except the batch dimension, written kBatch.
+// Activations are float32, except the uint8/int8 outputs of QuantizeLinear. Shapes are concrete
+// except the batch dimension, written kBatch. Initializers of dtype kInt8/kUInt8/kInt32 keep
+// their values in TensorData::i.
 #pragma once
 
 #include <cstdint>
