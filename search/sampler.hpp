@@ -1,0 +1,64 @@
+// The sampler interface of the search, in the spirit of Optuna's: a sampler proposes candidates
+// from the history of a study; the study loop (search/study*) evaluates and records them.
+//
+// Every sampler works on an ordinal, discrete space (search/space.hpp): a candidate is one level
+// index per knob. Samplers are deterministic functions of (their seed, the context): no global
+// RNG, no clock. A resumed study rebuilds the context from storage, so it continues exactly.
+//
+// Objectives are either black-box (accuracy: expensive, learnt by a model) or known (latency,
+// energy, size: computed exactly in microseconds by `known_values`). Samplers never learn the known
+// ones and never propose a candidate that `cheap_constraints` rules out (value > 0), unless
+// repair/rejection fails within a bounded number of tries (then the least violating is proposed).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "search/pareto.hpp"
+#include "search/space.hpp"
+
+namespace autocompress {
+
+// A finished (or running: pending) evaluation, in the objective order of the context.
+struct Observation {
+  Candidate x;
+  enum class State { kComplete, kPruned, kFail, kRunning } state = State::kComplete;
+  std::vector<double> values;       // one per objective (empty unless kComplete)
+  std::vector<double> constraints;  // one per constraint (may be empty), feasible when all <= 0
+  int64_t number = -1;              // trial number, for ordering / generations
+};
+
+struct SamplerContext {
+  const SearchSpace* space = nullptr;
+  std::vector<Sense> senses;       // one per objective
+  std::vector<uint8_t> known;      // one per objective: 1 = computed exactly by known_values
+  // Exact values of the known objectives (entries of black-box objectives are NaN).
+  std::function<std::vector<double>(const Candidate&)> known_values;
+  // Values of the constraints computable without evaluation (> 0 violates); may be empty.
+  std::function<std::vector<double>(const Candidate&)> cheap_constraints;
+  std::vector<double> reference_point;  // hypervolume reference, one per objective
+  std::vector<Observation> history;     // finished trials, in trial-number order
+  std::vector<Candidate> pending;       // candidates being evaluated right now
+  int64_t next_number = 0;              // the trial number the first proposal will get
+};
+
+class Sampler {
+ public:
+  virtual ~Sampler() = default;
+  virtual std::string name() const = 0;
+  // Proposes q candidates (q >= 1) for trials next_number, next_number + 1, ...
+  // Must return exactly q valid candidates (every index inside its knob's levels, frozen knobs at
+  // their fixed level).
+  virtual std::vector<Candidate> ask(const SamplerContext& ctx, size_t q) = 0;
+};
+
+// "random", "nsga2", "bo", "auto" with settings as JSON text (may be empty = defaults).
+// Throws UsageError naming an unknown sampler or a bad setting.
+std::unique_ptr<Sampler> make_sampler(const std::string& name, uint64_t seed,
+                                      const std::string& settings_json = "");
+
+}  // namespace autocompress
