@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,8 +35,8 @@ struct Observation {
 
 struct SamplerContext {
   const SearchSpace* space = nullptr;
-  std::vector<Sense> senses;       // one per objective
-  std::vector<uint8_t> known;      // one per objective: 1 = computed exactly by known_values
+  std::vector<Sense> senses;   // one per objective
+  std::vector<uint8_t> known;  // one per objective: 1 = computed exactly by known_values
   // Exact values of the known objectives (entries of black-box objectives are NaN).
   std::function<std::vector<double>(const Candidate&)> known_values;
   // Values of the constraints computable without evaluation (> 0 violates); may be empty.
@@ -60,5 +61,19 @@ class Sampler {
 // Throws UsageError naming an unknown sampler or a bad setting.
 std::unique_ptr<Sampler> make_sampler(const std::string& name, uint64_t seed,
                                       const std::string& settings_json = "");
+// The names make_sampler knows, in registry order (the conformance suite runs every one).
+std::vector<std::string> sampler_names();
+
+// Helpers every sampler shares.
+// Sum of the positive parts of the cheap constraints: 0 = allowed (also when there are none);
+// NaN counts as +infinity.
+double cheap_violation(const SamplerContext& ctx, const Candidate& c);
+// Candidates already evaluated or being evaluated: proposals avoid repeating them when they can.
+std::set<Candidate> taken_candidates(const SamplerContext& ctx);
+// Bounded rejection: calls draw(0), draw(1), ... up to max_tries times (at least once) and returns
+// the first candidate that is allowed and not taken; failing that, the least violating one seen
+// (untaken preferred among equals).
+Candidate first_allowed(const SamplerContext& ctx, const std::set<Candidate>& taken,
+                        size_t max_tries, const std::function<Candidate(size_t)>& draw);
 
 }  // namespace autocompress
