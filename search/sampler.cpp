@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "common/error.hpp"
+#include "search/samplers/nsga2.hpp"
 #include "search/samplers/random.hpp"
 
 namespace autocompress {
@@ -20,6 +21,7 @@ struct Registered {
 //   {"bo", make_bo_sampler}, {"auto", make_auto_sampler}
 const Registered kSamplers[] = {
     {"random", make_random_sampler},
+    {"nsga2", make_nsga2_sampler},
 };
 
 }  // namespace
