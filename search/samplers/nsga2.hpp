@@ -20,7 +20,7 @@
 namespace autocompress {
 
 struct Nsga2Settings {
-  size_t population_size = 50;
+  size_t population_size = 20;
   std::string crossover = "sbx";  // "sbx" or "uniform"
   double crossover_prob = 0.9;
   double eta_crossover = 15;  // SBX distribution index
