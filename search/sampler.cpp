@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "common/error.hpp"
 #include "search/samplers/nsga2.hpp"
@@ -57,6 +58,46 @@ std::set<Candidate> taken_candidates(const SamplerContext& ctx) {
   return taken;
 }
 
+namespace {
+
+constexpr size_t kEnumerableSpace = 4096;
+
+// Number of candidates of the space, or SIZE_MAX when above `limit`.
+size_t space_size(const SearchSpace& s, size_t limit) {
+  size_t n = 1;
+  for (const auto& k : s.knobs) {
+    const size_t levels = k.fixed >= 0 ? 1 : std::max<size_t>(k.levels.size(), 1);
+    if (n > limit / levels) return SIZE_MAX;
+    n *= levels;
+  }
+  return n;
+}
+
+// Small spaces, when drawing failed: the allowed untaken candidate `pick` places after the first
+// (wrapping), found by enumerating the space.
+std::optional<Candidate> enumerate_allowed(const SamplerContext& ctx,
+                                           const std::set<Candidate>& taken, size_t pick) {
+  const SearchSpace& s = *ctx.space;
+  if (space_size(s, kEnumerableSpace) == SIZE_MAX) return std::nullopt;
+  std::vector<Candidate> allowed;
+  Candidate c(s.size());
+  for (size_t j = 0; j < s.size(); ++j) c[j] = std::max(s.knobs[j].fixed, 0);
+  while (true) {
+    if (!taken.count(c) && cheap_violation(ctx, c) == 0) allowed.push_back(c);
+    size_t j = 0;  // odometer over the free knobs
+    for (; j < s.size(); ++j) {
+      if (s.knobs[j].fixed >= 0) continue;
+      if (++c[j] < static_cast<int>(s.knobs[j].levels.size())) break;
+      c[j] = 0;
+    }
+    if (j == s.size()) break;
+  }
+  if (allowed.empty()) return std::nullopt;
+  return allowed[pick % allowed.size()];
+}
+
+}  // namespace
+
 Candidate first_allowed(const SamplerContext& ctx, const std::set<Candidate>& taken,
                         size_t max_tries, const std::function<Candidate(size_t)>& draw) {
   Candidate best;
@@ -70,6 +111,10 @@ Candidate first_allowed(const SamplerContext& ctx, const std::set<Candidate>& ta
       best_key = key;
     }
   }
+  // A deterministic pick among the rest: the draws made so far already depend on the seed.
+  size_t pick = 0;
+  for (int v : best) pick = pick * 31 + static_cast<size_t>(v);
+  if (auto c = enumerate_allowed(ctx, taken, pick)) return *c;
   return best;
 }
 

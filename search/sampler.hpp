@@ -71,8 +71,9 @@ double cheap_violation(const SamplerContext& ctx, const Candidate& c);
 // Candidates already evaluated or being evaluated: proposals avoid repeating them when they can.
 std::set<Candidate> taken_candidates(const SamplerContext& ctx);
 // Bounded rejection: calls draw(0), draw(1), ... up to max_tries times (at least once) and returns
-// the first candidate that is allowed and not taken; failing that, the least violating one seen
-// (untaken preferred among equals).
+// the first candidate that is allowed and not taken; failing that, in a space of at most 4,096
+// candidates, one found by enumeration; failing that, the least violating one seen (untaken
+// preferred among equals).
 Candidate first_allowed(const SamplerContext& ctx, const std::set<Candidate>& taken,
                         size_t max_tries, const std::function<Candidate(size_t)>& draw);
 

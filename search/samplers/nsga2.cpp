@@ -66,7 +66,11 @@ static size_t tournament(const Nsga2Sampler::Parents& p, Rng& rng) {
 Candidate Nsga2Sampler::offspring(const SamplerContext& ctx, const Parents& p, int64_t number,
                                   const std::set<Candidate>& taken) const {
   Rng rng(seed_ ^ kOffspringSalt, static_cast<uint64_t>(number));
-  return first_allowed(ctx, taken, settings_.max_tries, [&](size_t) {
+  // The last quarter of the tries are uniform draws: when the population has collapsed onto
+  // evaluated or ruled-out candidates, variation alone would keep proposing them.
+  const size_t immigrants_from = settings_.max_tries - settings_.max_tries / 4;
+  return first_allowed(ctx, taken, settings_.max_tries, [&](size_t attempt) {
+    if (attempt > 0 && attempt >= immigrants_from) return uniform_candidate(*ctx.space, rng);
     const size_t a = tournament(p, rng);
     size_t b = tournament(p, rng);
     if (b == a && p.x.size() > 1) b = tournament(p, rng);

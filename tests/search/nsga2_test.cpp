@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "search/problems.hpp"
 
 namespace autocompress {
@@ -71,6 +73,23 @@ TEST(Nsga2, ParentsAreTheBestOfEarlierGenerationsOnly) {
   ASSERT_EQ(parents.x.size(), 3u);  // the failed trial is not a parent, trial 4 is too new
   for (const auto& x : parents.x) EXPECT_NE(x[1], 0);
   EXPECT_EQ(s.parents(ctx, 2).x.size(), 4u);
+}
+
+TEST(Nsga2, ExhaustsASmallSpaceWithoutRepeats) {
+  // 27 candidates: once the population has converged, offspring keep repeating evaluated ones and
+  // the sampler must still find the untried rest.
+  const auto space = line_space(3, 3);
+  SamplerContext ctx;
+  ctx.space = &space;
+  ctx.senses = {Sense::kMinimize, Sense::kMinimize};
+  Nsga2Sampler s(9, Nsga2Settings{.population_size = 4});
+  std::set<Candidate> seen;
+  for (int t = 0; t < 27; ++t) {
+    const auto x = s.ask(ctx, 1).at(0);
+    EXPECT_TRUE(seen.insert(x).second) << "trial " << t;
+    const double a = x[0] + x[1], b = 4.0 - x[0] + x[2];
+    ctx.history.push_back({x, Observation::State::kComplete, {a, b}, {}, ctx.next_number++});
+  }
 }
 
 TEST(Nsga2, ImprovesOnRandomSearchOnZdt1) {
