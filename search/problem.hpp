@@ -1,0 +1,159 @@
+// The compression problem (issue 6): a model, its calibration and validation data, a target, the
+// objectives and constraints, and the evaluation of one candidate.
+//
+// Objectives (2-4, in the order given): "accuracy" (maximize; top-1 against the labels, or top-1
+// agreement with the original model when the data has no labels), "latency" (latency_ms,
+// minimize), "energy" (energy_mj), "size" (size_mb, packed). Latency, energy and size are known:
+// computed exactly from the recipe by ObjectiveModel, never evaluated.
+//
+// Constraints (value <= 0 feasible), each only when its limit is set (> 0):
+//   accuracy_drop = (original - candidate accuracy) in points (percent) - max_accuracy_drop;
+//   latency = latency_ms - max_latency_ms; size = size_mb - max_size_mb;
+//   energy = energy_mj - max_energy_mj.
+// The accuracy drop is paired: the same validation images run through the original and the
+// candidate, d_i = correct_orig_i - correct_cand_i; drop = mean(d), se = sd(d) / sqrt(n).
+//
+// Early stopping: the validation data is evaluated in chunks (`chunk` images). After each chunk
+// but the last, the trial stops as PRUNED when the one-sided lower bound of the paired drop,
+// mean - z * se (with z = `stop_z`, default 3: conservative because the test is repeated after
+// every chunk), exceeds the allowed drop: the candidate cannot meet the accuracy constraint. The
+// partial estimate is recorded. With no accuracy constraint nothing is pruned.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "compressors/recipe.hpp"
+#include "compressors/recover.hpp"
+#include "data/dataset.hpp"
+#include "hwmodels/profile.hpp"
+#include "model/graph.hpp"
+#include "search/objectives.hpp"
+#include "search/sampler.hpp"
+#include "search/space_builder.hpp"
+#include "storage/types.hpp"
+
+namespace autocompress {
+
+struct ProblemConfig {
+  std::string model = "examples/fashion_cnn.onnx";
+  std::string data = "/usr/share/datasets/fashion-mnist";  // directory (val split) or images file
+  std::string labels;                                       // for an images file
+  std::string calib;      // directory (train split) or images file; empty = data's train split
+  std::string target = "host";
+  std::vector<std::string> objectives = {"accuracy", "latency", "size"};
+  double max_accuracy_drop = 0;  // points; <= 0: no constraint
+  double max_latency_ms = 0, max_size_mb = 0, max_energy_mj = 0;  // <= 0: no constraint
+  int64_t val_limit = 0;         // first N validation images (0 = all)
+  int64_t calib_limit = 1000;    // calibration images
+  int64_t chunk = 1000;          // images per early-stopping chunk
+  bool early_stopping = true;
+  double stop_z = 3.0;
+  int64_t latency_batch = 1;     // batch of the latency / energy prediction
+  int64_t eval_batch = 256;
+  bool recover = true;           // least-squares reconstruction after pruning
+  SpaceOptions space;
+};
+
+// JSON <-> config (the --config file and the study's user attr "config"); unknown keys throw
+// UsageError naming them.
+ProblemConfig parse_problem_config(const nlohmann::json& j, ProblemConfig base = {});
+nlohmann::json problem_config_json(const ProblemConfig& c);
+
+// Paired accuracy statistics of a candidate against the original on the same images.
+struct PairedDrop {
+  int64_t n = 0;
+  double accuracy = 0;           // candidate accuracy (fraction)
+  double original = 0;           // original accuracy on the same images (fraction)
+  double drop = 0, se = 0;       // in points (percent)
+};
+// From per-image correctness (1/0) of the original and the candidate.
+PairedDrop paired_drop(const std::vector<uint8_t>& original, const std::vector<uint8_t>& candidate);
+// True when the candidate provably (lower bound mean - z * se) exceeds max_drop.
+bool cannot_meet(const PairedDrop& d, double max_drop_points, double z);
+
+// The outcome of one evaluation, ready for Storage::tell.
+struct Evaluation {
+  TrialResult result;      // state COMPLETE / PRUNED / FAIL, values, constraints, metrics
+  std::string recipe_json;
+};
+
+// Knobs evaluated alone (sensitivity analysis): per knob and level, the accuracy drop.
+struct SensitivityCurve {
+  std::string knob;
+  std::vector<KnobValue> levels;
+  std::vector<double> drop;  // points, one per level (level 0: 0)
+  std::vector<double> se;
+};
+nlohmann::json sensitivity_json(const std::vector<SensitivityCurve>& curves);
+std::vector<SensitivityCurve> parse_sensitivity(const nlohmann::json& j);
+// The additive prior mean of the accuracy drop (points) of a candidate: the sum over knobs of the
+// curve at the candidate's level, linearly interpolated between measured levels (clamped at the
+// ends); knobs without a curve contribute 0. For the bo sampler's prior (H5).
+double additive_drop_prior(const CompressionSpace& s, const std::vector<SensitivityCurve>& curves,
+                           const Candidate& c);
+
+class CompressionProblem {
+ public:
+  // Loads the model, target, data; evaluates the original once on the validation data.
+  explicit CompressionProblem(const ProblemConfig& config);
+  ~CompressionProblem();
+
+  const ProblemConfig& config() const { return config_; }
+  const CompressionSpace& space() const { return space_; }
+  const Graph& model() const { return model_; }
+  const std::string& model_sha256() const { return space_.model_sha256; }
+  const Profile& target() const { return objectives_->target(); }
+  double original_accuracy() const { return original_accuracy_; }  // fraction
+  int64_t validation_size() const;
+
+  std::vector<Objective> objectives() const;        // storage names: accuracy, latency_ms, ...
+  std::vector<std::string> constraint_names() const; // accuracy_drop, latency, size, energy (set)
+  std::vector<Sense> senses() const;
+  std::vector<uint8_t> known_mask() const;          // 1 for latency / energy / size
+  // Hypervolume reference: accuracy = original - allowed drop (or - 10 points when none), known
+  // objectives = the original model's values.
+  std::vector<double> reference_point() const;
+  // Known objectives (accuracy entry NaN) and the cheap constraints (latency, size, energy).
+  std::vector<double> known_values(const Candidate& c) const;
+  std::vector<double> cheap_constraints(const Candidate& c) const;
+  KnownObjectives known(const Recipe& r) const { return objectives_->evaluate(r); }
+
+  // The compressed model of a recipe (validated): prune -> factorize -> recover -> precision.
+  Graph build(const Recipe& r) const;
+  // Evaluates a candidate; thread-safe (each call compiles its own executor with `threads`
+  // oneDNN threads). Never throws for a candidate's failure: FAIL with the error instead.
+  // `stop` (may be empty) is polled between chunks; when it returns true the trial is abandoned
+  // (FAIL, "interrupted").
+  Evaluation evaluate(const Candidate& c, int threads = 0,
+                      const std::function<bool()>& stop = {}) const;
+  // Evaluates a recipe on the first `limit` validation images (0 = all): the paired drop.
+  PairedDrop accuracy_of(const Recipe& r, int64_t limit, int threads = 0) const;
+  // Each non-frozen knob alone at 3 levels (first, middle, last), on `limit` images.
+  std::vector<SensitivityCurve> sensitivity(int64_t limit, int threads = 0,
+                                            const std::function<void(const std::string&)>& progress = {}) const;
+
+  // The StudySpec this problem records (objectives, constraints, reference point, search space,
+  // configuration); sampler fields filled by the caller.
+  StudySpec study_spec(const std::string& name) const;
+
+ private:
+  std::vector<uint8_t> correct(const Graph& g, int64_t begin, int64_t end, int threads) const;
+
+  ProblemConfig config_;
+  Graph model_;
+  CompressionSpace space_;
+  std::unique_ptr<ObjectiveModel> objectives_;
+  Dataset val_, calib_;
+  std::vector<int64_t> original_top1_;    // original prediction per validation image
+  std::vector<uint8_t> original_correct_;
+  double original_accuracy_ = 0;
+  KnownObjectives original_known_;
+  std::unique_ptr<ReconstructionStats> recon_;
+};
+
+}  // namespace autocompress

@@ -1,0 +1,112 @@
+// The study loop (issue 6): storage ask -> sampler ask (context rebuilt from storage) ->
+// evaluate -> tell, with heartbeats, warm-start baselines, a budget, clean interruption and
+// progress output. Several processes on one database cooperate through the storage; `workers`
+// runs K candidates at once in this process (TBB), each compiling with cores / K oneDNN threads.
+//
+// Reproducibility: the sampler is a deterministic function of (seed, context) and the context is
+// rebuilt from storage before every proposal, so with one worker the same seed gives the same
+// sequence of trials, and a resumed study continues where it stopped.
+//
+// Interruption: request_stop() (the CLI's SIGINT/SIGTERM handler calls it) lets running trials
+// finish their current chunk, then abandons them as FAIL "interrupted" (a second signal is not
+// needed); run() returns normally.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "search/problem.hpp"
+#include "search/sampler.hpp"
+#include "storage/storage.hpp"
+
+namespace autocompress {
+
+struct StudyOptions {
+  std::string name = "autocompress";
+  std::string sampler = "auto";
+  std::string sampler_settings;   // JSON text
+  uint64_t seed = 0;
+  int64_t trials = 0;             // finished trials to reach in this study (0 = no limit)
+  double timeout_s = 0;           // wall-time budget of this run (0 = no limit)
+  int workers = 1;
+  int cores = 0;                  // 0 = hardware concurrency
+  bool warm_start = true;
+  bool quiet = false;
+  std::string log_path;           // progress lines also appended here
+  double heartbeat_s = 10;
+  std::string worker_name;        // default: host:pid
+};
+
+// The uniform baselines, in order, that are legal in the space: int8 everywhere, bf16
+// everywhere, 4-bit weights, 25% and 50% uniform pruning.
+struct Baseline {
+  std::string name;
+  Candidate x;
+};
+std::vector<Baseline> warm_start_baselines(const CompressionSpace& s);
+
+// Observations of the sampler from a study's trials (params decoded by the space; trials whose
+// params do not decode are skipped).
+SamplerContext sampler_context(const CompressionProblem& p, const std::vector<FrozenTrial>& trials);
+
+struct StudySummary {
+  int64_t complete = 0, pruned = 0, failed = 0, running = 0;
+  size_t front_size = 0;   // feasible non-dominated COMPLETE trials
+  double hypervolume = 0;  // of the feasible front w.r.t. the study's reference point
+  std::vector<double> best;  // best value per objective among feasible COMPLETE trials (NaN: none)
+};
+StudySummary summarize(const Study& s, const std::vector<FrozenTrial>& trials);
+
+class StudyRunner {
+ public:
+  // Creates the study (or loads it: then its recorded configuration must describe the same
+  // problem; UsageError naming the first difference otherwise).
+  StudyRunner(Storage& storage, const CompressionProblem& problem, StudyOptions options);
+  ~StudyRunner();
+  // Runs until the budget or request_stop(); returns the summary at the end.
+  StudySummary run();
+  // Thread-safe and async-signal-safe (sets an atomic flag).
+  void request_stop() { stop_.store(true); }
+  const Study& study() const { return study_; }
+
+  // One manual step, for `ask`: reserves a trial, proposes (a queued or warm-start candidate
+  // first), records its params and recipe attr, returns the trial number and recipe JSON.
+  struct Asked {
+    int64_t number = -1;
+    Candidate x;
+    std::string recipe_json;
+  };
+  Asked ask_one();
+
+ private:
+  Candidate propose(int64_t number);
+  void worker_loop(int threads);
+  bool budget_left() const;
+  void progress(bool final_line);
+
+  Storage& storage_;
+  const CompressionProblem& problem_;
+  StudyOptions opt_;
+  Study study_;
+  std::unique_ptr<Sampler> sampler_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> started_in_run_{0};
+  double t0_ = 0;
+  int64_t finished_at_start_ = 0;
+  std::FILE* log_ = nullptr;
+  struct Shared;
+  std::unique_ptr<Shared> shared_;
+};
+
+// Records an external measurement for `tell`: values in the study's objective order (accuracy
+// as a fraction), constraints computed from them where the study knows how (accuracy_drop from
+// the recorded original accuracy, cheap ones from the recipe).
+void tell_values(Storage& storage, const Study& study, int64_t number,
+                 const std::vector<double>& values, const std::string& state = "COMPLETE");
+
+}  // namespace autocompress
