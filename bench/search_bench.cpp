@@ -9,8 +9,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
+#include "search/hypervolume.hpp"
 #include "search/problems.hpp"
+#include "search/rng.hpp"
 
 namespace ac = autocompress;
 
@@ -55,7 +58,33 @@ void suggestion_at(benchmark::State& state, const std::string& sampler, size_t t
   for (auto _ : state) benchmark::DoNotOptimize(s->ask(ctx, 1));
 }
 
+// Exact hypervolume of n mutually non-dominated points on the unit sphere (the hard case: every
+// point counts), m objectives: O(n log n) for m = 2, 3; WFG for m = 4.
+void hypervolume_sphere(benchmark::State& state) {
+  const size_t n = size_t(state.range(0)), m = size_t(state.range(1));
+  ac::Rng rng(42);
+  std::vector<double> points;
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<double> p(m);
+    double norm = 0;
+    for (auto& v : p) norm += (v = 0.05 + rng.uniform()) * v;
+    for (auto& v : p) points.push_back(v / std::sqrt(norm));
+  }
+  const std::vector<double> ref(m, 1.1);
+  const std::vector<ac::Sense> sense(m, ac::Sense::kMinimize);
+  for (auto _ : state) benchmark::DoNotOptimize(ac::hypervolume(points, m, ref, sense));
+}
+
 }  // namespace
+
+BENCHMARK(hypervolume_sphere)
+    ->Args({1000, 2})
+    ->Args({10000, 2})
+    ->Args({1000, 3})
+    ->Args({10000, 3})
+    ->Args({100, 4})
+    ->Args({300, 4})
+    ->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
   for (const auto& sampler : ac::sampler_names())
