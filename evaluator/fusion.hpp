@@ -10,6 +10,21 @@
 //  - A Flatten(axis=1) of a 4-D tensor read only by Gemms disappears: the Gemms read the 4-D
 //    tensor directly with their weights viewed as [M, C, H, W] (inner product on 4-D input).
 // Only a tensor with a single consumer that is not a graph output is fused through.
+//
+// Quantized (QDQ) graphs, following the conventions of model/graph.hpp:
+//  - Conv/Gemm whose data input is DequantizeLinear(x_q) (per tensor, zero point 0) and whose
+//    weights are DequantizeLinear(int8 initializer, per output channel or per tensor, zero point 0)
+//    become int8 ops: they read x_q itself (qin), keep the integer weights with per-channel scales
+//    (BN folds into the scales and bias), fuse activations and a residual Add (read as r_q when
+//    it is DequantizeLinear(r_q)), and absorb a final QuantizeLinear (qout; per tensor, zero
+//    point 0) unless a residual is float.
+//  - MaxPool / AveragePool / GlobalAveragePool / Flatten / Reshape / Concat between
+//    DequantizeLinear and QuantizeLinear with identical parameters run on the integers.
+//    A quantized Flatten read only by int8 Gemms is bypassed like a float one.
+//  - Weights (and biases) that are DequantizeLinear of an initializer in a layer that does not
+//    run in int8 are dequantized here, at compile time (weight-only quantization).
+//  - Every other QuantizeLinear / DequantizeLinear is an op of its own (a reorder with scales);
+//    a DequantizeLinear whose float output nobody reads any more is dropped.
 #pragma once
 
 #include <optional>
@@ -25,27 +40,61 @@ struct Activation {
   float alpha = 0, beta = 0;  // LeakyRelu: alpha; Clip: [alpha, beta]; HardSigmoid: alpha*x+beta
 };
 
+// Parameters of a QuantizeLinear / DequantizeLinear node.
+struct QuantParams {
+  std::vector<float> scale;         // one value (per tensor) or one per index along `axis`
+  std::vector<int64_t> zero_point;  // as many as scale (zeros when absent)
+  int64_t axis = 1;
+  DType dtype = DType::kUInt8;  // the integer side's type
+  bool per_tensor() const { return scale.size() == 1; }
+  bool symmetric() const;  // every zero point is 0
+};
+// The parameters of a Q/DQ node whose scale and zero point are initializers, else nullopt.
+std::optional<QuantParams> quant_params(const Graph& g, const Node& n);
+
+// A per-tensor quantized activation: the uint8/int8 tensor `name`, real value = scale * (q - zp).
+struct QuantTensor {
+  std::string name;
+  float scale = 1;
+  int64_t zero_point = 0;
+  DType dtype = DType::kUInt8;
+  bool same_grid(const QuantTensor& o) const {
+    return scale == o.scale && zero_point == o.zero_point && dtype == o.dtype;
+  }
+};
+
 struct PostOp {
   bool is_sum = false;
   Activation act;        // when !is_sum
-  std::string residual;  // when is_sum: the tensor added to the result
+  std::string residual;  // when is_sum: the tensor added to the result (r_q when quantized)
+  std::optional<QuantTensor> qresidual;  // when the residual is read as integers
 };
 
 struct FusedOp {
-  const Node* node = nullptr;            // the main node
-  std::vector<const Node*> absorbed;     // BN, activations, Add, Mul folded into it
-  std::string input;                     // main data input (after Flatten bypass)
-  std::string output;                    // the tensor this op finally produces
+  const Node* node = nullptr;         // the main node
+  std::vector<const Node*> absorbed;  // BN, activations, Add, Mul folded into it
+  std::string input;                  // main data input (after Flatten bypass)
+  std::string output;                 // the tensor this op finally produces
   std::vector<PostOp> post;
-  std::optional<Activation> act;         // for a standalone activation op
+  std::optional<Activation> act;  // for a standalone activation op
   // Conv/Gemm: weights and bias with BN folded (bias always present, zeros if none).
-  Shape weight_shape;                    // Conv [M,C/g,kh,kw]; Gemm [M,K] or [M,C,H,W]
+  Shape weight_shape;  // Conv [M,C/g,kh,kw]; Gemm [M,K] or [M,C,H,W]
   std::vector<float> weights, bias;
+  // Quantized execution (all empty for float ops):
+  std::vector<QuantTensor> qin;      // integer tensors read instead of the float data inputs
+  std::optional<QuantTensor> qout;   // `output` is this integer tensor (a QuantizeLinear fused)
+  std::vector<float> weight_scales;  // int8 Conv/Gemm: `weights` hold integers, real weight of
+                                     // output channel o = weights * weight_scales[o]
+  std::vector<std::string> reads;    // activation tensors the op reads when it runs
+  bool int8() const { return !weight_scales.empty(); }
 };
 
 // The activation a node computes, if it is a pure element-wise activation.
 std::optional<Activation> activation_of(const Node& n);
 
 std::vector<FusedOp> fuse(const Graph& g);
+
+// The integer values of DequantizeLinear's constant input dequantized: (q - zp) * scale per axis.
+std::vector<float> dequantize(const TensorData& q, const QuantParams& p);
 
 }  // namespace autocompress

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -29,36 +30,84 @@ memory::dims to_dims(const Shape& s) { return memory::dims(s.begin(), s.end()); 
 
 tag plain_tag(size_t ndims) {
   switch (ndims) {
-    case 1: return tag::a;
-    case 2: return tag::ab;
-    case 3: return tag::abc;
-    case 4: return tag::abcd;
-    case 5: return tag::abcde;
-    case 6: return tag::abcdef;
-    default: throw RuntimeError("tensors of rank " + std::to_string(ndims) + " are not supported");
+    case 1:
+      return tag::a;
+    case 2:
+      return tag::ab;
+    case 3:
+      return tag::abc;
+    case 4:
+      return tag::abcd;
+    case 5:
+      return tag::abcde;
+    case 6:
+      return tag::abcdef;
+    default:
+      throw RuntimeError("tensors of rank " + std::to_string(ndims) + " are not supported");
   }
 }
 
-memory::desc plain_md(const memory::dims& d) { return memory::desc(d, dt::f32, plain_tag(d.size())); }
+memory::desc plain_md(const memory::dims& d, dt t = dt::f32) {
+  return memory::desc(d, t, plain_tag(d.size()));
+}
 
-void append_activation(dnnl::post_ops& po, const Activation& a) {
+// The same layout holding another data type of the same rank (u8 <-> s8 views, f32 -> u8).
+memory::desc with_type(memory::desc md, dt t) {
+  md.data.data_type = static_cast<dnnl_data_type_t>(t);
+  return md;
+}
+
+dt to_dt(DType t) {
+  switch (t) {
+    case DType::kUInt8:
+      return dt::u8;
+    case DType::kInt8:
+      return dt::s8;
+    case DType::kInt32:
+      return dt::s32;
+    default:
+      return dt::f32;
+  }
+}
+
+bool is_int8(dt t) { return t == dt::u8 || t == dt::s8; }
+
+// Activations that commute with a positive scale (f(k x) = k f(x), Clip with its bounds scaled):
+// they can run on values already in destination units.
+bool scales_through(const Activation& a) {
+  return a.kind == Activation::kRelu || a.kind == Activation::kLeakyRelu ||
+         a.kind == Activation::kClip;
+}
+
+// Appends activation `a` for inputs in units of `unit` (value = unit * real; only Clip's bounds
+// depend on it) and multiplies its result by `scale`.
+void append_activation(dnnl::post_ops& po, const Activation& a, float scale = 1.f,
+                       float unit = 1.f) {
   constexpr float kBig = 3.0e38f;
   switch (a.kind) {
-    case Activation::kRelu: po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); break;
+    case Activation::kRelu:
+      po.append_eltwise(scale, algorithm::eltwise_relu, 0.f, 0.f);
+      break;
     case Activation::kLeakyRelu:
-      po.append_eltwise(1.f, algorithm::eltwise_relu, a.alpha, 0.f);
+      po.append_eltwise(scale, algorithm::eltwise_relu, a.alpha, 0.f);
       break;
     case Activation::kClip:
-      po.append_eltwise(1.f, algorithm::eltwise_clip_v2, std::max(a.alpha, -kBig),
-                        std::min(a.beta, kBig));
+      po.append_eltwise(scale, algorithm::eltwise_clip_v2, std::max(a.alpha * unit, -kBig),
+                        std::min(a.beta * unit, kBig));
       break;
-    case Activation::kSigmoid: po.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); break;
+    case Activation::kSigmoid:
+      po.append_eltwise(scale, algorithm::eltwise_logistic, 0.f, 0.f);
+      break;
     case Activation::kHardSigmoid:  // max(0, min(1, alpha*x + beta))
       po.append_eltwise(1.f, algorithm::eltwise_linear, a.alpha, a.beta);
-      po.append_eltwise(1.f, algorithm::eltwise_clip_v2, 0.f, 1.f);
+      po.append_eltwise(scale, algorithm::eltwise_clip_v2, 0.f, 1.f);
       break;
-    case Activation::kHardSwish: po.append_eltwise(1.f, algorithm::eltwise_hardswish, 0.f, 0.f); break;
-    case Activation::kSwish: po.append_eltwise(1.f, algorithm::eltwise_swish, 1.f, 0.f); break;
+    case Activation::kHardSwish:
+      po.append_eltwise(scale, algorithm::eltwise_hardswish, 0.f, 0.f);
+      break;
+    case Activation::kSwish:
+      po.append_eltwise(scale, algorithm::eltwise_swish, 1.f, 0.f);
+      break;
   }
 }
 
@@ -72,7 +121,7 @@ std::string residual_of(const FusedOp& op) {
 // One activation tensor of a plan. Tensors may alias the buffer of another (views, in-place).
 struct TensorRec {
   memory::desc md;
-  int alias = -1;         // id of the tensor whose buffer this one shares
+  int alias = -1;  // id of the tensor whose buffer this one shares
   size_t alias_offset = 0;
   bool external = false;  // user buffer, set per run
   int first = INT_MAX, last = -1;
@@ -133,14 +182,31 @@ class Plan {
   memory constant(const std::string& name, const memory::dims& d) {
     return constant(g_.initializer(name).f, plain_md(d));
   }
+  // Data types of a Conv/Gemm: source, weights, destination.
+  struct LayerTypes {
+    dt src, wei, dst;
+  };
+  LayerTypes layer_types(const FusedOp& op) const;
   primitive_attr attr_of(const FusedOp& op) const;
+  primitive_attr int8_attr(const FusedOp& op) const;
   dt compute_type(const FusedOp& op) const;
   dt output_type(const FusedOp& op) const;
+  dt sum_type(const FusedOp& op, dt dst) const;
+  // The id of integer tensor q in its integer type (a graph input arrives as float32).
+  int qid(const QuantTensor& q) {
+    const int t = id(q.name);
+    const dt want = to_dt(q.dtype);
+    return tensors_[t].md.data_type() == want ? t : as_layout(t, with_type(tensors_[t].md, want));
+  }
   void build(const FusedOp& op);
   void conv(const FusedOp& op);
   void gemm(const FusedOp& op);
-  void weighted_output(const FusedOp& op, const memory::desc& dst, bool& inplace);
   int residual_dst(const FusedOp& op, const memory::desc& dst, int src);
+  memory::desc residual_layout(const FusedOp& op, const memory::desc& fallback, dt out_t);
+  std::vector<float> bias_of(const FusedOp& op) const;
+  void quantize(const FusedOp& op);
+  void dequantize(const FusedOp& op);
+  void quant_loop(const FusedOp& op, const QuantParams& p, bool quantize);
   template <class Prim, class PD>
   void emit_weighted(const FusedOp& op, int x, const PD& pd, const memory::desc& user_w);
   int root(int t) const {
@@ -170,7 +236,7 @@ class Plan {
   std::vector<Step> steps_;
   std::vector<int> inputs_, outputs_;
   std::unordered_map<std::string, size_t> last_read_;  // tensor name -> last op reading it
-  std::unordered_map<int, std::vector<int>> views_;  // external tensor -> tensors on its buffer
+  std::unordered_map<int, std::vector<int>> views_;    // external tensor -> tensors on its buffer
   std::vector<uint8_t> arena_storage_;
   uint8_t* arena_ = nullptr;
   size_t arena_size_ = 0;
@@ -178,13 +244,8 @@ class Plan {
 
 Plan::Plan(const Graph& g, const std::vector<FusedOp>& ops, const dnnl::engine& eng, int64_t batch)
     : g_(g), ops_(ops), eng_(eng), batch_(batch) {
-  for (size_t k = 0; k < ops.size(); ++k) {
-    auto reads = [&](const std::string& t) { last_read_[t] = k; };
-    for (const auto& in : ops[k].node->inputs) reads(in);
-    for (const Node* a : ops[k].absorbed)
-      for (const auto& in : a->inputs) reads(in);
-    reads(ops[k].input);
-  }
+  for (size_t k = 0; k < ops.size(); ++k)
+    for (const auto& t : ops[k].reads) last_read_[t] = k;
   for (const auto& name : g.inputs) {
     int t = add(plain_md(dims_of(name)));
     tensors_[t].external = true;
@@ -231,25 +292,42 @@ memory Plan::constant(const std::vector<float>& v, const memory::desc& md) {
   return m;
 }
 
-// The data type a Conv/Gemm computes in, from the node's "precision" attribute (graph.hpp).
+// The data type a float Conv/Gemm computes in, from the node's "precision" attribute (graph.hpp).
+// "int8" layers whose inputs are not quantized as the contract says run in fp32.
 dt Plan::compute_type(const FusedOp& op) const {
   const auto it = op.node->attrs.find("precision");
   if (it == op.node->attrs.end()) return dt::f32;
   const auto* p = std::get_if<std::string>(&it->second);
-  if (p && *p == "fp32") return dt::f32;
+  if (p && (*p == "fp32" || *p == "int8")) return dt::f32;
   if (p && *p == "bf16") return dt::bf16;
   throw UnsupportedError(g_.source, op.node->name,
                          "precision '" + (p ? *p : std::string("?")) +
-                             "' is not executable by the oneDNN evaluator (fp32, bf16)");
+                             "' is not executable by the oneDNN evaluator (fp32, bf16, int8)");
 }
 
 // A low-precision layer hands its output on in its own type, except to the graph's outputs.
 dt Plan::output_type(const FusedOp& op) const {
-  const bool graph_out = std::find(g_.outputs.begin(), g_.outputs.end(), op.output) != g_.outputs.end();
+  const bool graph_out =
+      std::find(g_.outputs.begin(), g_.outputs.end(), op.output) != g_.outputs.end();
   return graph_out ? dt::f32 : compute_type(op);
 }
 
+Plan::LayerTypes Plan::layer_types(const FusedOp& op) const {
+  if (op.int8()) return {to_dt(op.qin[0].dtype), dt::s8, op.qout ? to_dt(op.qout->dtype) : dt::f32};
+  const dt ct = compute_type(op);
+  return {ct, ct, output_type(op)};
+}
+
+// The type the sum post-op reads the destination buffer as: an int8 residual keeps its own type
+// in an int8 destination (u8 <-> s8 have the same size); otherwise the destination's type.
+dt Plan::sum_type(const FusedOp& op, dt dst) const {
+  for (const auto& p : op.post)
+    if (p.is_sum && p.qresidual && is_int8(dst)) return to_dt(p.qresidual->dtype);
+  return dst;
+}
+
 primitive_attr Plan::attr_of(const FusedOp& op) const {
+  if (op.int8()) return int8_attr(op);
   dnnl::post_ops po;
   for (const auto& p : op.post) {
     if (p.is_sum)
@@ -260,6 +338,50 @@ primitive_attr Plan::attr_of(const FusedOp& op) const {
   primitive_attr attr;
   attr.set_post_ops(po);
   return attr;
+}
+
+// int8 Conv/Gemm. oneDNN 2.x computes dst = post_ops((acc + bias) * oscale[oc]), then rounds and
+// saturates to the destination type. With F = 1/s_y (1 for a float output): activations that
+// commute with scaling run in destination units (oscale = s_x s_w[oc] F); from the first one that
+// does not (HardSwish, Sigmoid, ...) on, values are real until the last such activation, whose
+// eltwise scale applies F (REFERENCE.md: int8 traps). A sum adds the residual buffer, which holds
+// r_q (scale s_r) or a float residual, times the units in force at that point.
+primitive_attr Plan::int8_attr(const FusedOp& op) const {
+  const float F = op.qout ? 1.f / op.qout->scale : 1.f;
+  int last = -1;  // the last activation that needs real units
+  for (size_t k = 0; k < op.post.size(); ++k)
+    if (!op.post[k].is_sum && !scales_through(op.post[k].act)) last = int(k);
+  const dt dst = layer_types(op).dst, held = sum_type(op, dst);
+  float unit = last < 0 ? F : 1.f;
+  dnnl::post_ops po;
+  for (size_t k = 0; k < op.post.size(); ++k) {
+    const PostOp& p = op.post[k];
+    if (p.is_sum) {
+      po.append_sum((p.qresidual ? p.qresidual->scale : 1.f) * unit,
+                    held == dst ? dt::undef : held);
+    } else if (int(k) == last) {
+      append_activation(po, p.act, F, 1.f);
+      unit = F;
+    } else {
+      append_activation(po, p.act, 1.f, unit);
+    }
+  }
+  std::vector<float> oscale(op.weight_scales.size());
+  for (size_t o = 0; o < oscale.size(); ++o)
+    oscale[o] = op.qin[0].scale * op.weight_scales[o] * (last < 0 ? F : 1.f);
+  primitive_attr attr;
+  attr.set_output_scales(1 << 1, oscale);
+  attr.set_post_ops(po);
+  return attr;
+}
+
+// The bias in accumulator units: int8 layers add it to s_x * s_w[oc] units before the scaling.
+std::vector<float> Plan::bias_of(const FusedOp& op) const {
+  if (!op.int8()) return op.bias;
+  std::vector<float> b(op.bias.size());
+  for (size_t o = 0; o < b.size(); ++o)
+    b[o] = float(double(op.bias[o]) / (double(op.qin[0].scale) * op.weight_scales[o]));
+  return b;
 }
 
 void Plan::build(const FusedOp& op) {
@@ -276,27 +398,41 @@ void Plan::build(const FusedOp& op) {
   if (o == "Pad") return pad(op);
   if (o == "Flatten" || o == "Reshape") return reshape(op);
   if (o == "Transpose") return transpose(op);
+  if (o == "QuantizeLinear") return quantize(op);
+  if (o == "DequantizeLinear") return dequantize(op);
   throw UnsupportedError(g_.source, op.node->name, "op '" + o + "' has no oneDNN lowering");
 }
 
 // The destination of a Conv/Gemm with a sum post-op: the residual's own buffer when this op is
-// its last reader, the op does not read that buffer and the layouts agree (in place), else a copy of the residual made just before.
+// its last reader, the op does not read that buffer and the layouts agree (in place), else a
+// copy of the residual made just before, in the type the sum reads it as (sum_type).
 int Plan::residual_dst(const FusedOp& op, const memory::desc& dst, int src) {
   const std::string res = residual_of(op);
   int r = id(res);
+  const memory::desc held = with_type(dst, sum_type(op, dst.data_type()));
   bool last = last_read_.at(res) == op_index_;
   bool graph_out = std::find(g_.outputs.begin(), g_.outputs.end(), res) != g_.outputs.end();
-  if (last && !graph_out && !tensors_[r].external && tensors_[r].md == dst && root(r) != root(src))
+  if (last && !graph_out && !tensors_[r].external && tensors_[r].md == held && root(r) != root(src))
     return alias(r, dst);
   int out = add(dst);
-  auto pd = dnnl::reorder::primitive_desc(eng_, tensors_[r].md, eng_, dst);
-  emit("residual copy", dnnl::reorder(pd), {{DNNL_ARG_FROM, r}, {DNNL_ARG_TO, out}});
+  const int view = held == dst ? out : alias(out, held);
+  auto pd = dnnl::reorder::primitive_desc(eng_, tensors_[r].md, eng_, held);
+  emit("residual copy", dnnl::reorder(pd), {{DNNL_ARG_FROM, r}, {DNNL_ARG_TO, view}});
   return out;
 }
 
+// The destination layout to ask for: the residual's, so that the sum can run in place.
+memory::desc Plan::residual_layout(const FusedOp& op, const memory::desc& fallback, dt out_t) {
+  if (residual_of(op).empty()) return fallback;
+  const memory::desc& r = tensors_[id(residual_of(op))].md;
+  const dt held = sum_type(op, out_t);
+  if (r.data_type() != held) return fallback;
+  return with_type(r, out_t);
+}
+
 // The shared tail of Conv and Gemm: the activations in the layout the primitive chose, the
-// weights reordered into theirs once, the bias, and the destination (in place for a residual sum
-// where possible).
+// weights reordered into theirs once (int8 layers: integers, exactly), the bias, and the
+// destination (in place for a residual sum where possible).
 template <class Prim, class PD>
 void Plan::emit_weighted(const FusedOp& op, int x, const PD& pd, const memory::desc& user_w) {
   const int src = as_layout(x, pd.src_desc());
@@ -305,8 +441,9 @@ void Plan::emit_weighted(const FusedOp& op, int x, const PD& pd, const memory::d
   dnnl::stream s(eng_);
   dnnl::reorder(user, w).execute(s, user, w);
   s.wait();
-  memory b = constant(op.bias, memory::desc({memory::dim(op.bias.size())}, dt::f32, tag::x));
-  const int out = residual_of(op).empty() ? add(pd.dst_desc()) : residual_dst(op, pd.dst_desc(), src);
+  memory b = constant(bias_of(op), memory::desc({memory::dim(op.bias.size())}, dt::f32, tag::x));
+  const int out =
+      residual_of(op).empty() ? add(pd.dst_desc()) : residual_dst(op, pd.dst_desc(), src);
   emit(op.node->op, Prim(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, out}},
        {{DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, b}});
   ids_[op.output] = out;
@@ -314,7 +451,7 @@ void Plan::emit_weighted(const FusedOp& op, int x, const PD& pd, const memory::d
 
 void Plan::conv(const FusedOp& op) {
   const Node& n = *op.node;
-  const int x = id(op.input);
+  const int x = op.int8() ? qid(op.qin[0]) : id(op.input);
   const auto& ws = op.weight_shape;  // [M, C/g, kh, kw]
   const int64_t groups = n.i("group", 1);
   const memory::dims src_d = tensors_[x].md.dims(), dst_d = dims_of(op.output);
@@ -325,55 +462,133 @@ void Plan::conv(const FusedOp& op) {
   const auto& dil = n.ints("dilations");
   memory::dims strides{st[0], st[1]}, dilates{dil[0] - 1, dil[1] - 1};
   memory::dims pad_l{pads[0], pads[1]}, pad_r{pads[2], pads[3]};
-  const dt ct = compute_type(op), out_t = output_type(op);
-  memory::desc dst_want(dst_d, out_t, tag::any);
-  if (!residual_of(op).empty() &&  // ask for the residual's layout so the sum can run in place
-      tensors_[id(residual_of(op))].md.data_type() == out_t)
-    dst_want = tensors_[id(residual_of(op))].md;
+  const LayerTypes t = layer_types(op);
+  const memory::desc any_dst(dst_d, t.dst, tag::any);
   auto make = [&](const memory::desc& dmd) {
     dnnl::convolution_forward::desc d(
         prop_kind::forward_inference, algorithm::convolution_direct,
-        memory::desc(src_d, ct, tag::any), memory::desc(w_d, ct, tag::any),
+        memory::desc(src_d, t.src, tag::any), memory::desc(w_d, t.wei, tag::any),
         memory::desc({ws[0]}, dt::f32, tag::x), dmd, strides, dilates, pad_l, pad_r);
     return dnnl::convolution_forward::primitive_desc(d, attr_of(op), eng_);
   };
   dnnl::convolution_forward::primitive_desc pd;
   try {
-    pd = make(dst_want);
+    pd = make(residual_layout(op, any_dst, t.dst));
   } catch (const dnnl::error&) {
-    pd = make(memory::desc(dst_d, out_t, tag::any));
+    pd = make(any_dst);
   }
   emit_weighted<dnnl::convolution_forward>(
       op, x, pd, memory::desc(w_d, dt::f32, groups == 1 ? tag::oihw : tag::goihw));
 }
 
 void Plan::gemm(const FusedOp& op) {
-  const int x = id(op.input);
+  const int x = op.int8() ? qid(op.qin[0]) : id(op.input);
   const auto& ws = op.weight_shape;  // [M,K] or [M,C,H,W]
   memory::dims src_d = tensors_[x].md.dims(), w_d(ws.begin(), ws.end());
   const memory::dims dst_d = dims_of(op.output);
-  const dt ct = compute_type(op), out_t = output_type(op);
+  const LayerTypes t = layer_types(op);
   auto make = [&](const memory::desc& src_md) {
     dnnl::inner_product_forward::desc d(
-        prop_kind::forward_inference, src_md, memory::desc(w_d, ct, tag::any),
-        memory::desc({ws[0]}, dt::f32, tag::x), memory::desc(dst_d, out_t, tag::any));
+        prop_kind::forward_inference, src_md, memory::desc(w_d, t.wei, tag::any),
+        memory::desc({ws[0]}, dt::f32, tag::x), memory::desc(dst_d, t.dst, tag::any));
     return dnnl::inner_product_forward::primitive_desc(d, attr_of(op), eng_);
   };
   // Read the producer's layout as it is (e.g. a blocked 4-D tensor after a bypassed Flatten):
   // the weights follow it, and no reorder of the activations is needed.
   dnnl::inner_product_forward::primitive_desc pd;
   try {
-    if (tensors_[x].md.data_type() != ct) throw dnnl::error(dnnl_unimplemented, "dtype");
+    if (tensors_[x].md.data_type() != t.src) throw dnnl::error(dnnl_unimplemented, "dtype");
     pd = make(tensors_[x].md);
   } catch (const dnnl::error&) {
-    pd = make(memory::desc(src_d, ct, tag::any));
+    pd = make(memory::desc(src_d, t.src, tag::any));
   }
   emit_weighted<dnnl::inner_product_forward>(op, x, pd, plain_md(w_d));
 }
 
+// QuantizeLinear on its own: a reorder to u8/s8 with output scale 1/s (per tensor or per axis)
+// and the zero point; per-axis zero points take the plain loop.
+void Plan::quantize(const FusedOp& op) {
+  const Node& n = *op.node;
+  const auto p = quant_params(g_, n);
+  if (!p) throw UnsupportedError(g_.source, n.name, "QuantizeLinear with non-constant scale");
+  if (!p->per_tensor() && !p->symmetric()) return quant_loop(op, *p, true);
+  const int x = id(n.inputs[0]);
+  std::vector<float> inv(p->scale.size());
+  for (size_t k = 0; k < inv.size(); ++k) inv[k] = 1.f / p->scale[k];
+  primitive_attr attr;
+  attr.set_output_scales(p->per_tensor() ? 0 : 1 << p->axis, inv);
+  if (p->zero_point[0] != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {int(p->zero_point[0])});
+  const int out = add(with_type(tensors_[x].md, to_dt(p->dtype)));
+  auto pd = dnnl::reorder::primitive_desc(eng_, tensors_[x].md, eng_, tensors_[out].md, attr);
+  emit(n.op, dnnl::reorder(pd), {{DNNL_ARG_FROM, x}, {DNNL_ARG_TO, out}});
+  ids_[op.output] = out;
+}
+
+// DequantizeLinear on its own: a reorder to f32 with output scale s and the zero point (a
+// constant input is dequantized once and copied in; per-axis zero points take the plain loop).
+void Plan::dequantize(const FusedOp& op) {
+  const Node& n = *op.node;
+  const auto p = quant_params(g_, n);
+  if (!p) throw UnsupportedError(g_.source, n.name, "DequantizeLinear with non-constant scale");
+  if (g_.is_initializer(n.inputs[0])) {
+    const int out = add(plain_md(dims_of(op.output)));
+    Step fill{n.name, "fill", {}, {{DNNL_ARG_DST, out}}, {}, {}};
+    fill.fn = [this, out, v = autocompress::dequantize(g_.initializer(n.inputs[0]), *p)] {
+      std::memcpy(tensors_[out].mem.get_data_handle(), v.data(), v.size() * sizeof(float));
+    };
+    steps_.push_back(std::move(fill));
+    ids_[op.output] = out;
+    return;
+  }
+  if (!p->per_tensor() && !p->symmetric()) return quant_loop(op, *p, false);
+  int x = id(n.inputs[0]);
+  if (tensors_[x].md.data_type() == dt::f32)  // a graph input: integers held as float32
+    x = as_layout(x, with_type(tensors_[x].md, to_dt(p->dtype)));
+  primitive_attr attr;
+  attr.set_output_scales(p->per_tensor() ? 0 : 1 << p->axis, p->scale);
+  if (p->zero_point[0] != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {int(p->zero_point[0])});
+  const int out = add(with_type(tensors_[x].md, dt::f32));
+  auto pd = dnnl::reorder::primitive_desc(eng_, tensors_[x].md, eng_, tensors_[out].md, attr);
+  emit(n.op, dnnl::reorder(pd), {{DNNL_ARG_FROM, x}, {DNNL_ARG_TO, out}});
+  ids_[op.output] = out;
+}
+
+// Q / DQ with per-axis zero points (oneDNN reorders take one zero point): plain loops.
+void Plan::quant_loop(const FusedOp& op, const QuantParams& p, bool quantize) {
+  const int x = as_plain(id(op.node->inputs[0]));
+  const memory::dims d = tensors_[x].md.dims();
+  const dt out_t = quantize ? to_dt(p.dtype) : dt::f32;
+  const int out = add(plain_md(d, out_t));
+  int64_t inner = 1;
+  for (size_t k = p.axis + 1; k < d.size(); ++k) inner *= d[k];
+  const int64_t extent = d.at(p.axis);
+  Step st{op.node->name, op.node->op, {}, {{DNNL_ARG_FROM, x}, {DNNL_ARG_TO, out}}, {}, {}};
+  st.fn = [this, x, out, p, inner, extent, quantize, out_t] {
+    const float* in = static_cast<const float*>(tensors_[x].mem.get_data_handle());
+    void* o = tensors_[out].mem.get_data_handle();
+    const int64_t total = int64_t(tensors_[x].md.get_size() / sizeof(float));
+    const float lo = out_t == dt::u8 ? 0.f : -128.f, hi = out_t == dt::u8 ? 255.f : 127.f;
+    for (int64_t i = 0; i < total; ++i) {
+      const size_t c = size_t((i / inner) % extent);
+      if (!quantize) {
+        static_cast<float*>(o)[i] = (in[i] - float(p.zero_point[c])) * p.scale[c];
+        continue;
+      }
+      const float v =
+          std::clamp(std::nearbyint(in[i] / p.scale[c]) + float(p.zero_point[c]), lo, hi);
+      if (out_t == dt::u8)
+        static_cast<uint8_t*>(o)[i] = uint8_t(v);
+      else
+        static_cast<int8_t*>(o)[i] = int8_t(v);
+    }
+  };
+  steps_.push_back(std::move(st));
+  ids_[op.output] = out;
+}
+
 void Plan::pool(const FusedOp& op) {
   const Node& n = *op.node;
-  const int x = id(op.input);
+  const int x = op.qin.empty() ? id(op.input) : qid(op.qin[0]);  // u8/s8 in, same type out
   const memory::dims src_d = tensors_[x].md.dims(), dst_d = dims_of(op.output);
   memory::dims kernel, strides{1, 1}, dil{0, 0}, pad_l{0, 0}, pad_r{0, 0};
   algorithm alg = algorithm::pooling_avg_exclude_padding;
@@ -398,13 +613,11 @@ void Plan::pool(const FusedOp& op) {
       pad_r[a] = (dst_d[2 + a] - 1) * strides[a] + (kernel[a] - 1) * (dil[a] + 1) + 1 -
                  src_d[2 + a] - pad_l[a];
     if (alg == algorithm::pooling_avg_include_padding && (pad_r[0] > p[2] || pad_r[1] > p[3]))
-      throw UnsupportedError(g_.source, n.name,
-                             "AveragePool with ceil_mode and count_include_pad");
+      throw UnsupportedError(g_.source, n.name, "AveragePool with ceil_mode and count_include_pad");
   }
   dnnl::pooling_v2_forward::desc d(prop_kind::forward_inference, alg, tensors_[x].md,
                                    memory::desc(dst_d, tensors_[x].md.data_type(), tag::any),
-                                   strides, kernel, dil,
-                                   pad_l, pad_r);
+                                   strides, kernel, dil, pad_l, pad_r);
   dnnl::pooling_v2_forward::primitive_desc pd(d, eng_);
   const int out = add(pd.dst_desc());
   emit(n.op, dnnl::pooling_v2_forward(pd), {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, out}});
@@ -513,9 +726,10 @@ void Plan::concat(const FusedOp& op) {
   std::vector<std::pair<int, int>> targs;
   std::vector<int> ts;
   std::set<dt> types;
-  for (const auto& in : n.inputs) {
+  for (size_t k = 0; k < n.inputs.size(); ++k) {
+    const std::string& in = n.inputs[k];
     if (g_.is_initializer(in)) throw UnsupportedError(g_.source, n.name, "Concat of a constant");
-    ts.push_back(id(in));
+    ts.push_back(op.qin.empty() ? id(in) : qid(op.qin[k]));  // integers share one grid
     types.insert(tensors_[ts.back()].md.data_type());
   }
   for (size_t k = 0; k < ts.size(); ++k) {
@@ -589,6 +803,13 @@ void Plan::pad(const FusedOp& op) {
 }
 
 void Plan::reshape(const FusedOp& op) {
+  if (!op.qin.empty()) {  // integers stay integers
+    const int q = qid(op.qin[0]);
+    const dt t = tensors_[q].md.data_type();
+    const int x = as_layout(q, plain_md(tensors_[q].md.dims(), t));
+    ids_[op.output] = alias(x, plain_md(dims_of(op.output), t));
+    return;
+  }
   const int x = as_plain(id(op.input));
   ids_[op.output] = alias(x, plain_md(dims_of(op.output)));
 }
@@ -619,9 +840,8 @@ void Plan::plan_memory() {
   for (size_t t = 0; t < tensors_.size(); ++t)
     if (tensors_[t].alias < 0 && !tensors_[t].external && tensors_[t].last >= 0)
       roots.push_back(int(t));
-  std::sort(roots.begin(), roots.end(), [&](int a, int b) {
-    return tensors_[a].md.get_size() > tensors_[b].md.get_size();
-  });
+  std::sort(roots.begin(), roots.end(),
+            [&](int a, int b) { return tensors_[a].md.get_size() > tensors_[b].md.get_size(); });
   constexpr size_t kAlign = 64;
   std::vector<int> placed;
   for (int t : roots) {
@@ -629,8 +849,9 @@ void Plan::plan_memory() {
     std::vector<std::pair<size_t, size_t>> busy;
     for (int p : placed)
       if (tensors_[p].first <= tensors_[t].last && tensors_[t].first <= tensors_[p].last)
-        busy.push_back({tensors_[p].offset,
-                        tensors_[p].offset + (tensors_[p].md.get_size() + kAlign - 1) / kAlign * kAlign});
+        busy.push_back(
+            {tensors_[p].offset,
+             tensors_[p].offset + (tensors_[p].md.get_size() + kAlign - 1) / kAlign * kAlign});
     std::sort(busy.begin(), busy.end());
     size_t off = 0;
     for (const auto& [lo, hi] : busy) {
@@ -678,7 +899,8 @@ void Plan::execute(dnnl::stream& s, const std::vector<const float*>& in,
     }
     if (step_seconds) {
       s.wait();
-      (*step_seconds)[k] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      (*step_seconds)[k] =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
   }
   s.wait();
@@ -763,7 +985,8 @@ std::vector<StepTiming> profile_steps(Executor& ex, const std::vector<HostTensor
 }
 
 std::unique_ptr<Executor> compile(const Graph& g, const CompileOptions& options) {
-  if (options.batch < 1) throw UsageError("batch must be >= 1, got " + std::to_string(options.batch));
+  if (options.batch < 1)
+    throw UsageError("batch must be >= 1, got " + std::to_string(options.batch));
   try {
     return std::make_unique<OneDnnExecutor>(g, options);
   } catch (const dnnl::error& e) {

@@ -3,12 +3,14 @@
 // as the network it builds.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "evaluator/executor.hpp"
+#include "evaluator/reference.hpp"
 #include "model/graph.hpp"
 
 namespace autocompress::testing {
@@ -43,25 +45,82 @@ class GraphBuilder {
   }
   std::string constant(TensorData t) {
     std::string name = "w" + std::to_string(counter_++);
-    g_.values[name] = {name, DType::kFloat, t.shape};
+    g_.values[name] = {name, t.dtype, t.shape};
     g_.initializers[name] = std::move(t);
     return name;
   }
 
+  // Weights of the conv() / gemm() calls that follow: random as always, then quantized per
+  // output channel to int8 (max |w| / 127) and read through DequantizeLinear, the layer marked
+  // precision "int8" (graph.hpp, "Quantization conventions"). The random draws do not change.
+  void quantize_weights(bool on) { quant_weights_ = on; }
+
+  // A layer's weight: plain, or DequantizeLinear(int8 per channel) under quantize_weights.
+  std::string layer_weight(const Shape& s) {
+    const std::string w = weight(s);
+    if (!quant_weights_) return w;
+    const TensorData& f = g_.initializers.at(w);
+    const int64_t m = s[0], per = numel(s) / m;
+    TensorData q{DType::kInt8, s, {}, std::vector<int64_t>(f.f.size())};
+    TensorData scale{DType::kFloat, {m}, std::vector<float>(m), {}};
+    for (int64_t o = 0; o < m; ++o) {
+      float hi = 0;
+      for (int64_t k = 0; k < per; ++k) hi = std::max(hi, std::abs(f.f[o * per + k]));
+      scale.f[o] = hi > 0 ? hi / 127.f : 1.f;
+      for (int64_t k = 0; k < per; ++k)
+        q.i[o * per + k] = int64_t(std::nearbyint(f.f[o * per + k] / scale.f[o]));
+    }
+    g_.initializers.erase(w);
+    g_.values.erase(w);
+    const std::string qn = constant(std::move(q)), sn = constant(std::move(scale));
+    const std::string zn = constant(TensorData{DType::kInt8, {m}, {}, std::vector<int64_t>(m)});
+    return node("DequantizeLinear", {qn, sn, zn}, s, {{"axis", int64_t(0)}});
+  }
+
+  // QuantizeLinear of t to `dt` (kUInt8 / kInt8) on a per-tensor grid.
+  std::string quantize(const std::string& t, float scale, DType dt, int64_t zero_point = 0) {
+    const std::string sn = constant(TensorData{DType::kFloat, {}, {scale}, {}});
+    const std::string zn = constant(TensorData{dt, {}, {}, {zero_point}});
+    const std::string q = node("QuantizeLinear", {t, sn, zn}, shape(t));
+    g_.values[q].dtype = dt;
+    return q;
+  }
+  // DequantizeLinear of a QuantizeLinear output, on the same grid.
+  std::string dequantize(const std::string& q) {
+    const Node& qn = *std::find_if(g_.nodes.begin(), g_.nodes.end(),
+                                   [&](const Node& n) { return n.outputs[0] == q; });
+    return node("DequantizeLinear", {q, qn.inputs[1], qn.inputs[2]}, shape(q));
+  }
+  std::string qdq(const std::string& t, float scale, DType dt) {
+    return dequantize(quantize(t, scale, dt));
+  }
+  // Quantize-dequantize t on the grid set_grids() gave for this call; without grids (the float
+  // pass of quantized_graph below) t passes unchanged and is recorded for calibration.
+  std::string qdq(const std::string& t) {
+    if (grids_.empty()) {
+      observed_.push_back(t);
+      return t;
+    }
+    const auto& [scale, dt] = grids_.at(qdq_calls_++);
+    return qdq(t, scale, dt);
+  }
+  const std::vector<std::string>& observed() const { return observed_; }
+  void set_grids(std::vector<std::pair<float, DType>> grids) { grids_ = std::move(grids); }
+
   std::string conv(const std::string& x, int64_t m, int64_t k, int64_t stride = 1,
                    std::vector<int64_t> pads = {0, 0, 0, 0}, int64_t dil = 1, int64_t group = 1,
                    bool bias = true) {
-    const Shape& s = shape(x);
-    std::vector<std::string> in{x, weight({m, s[1] / group, k, k})};
+    const Shape s = shape(x);
+    std::vector<std::string> in{x, layer_weight({m, s[1] / group, k, k})};
     if (bias) in.push_back(weight({m}));
     const int64_t ek = (k - 1) * dil + 1;
     Shape out{kBatch, m, (s[2] + pads[0] + pads[2] - ek) / stride + 1,
               (s[3] + pads[1] + pads[3] - ek) / stride + 1};
-    return node("Conv", in, out,
-                {{"strides", std::vector<int64_t>{stride, stride}},
-                 {"pads", pads},
-                 {"dilations", std::vector<int64_t>{dil, dil}},
-                 {"group", group}});
+    return layer(node("Conv", in, out,
+                      {{"strides", std::vector<int64_t>{stride, stride}},
+                       {"pads", pads},
+                       {"dilations", std::vector<int64_t>{dil, dil}},
+                       {"group", group}}));
   }
   std::string batchnorm(const std::string& x) {
     int64_t c = shape(x)[1];
@@ -71,9 +130,9 @@ class GraphBuilder {
                 shape(x), {{"epsilon", 1e-5f}});
   }
   std::string gemm(const std::string& x, int64_t m, bool bias = true) {
-    std::vector<std::string> in{x, weight({m, shape(x)[1]})};
+    std::vector<std::string> in{x, layer_weight({m, shape(x)[1]})};
     if (bias) in.push_back(weight({m}));
-    return node("Gemm", in, {kBatch, m});
+    return layer(node("Gemm", in, {kBatch, m}));
   }
   std::string unary(const std::string& op, const std::string& x,
                     std::map<std::string, AttrValue> attrs = {}) {
@@ -130,6 +189,7 @@ class GraphBuilder {
     return n.outputs[0];
   }
   const Shape& shape(const std::string& t) const { return g_.values.at(t).shape; }
+  Graph& graph() { return g_; }
 
   Graph finish(const std::vector<std::string>& outputs) {
     g_.outputs = outputs;
@@ -137,9 +197,43 @@ class GraphBuilder {
   }
 
  private:
+  std::string layer(const std::string& out) {
+    if (quant_weights_) g_.nodes.back().attrs["precision"] = std::string("int8");
+    return out;
+  }
+
   Graph g_;
   std::mt19937 rng_;
   int counter_ = 0;
+  bool quant_weights_ = false;
+  std::vector<std::string> observed_;
+  std::vector<std::pair<float, DType>> grids_;
+  size_t qdq_calls_ = 0;
 };
+
+// A quantized test graph built in two passes. `build(b)` makes the network, calling b.qdq(t)
+// where a tensor is quantized, and returns its outputs. The first pass (no Q/DQ) runs on the
+// reference executor over `calib` to find each such tensor's range: u8 with scale max / 255 when
+// it is never negative, else s8 with max |t| / 127. The second pass inserts Q/DQ on those grids.
+template <class Build>
+Graph quantized_graph(const Shape& input, Build build, int64_t calib_batch = 8) {
+  GraphBuilder f(input);
+  std::vector<std::string> outs = build(f);
+  Graph fg = f.finish(outs);
+  fg.outputs = f.observed();
+  const auto seen = make_reference_executor(fg)->run({random_input(fg, calib_batch, 99)});
+  std::vector<std::pair<float, DType>> grids;
+  for (const auto& t : seen) {
+    float lo = 0, hi = 0;
+    for (float v : t.data) lo = std::min(lo, v), hi = std::max(hi, std::abs(v));
+    if (hi == 0) hi = 1;
+    grids.push_back(lo >= 0 ? std::make_pair(hi / 255.f, DType::kUInt8)
+                            : std::make_pair(hi / 127.f, DType::kInt8));
+  }
+  GraphBuilder q(input);
+  q.set_grids(std::move(grids));
+  outs = build(q);
+  return q.finish(outs);
+}
 
 }  // namespace autocompress::testing

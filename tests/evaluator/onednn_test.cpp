@@ -171,8 +171,8 @@ TEST(OneDnnVsReference, ConcatSoftmaxReducePadTranspose) {
                    {{"axes", std::vector<int64_t>{2, 3}}, {"keepdims", int64_t(0)}});
   auto pd = b.node("Pad", {"x"}, {kBatch, 3, 7, 6},
                    {{"pads", std::vector<int64_t>{0, 0, 1, 0, 0, 0, 2, 1}}, {"value", 0.5f}});
-  auto tr = b.node("Transpose", {"x"}, {kBatch, 4, 5, 3},
-                   {{"perm", std::vector<int64_t>{0, 2, 3, 1}}});
+  auto tr =
+      b.node("Transpose", {"x"}, {kBatch, 4, 5, 3}, {{"perm", std::vector<int64_t>{0, 2, 3, 1}}});
   expect_match(b.finish({sm, sm2, rm, pd, tr}), 2);
 }
 
@@ -262,10 +262,13 @@ TEST(OneDnnBf16, MixedPrecisionNetworkStaysCloseToFp32) {
   EXPECT_GT(err, 10 * exact) << "bf16 layers must really run in bf16";
 }
 
-TEST(OneDnnBf16, Int8IsRejectedUntilImplemented) {
+TEST(OneDnnExecutor, Int8LayerWithoutQuantizedInputsRunsInFloat) {
+  // precision "int8" without the QDQ pattern of graph.hpp has nothing to run in integers.
   testing::GraphBuilder b({1, 3, 6, 6});
   Graph g = b.finish({b.conv("x", 4, 3)});
   g.nodes[0].attrs["precision"] = std::string("int8");
+  expect_match(g, 2);
+  g.nodes[0].attrs["precision"] = std::string("int4");
   EXPECT_THROW(compile(g, {2, 1}), UnsupportedError);
 }
 
