@@ -122,16 +122,4 @@ CalibrationFit calibrate(const Profile& p, const std::vector<LatencySample>& sam
   return fit;
 }
 
-HostPrediction predict_host(const std::vector<LayerDesc>& schedule, const Profile& p, int threads,
-                            const HostInfo& host, const MeasurementLookup& lookup) {
-  HostPrediction out;
-  for (const auto& d : schedule) {
-    const auto hit = lookup ? lookup(layer_signature({d, threads, host})) : std::nullopt;
-    out.layer_s.push_back(hit ? *hit : roofline(d, p).latency_s);
-    out.measured.push_back(hit.has_value());
-    out.total_s += out.layer_s.back();
-  }
-  return out;
-}
-
 }  // namespace autocompress

@@ -1,5 +1,5 @@
-// Calibrating a profile against measured per-layer latencies, and the host prediction that uses
-// measurements where it has them. The fit is linear in the unknowns: with r_i the layer's roofline
+// Calibrating a profile against measured per-layer latencies (the host prediction that uses them
+// is hwmodels/predict_host.hpp). The fit is linear in the unknowns: with r_i the layer's roofline
 // time at efficiency 1 and no overhead (max(compute, memory)),
 //   t_i = r_i * x[kind_i] + overhead,    x[k] = 1 / efficiency[k]
 // solved by non-negative least squares over the kinds present in the data. Pure functions.
@@ -7,7 +7,6 @@
 
 #include <Eigen/Dense>
 #include <array>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,19 +47,5 @@ struct CalibrationFit {
 // layers cost only the overhead) keeps its old efficiency; so does a kind without samples.
 // Throws UsageError for no samples or a non-positive latency.
 CalibrationFit calibrate(const Profile& p, const std::vector<LatencySample>& samples);
-
-// A cached measurement by signature (nullopt: not measured).
-using MeasurementLookup = std::function<std::optional<double>(const std::string& signature)>;
-
-struct HostPrediction {
-  std::vector<double> layer_s;  // per schedule entry
-  std::vector<bool> measured;   // whether layer_s[k] came from a measurement
-  double total_s = 0;
-};
-
-// Host prediction: each entry's cached measurement (signature at `threads` on `host`) when
-// present, else the calibrated roofline of p.
-HostPrediction predict_host(const std::vector<LayerDesc>& schedule, const Profile& p, int threads,
-                            const HostInfo& host, const MeasurementLookup& lookup);
 
 }  // namespace autocompress

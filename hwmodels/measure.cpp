@@ -94,16 +94,59 @@ const HostInfo& this_host() {
   return info;
 }
 
+namespace {
+
+void append_int(std::string& out, const char* field, int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out += field;
+  out.append(buf, r.ptr);
+}
+
+}  // namespace
+
+// Plain appends, no stream: a search builds one key per layer per prediction.
+std::string layer_key(const LayerDesc& d) {
+  std::string o = kind_name(d.kind);
+  o.reserve(128);
+  append_int(o, "|b=", d.batch);
+  append_int(o, "|c=", d.c_in);
+  append_int(o, "x", d.c_out);
+  append_int(o, "|in=", d.h_in);
+  append_int(o, "x", d.w_in);
+  append_int(o, "|out=", d.h_out);
+  append_int(o, "x", d.w_out);
+  append_int(o, "|k=", d.kh);
+  append_int(o, "x", d.kw);
+  append_int(o, "|s=", d.stride);
+  append_int(o, "|g=", d.groups);
+  o += "|taps=" + fmt_double(d.taps);
+  append_int(o, "|n=", d.inputs);
+  append_int(o, "|res=", d.residual ? 1 : 0);
+  o += "|";
+  o += precision_name(d.precision);
+  append_int(o, "|w=", d.wbits);
+  append_int(o, "|a=", d.abits);
+  append_int(o, "|o=", d.obits);
+  return o;
+}
+
 std::string layer_signature(const SignedLayer& s) {
-  const LayerDesc& d = s.layer;
-  std::ostringstream o;
-  o << kind_name(d.kind) << "|b=" << d.batch << "|c=" << d.c_in << "x" << d.c_out
-    << "|in=" << d.h_in << "x" << d.w_in << "|out=" << d.h_out << "x" << d.w_out << "|k=" << d.kh
-    << "x" << d.kw << "|s=" << d.stride << "|g=" << d.groups << "|taps=" << fmt_double(d.taps)
-    << "|n=" << d.inputs << "|res=" << (d.residual ? 1 : 0) << "|" << precision_name(d.precision)
-    << "|w=" << d.wbits << "|a=" << d.abits << "|o=" << d.obits << "|t=" << s.threads
-    << "|cpu=" << clean(s.host.cpu) << "|dnnl=" << clean(s.host.onednn);
-  return o.str();
+  return layer_key(s.layer) + '|' + host_fields(s.threads, s.host);
+}
+
+std::string host_fields(int threads, const HostInfo& host) {
+  std::string out = "t=";
+  out += std::to_string(threads);
+  out += "|cpu=";
+  out += clean(host.cpu);
+  out += "|dnnl=";
+  out += clean(host.onednn);
+  return out;
+}
+
+int measured_threads(int threads) {
+  return threads > 0 ? threads : int(std::thread::hardware_concurrency());
 }
 
 SignedLayer parse_signature(const std::string& sig, const std::string& where) {
@@ -202,9 +245,7 @@ Measurement measure(const Graph& g, const std::vector<LayerDesc>& schedule,
       m.other_s += step.seconds;
   }
   m.model_s = median_model_seconds(*ex, inputs, options.repeats);
-  // The signature records the threads that really ran (0 = all cores).
-  const int threads =
-      options.threads > 0 ? options.threads : int(std::thread::hardware_concurrency());
+  const int threads = measured_threads(options.threads);  // what really ran
   for (auto d : schedule) {
     d.batch = options.batch;  // what really ran
     m.signatures.push_back(layer_signature({d, threads, this_host()}));
@@ -214,8 +255,7 @@ Measurement measure(const Graph& g, const std::vector<LayerDesc>& schedule,
 
 std::vector<double> measure_cached(const Graph& g, const std::vector<LayerDesc>& schedule,
                                    const MeasureOptions& options, MeasureCache& cache) {
-  const int threads =
-      options.threads > 0 ? options.threads : int(std::thread::hardware_concurrency());
+  const int threads = measured_threads(options.threads);
   std::vector<double> out(schedule.size(), 0.0);
   bool missing = false;
   for (size_t k = 0; k < schedule.size(); ++k) {
@@ -229,12 +269,60 @@ std::vector<double> measure_cached(const Graph& g, const std::vector<LayerDesc>&
   }
   if (!missing) return out;
   const Measurement m = measure(g, schedule, options);
+  record(cache, schedule, m, threads, options.repeats);
+  for (size_t k = 0; k < schedule.size(); ++k)
+    if (m.layer_s[k] > 0) out[k] = m.layer_s[k];
+  return out;
+}
+
+double reorder_bytes(const std::vector<LayerDesc>& schedule) {
+  double bytes = 0;
+  for (const auto& d : schedule)
+    if (d.kind == LayerKind::kReorder)
+      bytes += double(d.batch * d.c_out * d.h_out * d.w_out) * (d.abits + d.obits) / 8;
+  return bytes;
+}
+
+std::string model_signature(const std::vector<std::string>& layer_signatures, double layers_s,
+                            double reorder_bytes, int threads, const HostInfo& host) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a over the layer signatures: which model it was
+  for (const auto& s : layer_signatures)
+    for (const char c : s + "\n") h = (h ^ uint8_t(c)) * 1099511628211ull;
+  char id[17];
+  std::snprintf(id, sizeof id, "%016llx", (unsigned long long)h);
+  return "model|layers=" + fmt_double(layers_s) + "|reorder_bytes=" + fmt_double(reorder_bytes) +
+         "|id=" + id + '|' + host_fields(threads, host);
+}
+
+std::optional<ModelSample> parse_model_signature(const std::string& sig, double seconds,
+                                                 int threads, const HostInfo& host) {
+  const std::string head = "model|layers=";
+  const std::string tail = '|' + host_fields(threads, host);
+  if (sig.rfind(head, 0) != 0 || sig.size() < tail.size() ||
+      sig.compare(sig.size() - tail.size(), tail.size(), tail) != 0)
+    return std::nullopt;
+  const auto rb = sig.find("|reorder_bytes="), id = sig.find("|id=");
+  if (rb == std::string::npos || id == std::string::npos || id < rb) return std::nullopt;
+  try {
+    const std::string where = "model signature";
+    return ModelSample{parse_real(sig.substr(head.size(), rb - head.size()), "layers", where),
+                       parse_real(sig.substr(rb + 15, id - rb - 15), "reorder_bytes", where),
+                       seconds};
+  } catch (const DataError&) {
+    return std::nullopt;
+  }
+}
+
+void record(MeasureCache& cache, const std::vector<LayerDesc>& schedule, const Measurement& m,
+            int threads, int repeats) {
+  double layers = 0;
   for (size_t k = 0; k < schedule.size(); ++k)
     if (m.layer_s[k] > 0) {
-      cache.put(m.signatures[k], m.layer_s[k], options.repeats);
-      out[k] = m.layer_s[k];
+      cache.put(m.signatures[k], m.layer_s[k], repeats);
+      layers += m.layer_s[k];
     }
-  return out;
+  cache.put(model_signature(m.signatures, layers, reorder_bytes(schedule), threads, this_host()),
+            m.model_s, repeats);
 }
 
 }  // namespace autocompress

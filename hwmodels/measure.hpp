@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,12 @@ struct SignedLayer {
 //    t=2|cpu=AMD EPYC 9R14|dnnl=2.6.0"
 // ',' and '|' in the host strings become ' '. taps is printed to round-trip exactly.
 std::string layer_signature(const SignedLayer& s);
+// The layer part of a signature (up to "|o=32"): the key within one host and thread count.
+std::string layer_key(const LayerDesc& d);
+// The machine part of every signature: "t=2|cpu=AMD EPYC 9R14|dnnl=2.6.0" (cleaned as above).
+std::string host_fields(int threads, const HostInfo& host);
+// The thread count a measurement records: `threads`, or the number of cores for 0.
+int measured_threads(int threads);
 // The inverse of layer_signature. Throws DataError (file = `where`) naming the field that is
 // missing or malformed.
 SignedLayer parse_signature(const std::string& sig, const std::string& where = "signature");
@@ -60,10 +67,34 @@ struct Measurement {
 Measurement measure(const Graph& g, const std::vector<LayerDesc>& schedule,
                     const MeasureOptions& options);
 
+// A whole-model run as the cache keeps it (hwmodels/predict_host.hpp fits the host's whole-model
+// overhead to these): the sum of the per-layer medians of the same measurement, the bytes the
+// schedule's kReorder layers convert, and the median whole-model latency.
+struct ModelSample {
+  double layers_s = 0;
+  double reorder_bytes = 0;
+  double seconds = 0;
+};
+// Bytes read and written by the kReorder entries of a schedule (source + destination widths).
+double reorder_bytes(const std::vector<LayerDesc>& schedule);
+// The cache key of a model sample: "model|layers=..|reorder_bytes=..|id=<hash of the layer
+// signatures>|t=..|cpu=..|dnnl=..". Not a layer signature: parse_signature rejects it.
+std::string model_signature(const std::vector<std::string>& layer_signatures, double layers_s,
+                            double reorder_bytes, int threads, const HostInfo& host);
+// The sample of a model signature measured on `host` with `threads`; std::nullopt for any other
+// key (layer signatures, other machines).
+std::optional<ModelSample> parse_model_signature(const std::string& sig, double seconds,
+                                                 int threads, const HostInfo& host);
+
+// Stores what `m` measured: every layer a step ran for, and the whole-model sample.
+void record(MeasureCache& cache, const std::vector<LayerDesc>& schedule, const Measurement& m,
+            int threads, int repeats);
+
 // Per-layer seconds of `schedule` on this host, a shape measured once per machine: entries whose
 // signature is in `cache` are read from it; when any is missing the model is measured once and
-// every layer a step ran for is stored (median over options.repeats). Entries no step runs for
-// (kReorder layers: oneDNN's reorders count as reorder_s) stay 0 and are not stored.
+// every layer a step ran for is stored (median over options.repeats), with the model sample.
+// Entries no step runs for (kReorder layers: oneDNN's reorders count as reorder_s) stay 0 and are
+// not stored.
 std::vector<double> measure_cached(const Graph& g, const std::vector<LayerDesc>& schedule,
                                    const MeasureOptions& options, MeasureCache& cache);
 

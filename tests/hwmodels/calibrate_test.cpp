@@ -7,6 +7,7 @@
 #include "common/error.hpp"
 #include "hwmodels/roofline.hpp"
 #include "layer_builders.hpp"
+#include "synthetic_host.hpp"
 #include "test_profiles.hpp"
 
 namespace ac = autocompress;
@@ -15,32 +16,8 @@ namespace t = ac::testing;
 
 namespace {
 
-// Layers of four kinds and several sizes (distinct roofline times, so the fit is determined).
-std::vector<ac::LayerDesc> synthetic_layers() {
-  std::vector<ac::LayerDesc> v;
-  for (int64_t c : {16, 32, 64, 128}) {
-    v.push_back(t::conv(c, 2 * c, 28, 3));
-    v.push_back(t::depthwise(c, 14, 3));
-    v.push_back(t::gemm(8 * c, c, 4));
-    auto pool = t::conv(c, c, 14, 2);
-    pool.kind = LayerKind::kPool;
-    pool.h_out = pool.w_out = 7;
-    pool.stride = 2;
-    pool.wbits = 0;
-    v.push_back(pool);
-  }
-  return v;
-}
-
-ac::Profile truth() {
-  auto p = t::fixed_profile();
-  p.efficiency[int(LayerKind::kConv)] = 0.6;
-  p.efficiency[int(LayerKind::kDepthwise)] = 0.25;
-  p.efficiency[int(LayerKind::kGemm)] = 0.8;
-  p.efficiency[int(LayerKind::kPool)] = 0.4;
-  p.overhead_s = 3e-6;
-  return p;
-}
+using t::synthetic_layers;
+const auto truth = t::truth_profile;
 
 std::vector<ac::LatencySample> samples_from(const ac::Profile& p) {
   std::vector<ac::LatencySample> s;
@@ -128,30 +105,6 @@ TEST(LatencyCsv, BadLineNamesFileAndLine) {
   const auto sig = ac::layer_signature({t::conv(16, 16, 8, 3), 1, {"c", "2.6.0"}});
   EXPECT_THROW(ac::parse_latency_csv(sig + ",-1\n", "l.csv"), ac::DataError);
   EXPECT_THROW(ac::parse_latency_csv(sig + ",fast\n", "l.csv"), ac::DataError);
-}
-
-TEST(PredictHost, MeasurementsWinRooflineFillsTheRest) {
-  const ac::HostInfo host{"Test CPU", "2.6.0"};
-  const auto layers = synthetic_layers();
-  const auto p = truth();
-  std::map<std::string, double> cache{{ac::layer_signature({layers[1], 2, host}), 0.5}};
-  const auto pred = ac::predict_host(layers, p, 2, host, [&](const std::string& sig) {
-    auto it = cache.find(sig);
-    return it == cache.end() ? std::nullopt : std::optional<double>(it->second);
-  });
-  ASSERT_EQ(pred.layer_s.size(), layers.size());
-  double total = 0;
-  for (size_t k = 0; k < layers.size(); ++k) {
-    EXPECT_EQ(pred.measured[k], k == 1);
-    EXPECT_EQ(pred.layer_s[k], k == 1 ? 0.5 : ac::roofline(layers[k], p).latency_s);
-    total += pred.layer_s[k];
-  }
-  EXPECT_NEAR(pred.total_s, total, 1e-15);
-  // A different thread count is a different signature: no hit.
-  const auto other = ac::predict_host(layers, p, 1, host, [&](const std::string& sig) {
-    return cache.count(sig) ? std::optional<double>(cache.at(sig)) : std::nullopt;
-  });
-  EXPECT_FALSE(other.measured[1]);
 }
 
 }  // namespace

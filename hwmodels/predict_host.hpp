@@ -1,0 +1,72 @@
+// Host latency prediction: what a search asks for every candidate on the machine it runs on.
+// Measured where it can be, modeled where it must be (the nn-Meter idea, Zhang et al. MobiSys
+// 2021: per-kernel predictions summed; here the kernels of shapes already seen are measured):
+//
+//   layer k   the cached median of its signature (hwmodels/measure.hpp) when this host measured
+//             that shape at these threads ("measured"); otherwise the roofline of the profile
+//             whose efficiency per kind and per-layer overhead were fitted by NNLS to every
+//             cached layer of this host and thread count (hwmodels/calibrate.hpp, "modeled")
+//   reorders  the schedule's kReorder layers (precision-mode boundaries): reorder_s_per_byte x
+//             the bytes they convert
+//   model     total = layer_scale x sum(layers) + sum(reorders) + fixed_s
+//
+// layer_scale, reorder_s_per_byte and fixed_s are fitted by NNLS to the whole-model runs the
+// cache holds (ModelSample): steps timed one by one (with a wait after each) are not the
+// pipelined run, and oneDNN adds reorders at the graph's edges that no layer owns.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "hwmodels/measure.hpp"
+#include "hwmodels/measure_cache.hpp"
+#include "hwmodels/profile.hpp"
+#include "model/graph.hpp"
+
+namespace autocompress {
+
+// Everything a host prediction needs, read from the cache once (lookups are then in memory).
+struct HostModel {
+  Profile profile;  // the base profile with efficiency and overhead_s fitted to the cache
+  int threads = 1;
+  HostInfo host;
+  std::unordered_map<std::string, double> layers;  // layer signature -> median seconds
+  double layer_scale = 1;
+  double reorder_s_per_byte = 0;  // without model samples: the profile's reorder roofline rate
+  double fixed_s = 0;
+  int layer_samples = 0, model_samples = 0;  // what the fits saw
+};
+
+// Fits a HostModel to the cache entries of `host` at `threads` (other entries are ignored).
+// Without layer entries the profile is kept as it is; without model samples layer_scale = 1,
+// fixed_s = 0 and reorders cost their roofline. Pure function.
+HostModel fit_host_model(const Profile& base, const std::vector<CachedMeasurement>& entries,
+                         int threads, const HostInfo& host);
+// Reads `cache` and fits (threads 0 = all cores, as measure() records them).
+HostModel load_host_model(const Profile& base, const MeasureCache& cache, int threads,
+                          const HostInfo& host = this_host());
+
+struct HostPrediction {
+  std::vector<double> layer_s;  // per schedule entry (reorders: their share of the total)
+  std::vector<bool> measured;   // whether layer_s[k] is a cached measurement
+  double total_s = 0;           // the whole model (see the top comment)
+};
+
+// The prediction for a schedule (describe(), batch as deployed) from `m` alone. Pure, and cheap
+// enough to call for every candidate of a search (bench/hwmodel_bench.cpp).
+HostPrediction predict_host(const std::vector<LayerDesc>& schedule, const HostModel& m);
+
+struct HostPredictOptions {
+  bool measure_unseen = false;  // measure g once when a layer's shape is not in the cache
+  int repeats = 10;             // timed runs of that measurement (medians)
+};
+
+// As above; with measure_unseen, a schedule with an unseen layer is measured here first (g
+// compiled with the oneDNN evaluator at the schedule's batch and m.threads), recorded in `cache`
+// (layers and the model sample) and added to m.layers, so later candidates find it. The fits of
+// m are not redone (call load_host_model again to refit on what was added).
+HostPrediction predict_host(const Graph& g, const std::vector<LayerDesc>& schedule, HostModel& m,
+                            MeasureCache& cache, const HostPredictOptions& options);
+
+}  // namespace autocompress
