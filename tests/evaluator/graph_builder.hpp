@@ -94,10 +94,18 @@ class GraphBuilder {
   std::string qdq(const std::string& t, float scale, DType dt) {
     return dequantize(quantize(t, scale, dt));
   }
-  // Quantize-dequantize t on the grid set_grids() gave for this call; without grids (the float
-  // pass of quantized_graph below) t passes unchanged and is recorded for calibration.
+  // Quantize-dequantize t on the grid of `dq`, a DequantizeLinear output (pooling, Flatten and
+  // Concat keep their input's grid).
+  std::string qdq_as(const std::string& t, const std::string& dq) {
+    if (calibrating_) return t;
+    const Node& d = *g_.producer(dq);
+    return dequantize(
+        quantize(t, g_.initializers.at(d.inputs[1]).f[0], g_.initializers.at(d.inputs[2]).dtype));
+  }
+  // Quantize-dequantize t on the grid set_grids() gave for this call; in the calibrating pass of
+  // quantized_graph below, t passes unchanged and is recorded.
   std::string qdq(const std::string& t) {
-    if (grids_.empty()) {
+    if (calibrating_) {
       observed_.push_back(t);
       return t;
     }
@@ -105,6 +113,7 @@ class GraphBuilder {
     return qdq(t, scale, dt);
   }
   const std::vector<std::string>& observed() const { return observed_; }
+  void calibrate() { calibrating_ = true; }
   void set_grids(std::vector<std::pair<float, DType>> grids) { grids_ = std::move(grids); }
 
   std::string conv(const std::string& x, int64_t m, int64_t k, int64_t stride = 1,
@@ -206,6 +215,7 @@ class GraphBuilder {
   std::mt19937 rng_;
   int counter_ = 0;
   bool quant_weights_ = false;
+  bool calibrating_ = false;
   std::vector<std::string> observed_;
   std::vector<std::pair<float, DType>> grids_;
   size_t qdq_calls_ = 0;
@@ -218,6 +228,7 @@ class GraphBuilder {
 template <class Build>
 Graph quantized_graph(const Shape& input, Build build, int64_t calib_batch = 8) {
   GraphBuilder f(input);
+  f.calibrate();
   std::vector<std::string> outs = build(f);
   Graph fg = f.finish(outs);
   fg.outputs = f.observed();
