@@ -35,7 +35,7 @@ int64_t quantize_value(float x, float scale, int64_t levels);
 double quantization_sse(std::span<const float> w, float scale, int64_t levels);
 
 // Scale of one channel: max|w| / levels (naive), or the MSE-optimal clip over the ratios
-// 1.00, 0.99, ..., 0.20 of max|w| (ties keep the larger clip). 0 for an all-zero channel.
+// 1.00, 0.98, ..., 0.20 of max|w| (ties keep the larger clip). 0 for an all-zero channel.
 float maxabs_scale(std::span<const float> w, int64_t levels);
 float mse_scale(std::span<const float> w, int64_t levels);
 

@@ -1,0 +1,93 @@
+// apply: model + recipe + calibration data -> compressed model (docs/recipe.md, "Order of
+// operations in apply"). The steps, each a pure function of its own header:
+//
+//   1. prune       (compressors/prune.hpp)      the recipe's per-group ratios
+//   2. LS refit    (compressors/recover.hpp)    layers reading pruned channels, on their full
+//                                               weights (so that a layer that is also factorized
+//                                               is factorized from its refitted weights)
+//   3. factorize   (compressors/lowrank.hpp)    layers with rank < 1
+//   4. BN re-est.  (compressors/recover.hpp)    BNs downstream of any changed layer
+//   5. quantize    (compressors/quantize_pass.hpp) precision / wbits, MSE clipping, bias correction
+//
+// Steps 2 and 4 are recovery; 2, 4 and the two quantization refinements are switchable
+// (ApplyOptions). Layers the recipe leaves unchanged are not touched by any step.
+//
+// Everything that needs a pass over the calibration data of the ORIGINAL model is done once, by
+// the ApplyContext constructor: the Gram matrices for LS reconstruction and the activation
+// statistics (ranges, |x| histograms, channel means) of every quantizable tensor. apply(ctx,
+// recipe) then costs milliseconds per candidate plus, only when asked for, BN re-estimation (one
+// pass of the candidate over the calibration set) and calibration of tensors the original model
+// does not have (the middle of a factorized int8 layer: a pass over `extra_calib_images`).
+// Activation scales and channel means of pruned tensors come from the original model (means
+// restricted to the kept channels).
+//
+// Thread-safety: an ApplyContext is immutable after construction; apply() may be called from
+// several threads on one context. Deterministic: same context and recipe, identical graph.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compressors/calibrate.hpp"
+#include "compressors/dependency.hpp"
+#include "compressors/lowrank.hpp"
+#include "compressors/prune.hpp"
+#include "compressors/quantize_pass.hpp"
+#include "compressors/recipe.hpp"
+#include "compressors/recover.hpp"
+#include "data/dataset.hpp"
+#include "model/graph.hpp"
+
+namespace autocompress {
+
+struct ApplyOptions {
+  PruneOptions prune;
+  bool ls_reconstruction = true;  // step 2 (ablation in BENCHMARKS.md: gain >> 2 paired SEs)
+  bool bn_reestimation = false;   // step 4 (ablation: no gain after LS on the example model)
+  RecoverOptions recover;
+  QuantizeOptions quant;  // mse_clipping, bias_correction, activation scale method
+  CalibOptions calib;
+  int64_t extra_calib_images = 256;
+};
+
+class ApplyContext {
+ public:
+  // Collects the statistics of `original` on `calib` (may be empty: then recipes that need
+  // calibration data - LS, BN re-estimation, int8, bias correction - throw UsageError in apply).
+  // Throws DataError when `calib` does not fit the model.
+  ApplyContext(Graph original, Dataset calib, ApplyOptions options = {});
+
+  const Graph& original() const { return original_; }
+  const Dataset& calibration() const { return calib_; }
+  const ApplyOptions& options() const { return options_; }
+  const ChannelAnalysis& channels() const { return analysis_; }
+  const ReconstructionStats& ls_stats() const { return ls_stats_; }
+  const ActivationStats& activation_stats() const { return act_stats_; }
+
+ private:
+  Graph original_;
+  Dataset calib_;
+  ApplyOptions options_;
+  ChannelAnalysis analysis_;
+  ReconstructionStats ls_stats_;
+  ActivationStats act_stats_;
+};
+
+struct ApplyReport {
+  PruneReport prune;
+  LowRankReport lowrank;
+  std::vector<std::string> notes;  // what each step did, in order
+};
+
+// The compressed model. Validates the recipe against the model's structure (not its hash: the
+// caller checks that, see validate_recipe) and throws RecipeError like validate_recipe.
+Graph apply(const ApplyContext& ctx, const Recipe& recipe, ApplyReport* report = nullptr);
+// Same with other switches (ablations). `options.recover`/`calib` settings that change what the
+// context collected (positions_per_image, seed, bins) have no effect.
+Graph apply(const ApplyContext& ctx, const Recipe& recipe, const ApplyOptions& options,
+            ApplyReport* report = nullptr);
+
+// The recipe layer a node of a compressed graph belongs to ("<layer>/lowrank_a" -> "<layer>").
+std::string recipe_layer_of(const std::string& node_name);
+
+}  // namespace autocompress
