@@ -5,6 +5,8 @@
 #include <limits>
 #include <numeric>
 
+#include "search/hypervolume.hpp"
+
 namespace autocompress {
 
 namespace {
@@ -124,22 +126,33 @@ void take_most_crowded(std::span<const double> points, size_t m, const std::vect
 
 }  // namespace
 
+// Peels fronts off a list kept in lexicographic order (minimization keys): a point can only be
+// dominated by an earlier one, and only by a member of the front being built (transitivity), as in
+// pareto_front; what is left keeps its order for the next front.
 std::vector<size_t> select_best(std::span<const double> points, size_t m,
                                 std::span<const Sense> sense, std::span<const double> violation,
                                 size_t k) {
   const size_t n = m ? points.size() / m : 0;
+  const auto keys = to_minimization(points, m, sense);
+  auto key = [&](size_t i) { return std::span<const double>(keys).subspan(i * m, m); };
+  const std::vector<Sense> minimize(m, Sense::kMinimize);
   std::vector<size_t> left, infeasible, out;
   for (size_t i = 0; i < n; ++i)
     (violation.empty() || violation[i] == 0 ? left : infeasible).push_back(i);
-  std::vector<double> sub;
+  std::sort(left.begin(), left.end(), [&](size_t a, size_t b) {
+    const auto x = key(a), y = key(b);
+    return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end()) ||
+           (std::equal(x.begin(), x.end(), y.begin()) && a < b);
+  });
   while (out.size() < k && !left.empty()) {
-    sub.clear();
-    for (size_t i : left)
-      sub.insert(sub.end(), points.begin() + i * m, points.begin() + (i + 1) * m);
     std::vector<size_t> front, rest;
-    const auto f = pareto_front(sub, m, sense);
-    for (size_t a = 0, b = 0; a < left.size(); ++a)
-      (b < f.size() && f[b] == a ? (++b, front) : rest).push_back(left[a]);
+    for (size_t i : left) {
+      const bool dominated = std::any_of(front.begin(), front.end(), [&](size_t f) {
+        return dominates(key(f), key(i), minimize);
+      });
+      (dominated ? rest : front).push_back(i);
+    }
+    std::sort(front.begin(), front.end());
     take_most_crowded(points, m, front, std::min(front.size(), k - out.size()), out);
     left = std::move(rest);
   }

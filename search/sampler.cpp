@@ -52,11 +52,38 @@ double cheap_violation(const SamplerContext& ctx, const Candidate& c) {
   return total;
 }
 
-std::set<Candidate> taken_candidates(const SamplerContext& ctx) {
-  std::set<Candidate> taken(ctx.pending.begin(), ctx.pending.end());
-  for (const auto& o : ctx.history) taken.insert(o.x);
-  return taken;
+namespace {
+
+uint64_t candidate_hash(const Candidate& c) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a over the levels
+  for (int v : c) h = (h ^ static_cast<uint32_t>(v)) * 0x100000001b3ULL;
+  return h;
 }
+
+}  // namespace
+
+TakenCandidates::TakenCandidates(const SamplerContext& ctx) {
+  sorted_.reserve(ctx.history.size() + ctx.pending.size());
+  for (const auto& o : ctx.history) sorted_.emplace_back(candidate_hash(o.x), &o.x);
+  for (const auto& x : ctx.pending) sorted_.emplace_back(candidate_hash(x), &x);
+  std::sort(sorted_.begin(), sorted_.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+}
+
+size_t TakenCandidates::count(const Candidate& c) const {
+  const uint64_t h = candidate_hash(c);
+  auto it = std::lower_bound(sorted_.begin(), sorted_.end(), h,
+                             [](const auto& e, uint64_t key) { return e.first < key; });
+  for (; it != sorted_.end() && it->first == h; ++it)
+    if (*it->second == c) return 1;
+  return std::find(added_.begin(), added_.end(), c) != added_.end() ? 1 : 0;
+}
+
+void TakenCandidates::insert(const Candidate& c) {
+  if (!count(c)) added_.push_back(c);
+}
+
+TakenCandidates taken_candidates(const SamplerContext& ctx) { return TakenCandidates(ctx); }
 
 namespace {
 
@@ -75,8 +102,8 @@ size_t space_size(const SearchSpace& s, size_t limit) {
 
 // Small spaces, when drawing failed: the allowed untaken candidate `pick` places after the first
 // (wrapping), found by enumerating the space.
-std::optional<Candidate> enumerate_allowed(const SamplerContext& ctx,
-                                           const std::set<Candidate>& taken, size_t pick) {
+std::optional<Candidate> enumerate_allowed(const SamplerContext& ctx, const TakenCandidates& taken,
+                                           size_t pick) {
   const SearchSpace& s = *ctx.space;
   if (space_size(s, kEnumerableSpace) == SIZE_MAX) return std::nullopt;
   std::vector<Candidate> allowed;
@@ -98,8 +125,8 @@ std::optional<Candidate> enumerate_allowed(const SamplerContext& ctx,
 
 }  // namespace
 
-Candidate first_allowed(const SamplerContext& ctx, const std::set<Candidate>& taken,
-                        size_t max_tries, const std::function<Candidate(size_t)>& draw) {
+Candidate first_allowed(const SamplerContext& ctx, const TakenCandidates& taken, size_t max_tries,
+                        const std::function<Candidate(size_t)>& draw) {
   Candidate best;
   std::pair<double, bool> best_key{std::numeric_limits<double>::infinity(), true};
   for (size_t attempt = 0; attempt < std::max<size_t>(max_tries, 1); ++attempt) {

@@ -64,7 +64,7 @@ static size_t tournament(const Nsga2Sampler::Parents& p, Rng& rng) {
 }
 
 Candidate Nsga2Sampler::offspring(const SamplerContext& ctx, const Parents& p, int64_t number,
-                                  const std::set<Candidate>& taken) const {
+                                  const TakenCandidates& taken) const {
   Rng rng(seed_ ^ kOffspringSalt, static_cast<uint64_t>(number));
   // The last quarter of the tries are uniform draws: when the population has collapsed onto
   // evaluated or ruled-out candidates, variation alone would keep proposing them.

@@ -46,7 +46,7 @@ class Nsga2Sampler final : public Sampler {
 
  private:
   Candidate offspring(const SamplerContext& ctx, const Parents& p, int64_t number,
-                      const std::set<Candidate>& taken) const;
+                      const TakenCandidates& taken) const;
 
   uint64_t seed_;
   Nsga2Settings settings_;

@@ -41,7 +41,7 @@ Candidate latin_hypercube_row(const SearchSpace& space, uint64_t seed, size_t n,
 }
 
 Candidate RandomSampler::propose(const SamplerContext& ctx, int64_t number,
-                                 const std::set<Candidate>& taken) const {
+                                 const TakenCandidates& taken) const {
   Rng rng(seed_, static_cast<uint64_t>(number));
   const auto& space = *ctx.space;
   const bool in_design = number >= 0 && static_cast<size_t>(number) < settings_.n_init;

@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <set>
 #include <string>
 
 #include "search/rng.hpp"
@@ -28,8 +27,7 @@ class RandomSampler final : public Sampler {
   std::vector<Candidate> ask(const SamplerContext& ctx, size_t q) override;
   // The proposal for trial `number`, avoiding `taken` when it can (also NSGA-II's first
   // generation).
-  Candidate propose(const SamplerContext& ctx, int64_t number,
-                    const std::set<Candidate>& taken) const;
+  Candidate propose(const SamplerContext& ctx, int64_t number, const TakenCandidates& taken) const;
 
  private:
   uint64_t seed_;

@@ -79,5 +79,29 @@ TEST(Nondominated, SelectBestTakesFrontsThenCrowdingThenViolation) {
   for (size_t k = 1; k < all.size(); ++k) EXPECT_LE(rank[all[k - 1]], rank[all[k]]);
 }
 
+TEST(Nondominated, SelectBestFollowsTheRanksOnRandomSets) {
+  std::mt19937 rng(9);
+  for (size_t m = 1; m <= 3; ++m)
+    for (int rep = 0; rep < 20; ++rep) {
+      const size_t n = 1 + rng() % 80, k = 1 + rng() % n;
+      std::vector<double> p(n * m), v(n);
+      for (auto& x : p) x = rng() % 9;
+      for (auto& x : v) x = rng() % 4 ? 0.0 : double(1 + rng() % 3);
+      std::vector<Sense> sense(m);
+      for (auto& s : sense) s = rng() % 2 ? S::kMaximize : S::kMinimize;
+      const auto rank = nondominated_ranks_naive(p, m, sense, v);
+      const auto best = select_best(p, m, sense, v, k);
+      ASSERT_EQ(best.size(), k);
+      std::vector<int> taken(n, 0);
+      for (size_t i = 0; i < k; ++i) {
+        EXPECT_EQ(taken[best[i]]++, 0);
+        if (i > 0) EXPECT_LE(rank[best[i - 1]], rank[best[i]]);
+      }
+      // Nothing left out ranks better than the worst taken.
+      for (size_t i = 0; i < n; ++i)
+        if (!taken[i]) EXPECT_GE(rank[i], rank[best.back()]);
+    }
+}
+
 }  // namespace
 }  // namespace autocompress
