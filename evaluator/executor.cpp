@@ -1,5 +1,6 @@
 #include "evaluator/executor.hpp"
 
+#include <cmath>
 #include <string>
 
 #include "common/error.hpp"
@@ -13,6 +14,16 @@ std::string concrete_str(const Shape& s) {
   std::string r = "[";
   for (size_t k = 0; k < s.size(); ++k) r += (k ? "," : "") + std::to_string(s[k]);
   return r + "]";
+}
+
+// Values of a uint8 / int8 input must be integers of that type (HostTensor carries them as float).
+void check_integer_values(const std::string& name, DType type, const std::vector<float>& data) {
+  if (type != DType::kUInt8 && type != DType::kInt8) return;
+  const float lo = type == DType::kUInt8 ? 0.0f : -128.0f, hi = type == DType::kUInt8 ? 255 : 127;
+  for (size_t k = 0; k < data.size(); ++k)
+    if (!(data[k] >= lo && data[k] <= hi) || data[k] != std::nearbyint(data[k]))
+      throw DataError("", "input '" + name + "' is " + dtype_name(type) + " but element " +
+                              std::to_string(k) + " is " + std::to_string(data[k]));
 }
 
 }  // namespace
@@ -37,6 +48,7 @@ int64_t check_inputs(const Graph& g, const std::vector<HostTensor>& inputs) {
     if (negative || static_cast<int64_t>(t.data.size()) != numel(t.shape))
       throw DataError("", "input '" + g.inputs[k] + "' has shape " + concrete_str(t.shape) +
                               " but " + std::to_string(t.data.size()) + " values");
+    check_integer_values(g.inputs[k], g.value(g.inputs[k]).dtype, t.data);
   }
   return batch;
 }

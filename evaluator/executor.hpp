@@ -11,7 +11,11 @@
 
 namespace autocompress {
 
-// A plain (row-major, NCHW) float32 host tensor.
+// A plain (row-major, NCHW) float32 host tensor. It carries every graph input and output,
+// whatever its element type: a uint8 / int8 tensor (a graph input read by DequantizeLinear, the
+// output of a QuantizeLinear) holds its integer values as floats (exact: |v| <= 255), e.g.
+// 128.0f for the uint8 128. Executors return integer-typed outputs that way and check_inputs
+// requires integer-typed inputs to hold integers in their type's range.
 struct HostTensor {
   Shape shape;
   std::vector<float> data;
@@ -28,6 +32,8 @@ class Executor {
 };
 
 // Check `inputs` against the graph's inputs for a batch taken from inputs[0]; returns the batch.
+// Throws DataError naming the input on a count, shape or size mismatch, and when a uint8 / int8
+// input holds a value that is not an integer of its type (see HostTensor).
 int64_t check_inputs(const Graph& g, const std::vector<HostTensor>& inputs);
 
 }  // namespace autocompress

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <string>
 #include <unordered_map>
@@ -21,6 +22,7 @@ namespace {
 using Inputs = std::vector<const HostTensor*>;  // nullptr marks an absent optional input
 using Strides = std::vector<int64_t>;
 using OpFn = HostTensor (*)(const Node&, const Inputs&, int64_t batch);
+using Fn = std::function<HostTensor(const Node&, const Inputs&, int64_t batch)>;
 
 // ---- small helpers --------------------------------------------------------------------------
 
@@ -514,6 +516,59 @@ HostTensor div(const Node& n, const Inputs& in, int64_t) {
   return broadcast_binary(n, in, [](double a, double b) { return a / b; });
 }
 
+// ---- QuantizeLinear / DequantizeLinear (graph.hpp), literally as ONNX defines them ----------
+
+// The grid of element k: scale and zero point, per tensor or along `axis` (per-axis scales).
+struct Grid {
+  const HostTensor& scale;
+  const HostTensor* zero_point;
+  int64_t inner = 1, channels = 1;  // per-axis: element k uses channel (k / inner) % channels
+
+  Grid(const Node& n, const Inputs& in, const Shape& x)
+      : scale(arg(n, in, 1)), zero_point(optional_arg(in, 2)) {
+    channels = static_cast<int64_t>(scale.data.size());
+    if (zero_point && zero_point->data.size() != scale.data.size())
+      bad(n, "zero point and scale differ in size");
+    if (channels == 1) return;
+    const int64_t axis = n.i("axis", 1);
+    if (axis < 0 || axis >= static_cast<int64_t>(x.size()) || x[axis] != channels)
+      bad(n, std::to_string(channels) + " scales do not fit axis " + std::to_string(axis) + " of " +
+                 shape_str(x));
+    inner = product(x, axis + 1, x.size());
+  }
+  size_t channel(size_t k) const { return (k / inner) % channels; }
+  float s(size_t k) const { return scale.data[channel(k)]; }
+  float zp(size_t k) const { return zero_point ? zero_point->data[channel(k)] : 0.0f; }
+};
+
+// The integer range of the node's output type: uint8 unless the zero point says int8.
+std::pair<float, float> quantized_range(const Node& n, const Grid& grid, DType zp_type) {
+  if (!grid.zero_point || zp_type == DType::kUInt8) return {0.0f, 255.0f};
+  if (zp_type == DType::kInt8) return {-128.0f, 127.0f};
+  bad(n, std::string("zero point of type ") + dtype_name(zp_type) + ", expected uint8 or int8");
+}
+
+// y = saturate(round_half_to_even(x / scale) + zero_point); the division in float32, as ONNX's
+// reference implementation does it (std::nearbyint rounds ties to even in the default mode).
+HostTensor quantize_linear(const Node& n, const Inputs& in, DType zp_type) {
+  const HostTensor& x = arg(n, in, 0);
+  const Grid grid(n, in, x.shape);
+  const auto [lo, hi] = quantized_range(n, grid, zp_type);
+  HostTensor y{x.shape, std::vector<float>(x.data.size())};
+  for (size_t k = 0; k < x.data.size(); ++k)
+    y.data[k] = std::clamp(std::nearbyint(x.data[k] / grid.s(k)) + grid.zp(k), lo, hi);
+  return y;
+}
+
+// y = (x - zero_point) * scale in float32.
+HostTensor dequantize_linear(const Node& n, const Inputs& in, int64_t) {
+  const HostTensor& x = arg(n, in, 0);
+  const Grid grid(n, in, x.shape);
+  HostTensor y{x.shape, std::vector<float>(x.data.size())};
+  for (size_t k = 0; k < x.data.size(); ++k) y.data[k] = (x.data[k] - grid.zp(k)) * grid.s(k);
+  return y;
+}
+
 const std::unordered_map<std::string, OpFn>& op_table() {
   static const std::unordered_map<std::string, OpFn> table = {
       {"Conv", conv},
@@ -539,6 +594,7 @@ const std::unordered_map<std::string, OpFn>& op_table() {
       {"Reshape", reshape},
       {"Transpose", transpose},
       {"Softmax", softmax},
+      {"DequantizeLinear", dequantize_linear},
   };
   return table;
 }
@@ -558,13 +614,9 @@ class ReferenceExecutor : public Executor {
  public:
   explicit ReferenceExecutor(const Graph& g) : g_(g) {
     for (const auto& n : g_.nodes) {
-      auto it = op_table().find(n.op);
-      if (it == op_table().end())
-        throw UnsupportedError(g_.source, n.name,
-                               "the reference executor has no op '" + n.op + "'");
       if (n.outputs.size() != 1)
         throw ModelError(g_.source, n.name, n.op + " must have exactly one output");
-      fns_.push_back(it->second);
+      fns_.push_back(op_function(n));
     }
     for (const auto& [name, t] : g_.initializers) constants_[name] = from_tensor_data(t);
     // Last reader of every activation, so that it can be freed after that node.
@@ -612,8 +664,45 @@ class ReferenceExecutor : public Executor {
                            "' but the graph declares " + shape_str(it->second.shape));
   }
 
+  // The function computing n. QuantizeLinear learns its output type from the graph; a bf16
+  // layer (attr precision "bf16") first rounds its input and weights to bfloat16.
+  Fn op_function(const Node& n) const {
+    if (n.op == "QuantizeLinear") {
+      const DType t = node_output_dtype(g_, n);
+      return [t](const Node& m, const Inputs& in, int64_t) { return quantize_linear(m, in, t); };
+    }
+    auto it = op_table().find(n.op);
+    if (it == op_table().end())
+      throw UnsupportedError(g_.source, n.name, "the reference executor has no op '" + n.op + "'");
+    const OpFn f = it->second;
+    const std::string precision = layer_precision(n);
+    if (precision != "bf16") return f;
+    return [f](const Node& m, const Inputs& in, int64_t batch) {
+      HostTensor x = arg(m, in, 0), w = arg(m, in, 1);
+      for (float& v : x.data) v = round_to_bf16(v);
+      for (float& v : w.data) v = round_to_bf16(v);
+      Inputs rounded = in;
+      rounded[0] = &x;
+      rounded[1] = &w;
+      return f(m, rounded, batch);
+    };
+  }
+
+  // attr precision of a Conv/Gemm: "fp32" (absent), "bf16" or "int8" (int8 layers are their
+  // QDQ graph and run as fp32 here, which is the float simulation of the quantization).
+  std::string layer_precision(const Node& n) const {
+    if (!n.has("precision")) return "fp32";
+    const auto* p = std::get_if<std::string>(&n.attrs.at("precision"));
+    if ((n.op != "Conv" && n.op != "Gemm") || !p || (*p != "fp32" && *p != "bf16" && *p != "int8"))
+      throw ModelError(g_.source, n.name,
+                       "attribute precision must be \"fp32\", \"bf16\" or \"int8\" on a Conv or "
+                       "Gemm (" +
+                           n.op + ")");
+    return *p;
+  }
+
   Graph g_;
-  std::vector<OpFn> fns_;
+  std::vector<Fn> fns_;
   std::unordered_map<std::string, HostTensor> constants_;
   std::unordered_map<std::string, size_t> last_use_;
 };

@@ -1,6 +1,8 @@
 #include "model/graph.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
 #include <stdexcept>
 
 #include "common/error.hpp"
@@ -9,16 +11,26 @@ namespace autocompress {
 
 const char* dtype_name(DType t) {
   switch (t) {
-    case DType::kFloat: return "float32";
-    case DType::kUInt8: return "uint8";
-    case DType::kInt8: return "int8";
-    case DType::kInt32: return "int32";
-    case DType::kInt64: return "int64";
-    case DType::kBool: return "bool";
-    case DType::kFloat16: return "float16";
-    case DType::kDouble: return "float64";
-    case DType::kBFloat16: return "bfloat16";
-    default: return "undefined";
+    case DType::kFloat:
+      return "float32";
+    case DType::kUInt8:
+      return "uint8";
+    case DType::kInt8:
+      return "int8";
+    case DType::kInt32:
+      return "int32";
+    case DType::kInt64:
+      return "int64";
+    case DType::kBool:
+      return "bool";
+    case DType::kFloat16:
+      return "float16";
+    case DType::kDouble:
+      return "float64";
+    case DType::kBFloat16:
+      return "bfloat16";
+    default:
+      return "undefined";
   }
 }
 
@@ -54,8 +66,7 @@ const T& get_attr(const Node& n, const std::string& key, const char* type) {
   if (it == n.attrs.end())
     throw ModelError("", n.name, "missing attribute '" + key + "' (" + n.op + ")");
   const T* v = std::get_if<T>(&it->second);
-  if (!v)
-    throw ModelError("", n.name, "attribute '" + key + "' of " + n.op + " must be " + type);
+  if (!v) throw ModelError("", n.name, "attribute '" + key + "' of " + n.op + " must be " + type);
   return *v;
 }
 }  // namespace
@@ -107,7 +118,7 @@ const Node* Graph::find_node(const std::string& name) const {
 
 int64_t node_macs(const Graph& g, const Node& n) {
   if (n.op == "Conv") {
-    const Shape& w = g.value(n.inputs[1]).shape;  // [M, C/g, kH, kW]
+    const Shape& w = g.value(n.inputs[1]).shape;   // [M, C/g, kH, kW]
     const Shape& y = g.value(n.outputs[0]).shape;  // [N, M, OH, OW]
     return numel(w) * y[2] * y[3];
   }
@@ -174,6 +185,7 @@ class ShapeInference {
     if (op == "Reshape") return {reshape()};
     if (op == "Transpose") return {transpose()};
     if (op == "Softmax") return {softmax()};
+    if (op == "QuantizeLinear" || op == "DequantizeLinear") return {quantize_linear()};
     throw ModelError(g_.source, n_.name, "op '" + op + "' is not a canonical op");
   }
 
@@ -398,6 +410,67 @@ class ShapeInference {
     return out;
   }
 
+  // QuantizeLinear / DequantizeLinear: Y has X's shape. The scale (and zero point) must be
+  // initializers: a scalar (or [1]) for one grid, or [C] along `axis` with C = X's extent there.
+  Shape quantize_linear() const {
+    const Shape& x = in(0);
+    const bool q = n_.op == "QuantizeLinear";
+    const TensorData& scale = constant_input(1, q ? "y_scale" : "x_scale");
+    if (scale.dtype != DType::kFloat)
+      bad("scale '" + n_.inputs[1] + "' must be float32, got " + dtype_name(scale.dtype));
+    for (float s : scale.f)
+      if (!std::isfinite(s) || (q && s == 0))
+        bad("scale '" + n_.inputs[1] + "' holds " + std::to_string(s) + "; scales must be finite" +
+            (q ? " and non-zero" : ""));
+    const bool per_axis = scale.shape.size() == 1 && scale.shape[0] != 1;
+    if (scale.shape.size() > 1)
+      bad("scale '" + n_.inputs[1] + "' must be a scalar or 1-D, got " + shape_str(scale.shape));
+    if (per_axis) check_quant_axis(x, scale.shape[0]);
+    const DType xt = input_dtype(0);
+    if (q && xt != DType::kFloat)
+      bad("input '" + n_.inputs[0] + "' must be float32, got " + dtype_name(xt));
+    if (!q && xt != DType::kUInt8 && xt != DType::kInt8 && xt != DType::kInt32)
+      bad("input '" + n_.inputs[0] + "' must be uint8, int8 or int32, got " + dtype_name(xt));
+    if (present(2)) check_zero_point(constant_input(2, q ? "y_zero_point" : "x_zero_point"), scale);
+    return x;
+  }
+  void check_quant_axis(const Shape& x, int64_t channels) const {
+    const int64_t axis = n_.i("axis", 1);
+    if (axis < 0 || axis >= static_cast<int64_t>(x.size()))
+      bad("axis " + std::to_string(axis) + " out of range for " + shape_str(x));
+    if (x[axis] == kBatch) unsupported(n_.op + " with one scale per batch element");
+    if (x[axis] != channels)
+      bad("scale '" + n_.inputs[1] + "' has " + std::to_string(channels) + " values, but axis " +
+          std::to_string(axis) + " of " + shape_str(x) + " has " + std::to_string(x[axis]));
+  }
+  void check_zero_point(const TensorData& zp, const TensorData& scale) const {
+    if (zp.shape != scale.shape && !(zp.size() == 1 && scale.size() == 1))
+      bad("zero point '" + n_.inputs[2] + "' has shape " + shape_str(zp.shape) + ", its scale " +
+          shape_str(scale.shape));
+    const DType want = n_.op == "QuantizeLinear" ? zp.dtype : input_dtype(0);
+    if (zp.dtype != want ||
+        (zp.dtype != DType::kUInt8 && zp.dtype != DType::kInt8 && zp.dtype != DType::kInt32))
+      bad("zero point '" + n_.inputs[2] + "' is " + dtype_name(zp.dtype) + ", expected " +
+          (n_.op == "QuantizeLinear" ? std::string("uint8 or int8")
+                                     : std::string("the input's type ") + dtype_name(want)));
+    if (n_.op == "QuantizeLinear" && zp.dtype == DType::kInt32)
+      bad("QuantizeLinear cannot produce int32 (zero point '" + n_.inputs[2] + "')");
+    if (zp.dtype == DType::kInt32)
+      for (int64_t v : zp.i)
+        if (v != 0)
+          bad("an int32 zero point must be 0, '" + n_.inputs[2] + "' holds " + std::to_string(v));
+  }
+  const TensorData& constant_input(size_t k, const char* role) const {
+    in(k);
+    auto it = g_.initializers.find(n_.inputs[k]);
+    if (it == g_.initializers.end())
+      unsupported(n_.op + " " + role + " '" + n_.inputs[k] +
+                  "' must be an initializer (constant); it is computed at run time or a graph "
+                  "input");
+    return it->second;
+  }
+  DType input_dtype(size_t k) const { return g_.values.at(n_.inputs[k]).dtype; }
+
   Shape softmax() const {
     const Shape& x = in(0);
     int64_t axis = n_.i("axis");
@@ -414,12 +487,25 @@ std::vector<Shape> infer_node_shapes(const Graph& g, const Node& n) {
   return ShapeInference(g, n).run();
 }
 
+DType node_output_dtype(const Graph& g, const Node& n) {
+  if (n.op != "QuantizeLinear") return DType::kFloat;
+  if (n.inputs.size() < 3 || n.inputs[2].empty()) return DType::kUInt8;
+  return g.value(n.inputs[2]).dtype;
+}
+
 void infer_shapes(Graph& g) {
   for (const auto& n : g.nodes) {
     auto shapes = infer_node_shapes(g, n);
     for (size_t k = 0; k < n.outputs.size() && k < shapes.size(); ++k)
-      g.values[n.outputs[k]] = ValueInfo{n.outputs[k], DType::kFloat, shapes[k]};
+      g.values[n.outputs[k]] = ValueInfo{n.outputs[k], node_output_dtype(g, n), shapes[k]};
   }
+}
+
+float round_to_bf16(float x) {
+  const uint32_t b = std::bit_cast<uint32_t>(x);
+  if ((b & 0x7fffffffu) > 0x7f800000u) return x;  // NaN stays NaN
+  const uint32_t r = (b + 0x7fffu + ((b >> 16) & 1u)) & 0xffff0000u;
+  return std::bit_cast<float>(r);
 }
 
 }  // namespace autocompress

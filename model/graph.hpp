@@ -30,13 +30,18 @@
 //   Softmax     attrs: axis (non-negative), coerce_2d (1 = opset < 13 semantics: the input is
 //               flattened to 2-D at axis and the softmax taken over the whole trailing block)
 //
-//   QuantizeLinear    in: X (float), y_scale (float initializer: scalar, or [C] with axis),
-//                     optional y_zero_point (uint8 or int8 initializer shaped like y_scale; its
-//                     dtype is Y's dtype, uint8 when absent); attrs: axis (non-negative).
-//                     Y = saturate(round_half_to_even(X / y_scale) + y_zero_point)
+//   QuantizeLinear    in: X (float), y_scale (float initializer: scalar or [1] for one grid, or
+//                     [C] per axis), optional y_zero_point (uint8 or int8 initializer shaped like
+//                     y_scale; its dtype is Y's dtype, uint8 when absent); attrs: axis
+//                     (non-negative; optional, default 1 as in ONNX; only read for [C] scales,
+//                     where C must equal X's extent along axis, never the batch).
+//                     Y = saturate(round_half_to_even(X / y_scale) + y_zero_point), the division
+//                     in float32; scales finite and non-zero.
 //   DequantizeLinear  in: X (uint8 / int8 / int32 activation or initializer), x_scale,
-//                     optional x_zero_point; attrs: axis (non-negative).
+//                     optional x_zero_point (X's dtype; 0 for int32); attrs: axis as above.
 //                     Y = (X - x_zero_point) * x_scale, float32
+//               A non-constant scale or zero point is an UnsupportedError, a zero point of the
+//               wrong type a ModelError, both naming the node (infer_node_shapes checks them).
 //               These are ONNX's QDQ ops, kept as they are: a quantized model *is* its QDQ graph,
 //               so the loader reads QDQ files into the same IR the compressors produce, and the
 //               reference executor runs it literally (the float simulation of the quantization).
@@ -117,8 +122,10 @@ struct TensorData {
   std::vector<int64_t> i;
 
   int64_t size() const { return numel(shape); }
-  bool is_float() const { return dtype == DType::kFloat || dtype == DType::kDouble ||
-                                 dtype == DType::kFloat16 || dtype == DType::kBFloat16; }
+  bool is_float() const {
+    return dtype == DType::kFloat || dtype == DType::kDouble || dtype == DType::kFloat16 ||
+           dtype == DType::kBFloat16;
+  }
 };
 
 // Static description of a tensor flowing through the graph.
@@ -132,8 +139,8 @@ using AttrValue =
     std::variant<int64_t, float, std::string, std::vector<int64_t>, std::vector<float>>;
 
 struct Node {
-  std::string name;  // unique in the graph; for Conv/Gemm the stable layer name
-  std::string op;    // canonical op type (see the list above)
+  std::string name;                 // unique in the graph; for Conv/Gemm the stable layer name
+  std::string op;                   // canonical op type (see the list above)
   std::vector<std::string> inputs;  // tensor names; "" marks an absent optional input
   std::vector<std::string> outputs;
   std::map<std::string, AttrValue> attrs;
@@ -160,10 +167,10 @@ struct LayerInfo {
 struct Graph {
   std::string name;
   int64_t opset = 13;
-  std::string source;  // file it was loaded from, for messages
-  std::vector<std::string> inputs;   // graph inputs (never initializers)
-  std::vector<std::string> outputs;  // graph outputs
-  std::vector<Node> nodes;           // topological order
+  std::string source;                                 // file it was loaded from, for messages
+  std::vector<std::string> inputs;                    // graph inputs (never initializers)
+  std::vector<std::string> outputs;                   // graph outputs
+  std::vector<Node> nodes;                            // topological order
   std::unordered_map<std::string, ValueInfo> values;  // every tensor, initializers included
   std::unordered_map<std::string, TensorData> initializers;
   std::map<std::string, std::string> metadata;  // ONNX metadata_props (e.g. preprocessing)
@@ -190,9 +197,15 @@ std::vector<LayerInfo> weighted_layers(const Graph& g);
 // counts, Gemm K, BN parameter sizes, broadcast shapes), UnsupportedError when the batch
 // dimension would move away from dim 0 or be mixed with other dimensions.
 std::vector<Shape> infer_node_shapes(const Graph& g, const Node& n);
+// The element type of n's output: for QuantizeLinear its zero point's type (uint8 when absent),
+// float32 for every other op.
+DType node_output_dtype(const Graph& g, const Node& n);
 // Recompute g.values of every node output in schedule order (e.g. after a transformation
-// changed a weight's shape). Activations are float32.
+// changed a weight's shape), with types from node_output_dtype.
 void infer_shapes(Graph& g);
+// x rounded to the nearest bfloat16 (ties to even), as float32; NaN stays NaN. What a bf16
+// layer does to its input and weights (the reference executor and the ONNX writer use it).
+float round_to_bf16(float x);
 // ONNX multidirectional broadcast of two shapes; std::nullopt when incompatible.
 // kBatch broadcasts only against kBatch or 1.
 std::optional<Shape> broadcast_shapes(const Shape& a, const Shape& b);

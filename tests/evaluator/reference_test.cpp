@@ -23,12 +23,12 @@ class OneNode {
  public:
   explicit OneNode(std::string op) { node_.op = std::move(op), node_.name = "node"; }
 
-  OneNode& input(HostTensor t) {
+  OneNode& input(HostTensor t, DType type = DType::kFloat) {
     const std::string name = "in" + std::to_string(node_.inputs.size());
     Shape declared = t.shape;
     declared[0] = kBatch;
     g_.inputs.push_back(name);
-    g_.values[name] = {name, DType::kFloat, declared};
+    g_.values[name] = {name, type, declared};
     node_.inputs.push_back(name);
     inputs_.push_back(std::move(t));
     return *this;
@@ -37,6 +37,14 @@ class OneNode {
     const std::string name = "w" + std::to_string(node_.inputs.size());
     g_.values[name] = {name, DType::kFloat, t.shape};
     g_.initializers[name] = TensorData{DType::kFloat, t.shape, t.data, {}};
+    node_.inputs.push_back(name);
+    return *this;
+  }
+  // An integer initializer (a zero point, a quantized weight).
+  OneNode& weight(DType type, Shape shape, std::vector<int64_t> values) {
+    const std::string name = "w" + std::to_string(node_.inputs.size());
+    g_.values[name] = {name, type, shape};
+    g_.initializers[name] = TensorData{type, shape, {}, std::move(values)};
     node_.inputs.push_back(name);
     return *this;
   }
@@ -402,6 +410,106 @@ TEST(ReferenceTranspose, NchwToNhwc) {
   expect_tensor(n.run(), {1, 1, 3, 2}, {1, 4, 2, 5, 3, 6});
 }
 
+// ---- QuantizeLinear / DequantizeLinear ----------------------------------------------------------
+
+TEST(ReferenceQuantizeLinear, RoundsHalfToEven) {
+  auto n = OneNode("QuantizeLinear")
+               .input(T({1, 8}, {0.5f, 1.5f, 2.5f, 3.5f, -0.5f, -1.5f, -2.5f, 2.4f}));
+  n.weight(T({}, {1.0f})).weight(DType::kInt8, {}, {0});
+  expect_tensor(n.run(), {1, 8}, {0, 2, 2, 4, 0, -2, -2, 2});
+}
+
+TEST(ReferenceQuantizeLinear, DividesByTheScaleAndAddsTheZeroPoint) {
+  auto n = OneNode("QuantizeLinear").input(T({1, 4}, {0, 2, 3, -254}));
+  n.weight(T({}, {2.0f})).weight(DType::kUInt8, {}, {128});
+  expect_tensor(n.run(), {1, 4}, {128, 129, 130, 1});  // 3 / 2 = 1.5 rounds to 2
+}
+
+TEST(ReferenceQuantizeLinear, SaturatesToUint8AndInt8) {
+  const HostTensor x = T({1, 4}, {-1000, -129.4f, 300, 1000});
+  auto u8 = OneNode("QuantizeLinear").input(x).weight(T({}, {1.0f}));
+  u8.weight(DType::kUInt8, {}, {10});
+  expect_tensor(u8.run(), {1, 4}, {0, 0, 255, 255});
+  auto s8 = OneNode("QuantizeLinear").input(x).weight(T({}, {1.0f}));
+  s8.weight(DType::kInt8, {}, {-1});
+  expect_tensor(s8.run(), {1, 4}, {-128, -128, 127, 127});
+  // Without a zero point the output is uint8 with zero point 0.
+  auto none = OneNode("QuantizeLinear").input(x).weight(T({}, {1.0f}));
+  expect_tensor(none.run(), {1, 4}, {0, 0, 255, 255});
+}
+
+TEST(ReferenceQuantizeLinear, PerAxisScalesAndZeroPoints) {
+  auto n = OneNode("QuantizeLinear").input(T({1, 2, 2}, {1, 3, 10, -20}));
+  n.weight(T({2}, {2.0f, 10.0f})).weight(DType::kUInt8, {2}, {0, 100}).attr("axis", int64_t{1});
+  expect_tensor(n.run(), {1, 2, 2}, {0, 2, 101, 98});  // 0.5 -> 0, 1.5 -> 2
+}
+
+TEST(ReferenceDequantizeLinear, SubtractsTheZeroPointAndScales) {
+  auto n = OneNode("DequantizeLinear").input(T({1, 4}, {0, 3, 128, 255}), DType::kUInt8);
+  n.weight(T({}, {2.0f})).weight(DType::kUInt8, {}, {128});
+  expect_tensor(n.run(), {1, 4}, {-256, -250, 0, 254});
+}
+
+TEST(ReferenceDequantizeLinear, PerAxisOnAnInt8Weight) {
+  // W = DQ(w_q) per output channel (axis 0), the form of int8 weights in the IR.
+  auto n = OneNode("Gemm").input(T({1, 2}, {1, 1}));
+  Graph g = n.graph();
+  g.initializers["wq"] = TensorData{DType::kInt8, {2, 2}, {}, {-128, 127, 3, -4}};
+  g.initializers["ws"] = TensorData{DType::kFloat, {2}, {0.5f, 0.25f}, {}};
+  g.initializers["wz"] = TensorData{DType::kInt8, {2}, {}, {0, 0}};
+  for (const char* t : {"wq", "ws", "wz"})
+    g.values[t] = {t, g.initializers[t].dtype, g.initializers[t].shape};
+  Node dq{"dq", "DequantizeLinear", {"wq", "ws", "wz"}, {"w"}, {{"axis", int64_t{0}}}};
+  g.nodes.front().inputs.push_back("w");
+  g.nodes.insert(g.nodes.begin(), dq);
+  const auto y = make_reference_executor(g)->run({T({1, 2}, {1, 1})}).at(0);
+  expect_tensor(y, {1, 2}, {-0.5f, -0.25f});  // (-128 + 127) * 0.5, (3 - 4) * 0.25
+}
+
+TEST(ReferenceDequantizeLinear, QuantizeThenDequantizeIsTheGridPoint) {
+  auto q = OneNode("QuantizeLinear").input(T({1, 3}, {0.26f, -0.74f, 9.0f}));
+  q.weight(T({}, {0.5f})).weight(DType::kInt8, {}, {0});
+  const HostTensor xq = q.run();
+  auto dq = OneNode("DequantizeLinear").input(xq, DType::kInt8);
+  dq.weight(T({}, {0.5f})).weight(DType::kInt8, {}, {0});
+  expect_tensor(dq.run(), {1, 3}, {0.5f, -0.5f, 9.0f});
+}
+
+// ---- bf16 layers --------------------------------------------------------------------------------
+
+TEST(ReferenceBf16, LayerRoundsInputAndWeightsToBfloat16) {
+  // bf16 keeps 8 significant bits: 1 + 2^-9 rounds to 1, 1 + 2^-8 is a tie and goes to the even
+  // 1, 1 + 3 * 2^-8 is a tie and goes to the even 1 + 2^-6. The bias stays float32.
+  const float a = 1 + std::ldexp(1.0f, -9), b = 1 + std::ldexp(1.0f, -8),
+              c = 1 + 3 * std::ldexp(1.0f, -8);
+  auto n = OneNode("Gemm").input(T({3, 1}, {a, b, c})).weight(T({1, 1}, {a}));
+  n.weight(T({1}, {std::ldexp(1.0f, -12)}));
+  expect_tensor(n.run(), {3, 1},
+                {a * a + std::ldexp(1.0f, -12), b * a + std::ldexp(1.0f, -12),
+                 c * a + std::ldexp(1.0f, -12)});
+  n.attr("precision", std::string("bf16"));
+  const HostTensor y = n.run();
+  const float bias = std::ldexp(1.0f, -12);
+  EXPECT_EQ(y.data[0], 1.0f + bias);
+  EXPECT_EQ(y.data[1], 1.0f + bias);
+  EXPECT_EQ(y.data[2], 1.0f + std::ldexp(1.0f, -6) + bias);
+}
+
+TEST(ReferenceBf16, RoundToBf16TiesToEvenAndKeepsSpecials) {
+  EXPECT_EQ(round_to_bf16(1 + std::ldexp(1.0f, -8)), 1.0f);
+  EXPECT_EQ(round_to_bf16(1 + 3 * std::ldexp(1.0f, -8)), 1 + std::ldexp(1.0f, -6));
+  EXPECT_EQ(round_to_bf16(-(1 + 3 * std::ldexp(1.0f, -8))), -(1 + std::ldexp(1.0f, -6)));
+  EXPECT_EQ(round_to_bf16(std::numeric_limits<float>::infinity()),
+            std::numeric_limits<float>::infinity());
+  EXPECT_TRUE(std::isnan(round_to_bf16(std::numeric_limits<float>::quiet_NaN())));
+}
+
+TEST(ReferenceBf16, UnknownPrecisionIsAModelError) {
+  auto n = OneNode("Gemm").input(T({1, 1}, {1})).weight(T({1, 1}, {1}));
+  n.attr("precision", std::string("fp8"));
+  EXPECT_THROW(make_reference_executor(n.graph()), ModelError);
+}
+
 // ---- errors -----------------------------------------------------------------------------------
 
 TEST(ReferenceErrors, UnknownOpNamesNodeAndOp) {
@@ -466,6 +574,18 @@ TEST(CheckInputs, EveryInputTakesTheSameBatch) {
   g.values["second"] = {"second", DType::kFloat, {kBatch, 2}};
   EXPECT_EQ(check_inputs(g, {filled({4, 3}), filled({4, 2})}), 4);
   EXPECT_THROW(check_inputs(g, {filled({4, 3}), filled({3, 2})}), DataError);
+}
+
+TEST(CheckInputs, IntegerInputsHoldIntegersOfTheirType) {
+  Graph g = one_input_graph({kBatch, 2});
+  g.values["input"].dtype = DType::kUInt8;
+  EXPECT_EQ(check_inputs(g, {T({1, 2}, {0, 255})}), 1);
+  EXPECT_THROW(check_inputs(g, {T({1, 2}, {0, 256})}), DataError);
+  EXPECT_THROW(check_inputs(g, {T({1, 2}, {0, 1.5f})}), DataError);
+  EXPECT_THROW(check_inputs(g, {T({1, 2}, {-1, 0})}), DataError);
+  g.values["input"].dtype = DType::kInt8;
+  EXPECT_EQ(check_inputs(g, {T({1, 2}, {-128, 127})}), 1);
+  EXPECT_THROW(check_inputs(g, {T({1, 2}, {128, 0})}), DataError);
 }
 
 }  // namespace

@@ -84,5 +84,72 @@ TEST(InferShapes, UnknownOpIsModelError) {
   error_of<ModelError>([&] { infer_shapes(g); });
 }
 
+// QuantizeLinear of x [N,3,2,2] with scale `scale_shape` and a zero point of `zp_type`.
+Graph quantize_graph(const Shape& scale_shape, DType zp_type) {
+  Graph g = one_node("QuantizeLinear", {kBatch, 3, 2, 2});
+  const int64_t c = numel(scale_shape);
+  g.initializers["s"] = TensorData{DType::kFloat, scale_shape, std::vector<float>(c, 0.5f), {}};
+  g.initializers["z"] = TensorData{zp_type, scale_shape, {}, std::vector<int64_t>(c, 0)};
+  if (zp_type == DType::kFloat) g.initializers["z"] = g.initializers["s"];
+  for (const char* t : {"s", "z"}) g.values[t] = {t, zp_type, scale_shape};
+  g.values["s"].dtype = DType::kFloat;
+  g.nodes[0].inputs = {"x", "s", "z"};
+  return g;
+}
+
+TEST(InferNodeShapes, QuantizeLinearTakesItsZeroPointsType) {
+  Graph g = quantize_graph({3}, DType::kInt8);
+  g.nodes[0].attrs["axis"] = int64_t{1};
+  EXPECT_EQ(infer_node_shapes(g, g.nodes[0]).at(0), (Shape{kBatch, 3, 2, 2}));
+  infer_shapes(g);
+  EXPECT_EQ(g.value("out").dtype, DType::kInt8);
+  g.nodes[0].inputs.pop_back();
+  infer_shapes(g);
+  EXPECT_EQ(g.value("out").dtype, DType::kUInt8);  // no zero point: uint8
+  // DequantizeLinear reads the int8 tensor back as float32.
+  Node dq{"dq", "DequantizeLinear", {"out", "s"}, {"deq"}, {{"axis", int64_t{1}}}};
+  g.nodes.push_back(dq);
+  infer_shapes(g);
+  EXPECT_EQ(g.value("deq").dtype, DType::kFloat);
+  EXPECT_EQ(g.value("deq").shape, (Shape{kBatch, 3, 2, 2}));
+}
+
+TEST(InferNodeShapes, QuantizeLinearErrorsNameTheNode) {
+  Graph g = quantize_graph({}, DType::kFloat);
+  auto msg = error_of<ModelError>([&] { infer_node_shapes(g, g.nodes[0]); });
+  EXPECT_NE(msg.find("node 'n': zero point 'z' is float32, expected uint8 or int8"),
+            std::string::npos)
+      << msg;
+  g = quantize_graph({}, DType::kInt32);
+  error_of<ModelError>([&] { infer_node_shapes(g, g.nodes[0]); });
+  g = quantize_graph({}, DType::kUInt8);
+  g.initializers.erase("s");  // the scale computed at run time
+  msg = error_of<UnsupportedError>([&] { infer_node_shapes(g, g.nodes[0]); });
+  EXPECT_NE(msg.find("node 'n': QuantizeLinear y_scale 's' must be an initializer"),
+            std::string::npos)
+      << msg;
+  g = quantize_graph({4}, DType::kUInt8);  // 4 scales along axis 1 of 3 channels
+  msg = error_of<ModelError>([&] { infer_node_shapes(g, g.nodes[0]); });
+  EXPECT_NE(msg.find("scale 's' has 4 values, but axis 1 of [N,3,2,2] has 3"), std::string::npos)
+      << msg;
+  g = quantize_graph({3}, DType::kUInt8);
+  g.nodes[0].attrs["axis"] = int64_t{0};  // one scale per batch element
+  error_of<UnsupportedError>([&] { infer_node_shapes(g, g.nodes[0]); });
+  g = quantize_graph({}, DType::kUInt8);
+  g.initializers["s"].f = {0.0f};
+  msg = error_of<ModelError>([&] { infer_node_shapes(g, g.nodes[0]); });
+  EXPECT_NE(msg.find("non-zero"), std::string::npos) << msg;
+  // DequantizeLinear of a float tensor, and with a zero point of another type than its input.
+  g = quantize_graph({}, DType::kUInt8);
+  g.nodes[0].op = "DequantizeLinear";
+  msg = error_of<ModelError>([&] { infer_node_shapes(g, g.nodes[0]); });
+  EXPECT_NE(msg.find("input 'x' must be uint8, int8 or int32, got float32"), std::string::npos)
+      << msg;
+  g.values["x"].dtype = DType::kInt8;
+  msg = error_of<ModelError>([&] { infer_node_shapes(g, g.nodes[0]); });
+  EXPECT_NE(msg.find("zero point 'z' is uint8, expected the input's type int8"), std::string::npos)
+      << msg;
+}
+
 }  // namespace
 }  // namespace autocompress
