@@ -1,0 +1,202 @@
+#include "search/ehvi.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <numeric>
+
+#include "search/hypervolume.hpp"
+#include "search/rng.hpp"
+
+namespace autocompress {
+
+namespace {
+
+double to_min(double v, Sense s) { return s == Sense::kMaximize ? -v : v; }
+
+// Hypervolume of points (minimization form, `dims` columns) w.r.t. ref.
+double hv_min(std::span<const double> points, size_t dims, std::span<const double> ref) {
+  if (points.empty()) return 0;
+  if (dims == 1) {
+    double best = ref[0];
+    for (double v : points) best = std::min(best, v);
+    return ref[0] - best;
+  }
+  if (dims == 2) return hypervolume_2d_min(points, ref);
+  if (dims == 3) return hypervolume_3d_min(points, ref);
+  return hypervolume_wfg_min(points, dims, ref);
+}
+
+// tau(x) = E[(X + x)^+] for X ~ N(0, 1) = x Phi(x) + phi(x).
+double tau(double x) {
+  const double cdf = 0.5 * std::erfc(-x / std::numbers::sqrt2);
+  const double pdf = std::exp(-0.5 * x * x) / std::sqrt(2 * std::numbers::pi);
+  return x * cdf + pdf;
+}
+
+}  // namespace
+
+double Hinges::operator()(double w) const {
+  double v = 0;
+  for (size_t k = 0; k < at.size(); ++k) v += slope[k] * std::max(w - at[k], 0.0);
+  return v;
+}
+
+Hinges improvement_hinges(std::span<const double> front, size_t m, std::span<const double> point,
+                          size_t u, std::span<const double> reference,
+                          std::span<const Sense> sense) {
+  std::vector<double> p(m), r(m), r_rest;
+  double box = 1;
+  for (size_t j = 0; j < m; ++j) {
+    p[j] = to_min(point[j], sense[j]);
+    r[j] = to_min(reference[j], sense[j]);
+    if (j == u) continue;
+    if (!(p[j] < r[j])) return {};  // the known objectives already miss the reference
+    box *= r[j] - p[j];
+    r_rest.push_back(r[j]);
+  }
+  // Front points inside the reference: (value in u, the others clipped to the box), by value in u.
+  std::vector<std::pair<double, std::vector<double>>> rows;
+  for (size_t i = 0; i + m <= front.size(); i += m) {
+    std::pair<double, std::vector<double>> row{to_min(front[i + u], sense[u]), {}};
+    bool inside = row.first < r[u];
+    for (size_t j = 0; j < m && inside; ++j) {
+      if (j == u) continue;
+      const double f = to_min(front[i + j], sense[j]);
+      inside = f < r[j];
+      row.second.push_back(std::max(f, p[j]));
+    }
+    if (inside) rows.push_back(std::move(row));
+  }
+  std::sort(rows.begin(), rows.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  // A_k after each distinct value v_k of objective u (the slice areas), ascending in v.
+  std::vector<double> v, area, active;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    active.insert(active.end(), rows[i].second.begin(), rows[i].second.end());
+    if (i + 1 < rows.size() && rows[i + 1].first == rows[i].first) continue;
+    v.push_back(rows[i].first);
+    area.push_back(std::max(box - hv_min(active, m - 1, r_rest), 0.0));
+  }
+  // Gains ascending: -r_u with slope A_K, then -v_K, ..., -v_1 where the slope grows to A_{k-1}.
+  Hinges h;
+  const size_t big_k = v.size();
+  h.at.push_back(-r[u]);
+  h.slope.push_back(big_k ? area[big_k - 1] : box);
+  for (size_t k = big_k; k >= 1; --k) {
+    const double before = k >= 2 ? area[k - 2] : box;  // A_{k-1}
+    if (before == area[k - 1]) continue;
+    h.at.push_back(-v[k - 1]);
+    h.slope.push_back(before - area[k - 1]);
+  }
+  return h;
+}
+
+double expected_hinges(const Hinges& f, double mu, double sd) {
+  if (!(sd > 0)) return f(mu);
+  double e = 0;
+  for (size_t k = 0; k < f.at.size(); ++k) e += f.slope[k] * sd * tau((mu - f.at[k]) / sd);
+  return e;
+}
+
+Hinges compose(const Hinges& f, const PiecewiseLinear& g) {
+  if (f.at.empty()) return {};
+  const PiecewiseLinear g_inv = g.inverse();
+  std::vector<double> b;
+  for (double a : f.at) b.push_back(g_inv(a));
+  for (double x : g.x)
+    if (x > b.front()) b.push_back(x);
+  std::sort(b.begin(), b.end());
+  b.erase(std::unique(b.begin(), b.end()), b.end());
+  Hinges h;
+  double previous_slope = 0, previous_value = 0;  // f(g(b_0)) = f(a_0) = 0
+  for (size_t i = 0; i < b.size(); ++i) {
+    double slope;
+    if (i + 1 < b.size()) {
+      const double value = f(g(b[i + 1]));
+      slope = (value - previous_value) / (b[i + 1] - b[i]);
+      previous_value = value;
+    } else {  // beyond every breakpoint: f's last slope times g's tail slope
+      slope = std::accumulate(f.slope.begin(), f.slope.end(), 0.0) * g.tail_slope;
+    }
+    h.at.push_back(b[i]);
+    h.slope.push_back(slope - previous_slope);
+    previous_slope = slope;
+  }
+  return h;
+}
+
+std::vector<double> qmc_normals(size_t count, size_t dims) {
+  if (dims == 0) return {};
+  double phi = 2;  // the root of x^(d+1) = x + 1 (Roberts 2018), by fixed-point iteration
+  for (int i = 0; i < 50; ++i) phi = std::pow(1 + phi, 1.0 / static_cast<double>(dims + 1));
+  std::vector<double> out(count * dims);
+  for (size_t n = 0; n < count; ++n)
+    for (size_t j = 0; j < dims; ++j) {
+      const double alpha = std::pow(1 / phi, static_cast<double>(j + 1));
+      const double uq = 0.5 + static_cast<double>(n + 1) * alpha;
+      out[n * dims + j] = normal_quantile(uq - std::floor(uq));
+    }
+  return out;
+}
+
+namespace {
+
+// EHVI integrated in closed form over `last`, the point's other values fixed.
+double closed_form(std::span<const double> front, size_t m, std::span<const double> point,
+                   const UncertainObjective& last, std::span<const double> reference,
+                   std::span<const Sense> sense) {
+  const Hinges h = improvement_hinges(front, m, point, last.index, reference, sense);
+  if (h.at.empty()) return 0;
+  const bool maximize = sense[last.index] == Sense::kMaximize;
+  const double mu = maximize ? last.mean : -last.mean;  // the gain's GP variable
+  if (!last.to_value) return expected_hinges(h, mu, last.sd);
+  const PiecewiseLinear g = maximize ? *last.to_value : last.to_value->reflected();
+  return expected_hinges(compose(h, g), mu, last.sd);
+}
+
+double value_of(const UncertainObjective& o, double z) { return o.to_value ? (*o.to_value)(z) : z; }
+
+}  // namespace
+
+double ehvi(std::span<const double> front, size_t m, std::span<const double> point,
+            std::span<const UncertainObjective> uncertain, std::span<const double> reference,
+            std::span<const Sense> sense, std::span<const double> normals) {
+  std::vector<double> pt(point.begin(), point.end());
+  const size_t k = uncertain.size() - 1;
+  if (k == 0) return closed_form(front, m, pt, uncertain.back(), reference, sense);
+  const size_t count = normals.size() / k;
+  double total = 0;
+  for (size_t s = 0; s < count; ++s) {
+    for (size_t i = 0; i < k; ++i)
+      pt[uncertain[i].index] =
+          value_of(uncertain[i], uncertain[i].mean + uncertain[i].sd * normals[s * k + i]);
+    total += closed_form(front, m, pt, uncertain.back(), reference, sense);
+  }
+  return count ? total / static_cast<double>(count) : 0.0;
+}
+
+Estimate ehvi_monte_carlo(std::span<const double> front, size_t m, std::span<const double> point,
+                          std::span<const UncertainObjective> uncertain,
+                          std::span<const double> reference, std::span<const Sense> sense,
+                          size_t samples, uint64_t seed) {
+  Rng rng(seed);
+  const double base = hypervolume(front, m, reference, sense);
+  std::vector<double> with(front.begin(), front.end());
+  with.insert(with.end(), point.begin(), point.end());
+  double total = 0, squares = 0;
+  for (size_t s = 0; s < samples; ++s) {
+    for (const auto& o : uncertain) {  // Box-Muller
+      const double a = 1 - rng.uniform(), b = rng.uniform();
+      const double z = std::sqrt(-2 * std::log(a)) * std::cos(2 * std::numbers::pi * b);
+      with[front.size() + o.index] = value_of(o, o.mean + o.sd * z);
+    }
+    const double gain = hypervolume(with, m, reference, sense) - base;
+    total += gain;
+    squares += gain * gain;
+  }
+  const double n = static_cast<double>(samples), mean = total / n;
+  return {mean, std::sqrt(std::max(squares / n - mean * mean, 0.0) / n)};
+}
+
+}  // namespace autocompress
