@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "compressors/dependency.hpp"
 #include "compressors/recipe.hpp"
 #include "hwmodels/energy.hpp"
 #include "hwmodels/layer_desc.hpp"
@@ -56,10 +57,13 @@ class ObjectiveModel {
   int64_t batch() const { return batch_; }
 
  private:
+  Graph compressed(const Recipe& r, std::map<std::string, LayerPrecision>& per_layer) const;
+
   Graph shape_only_;  // the original graph with weights reduced to their shapes
   Profile target_;
   int64_t batch_, channel_multiple_;
   ChannelAnalysis analysis_;
+  std::vector<std::string> layers_;  // Conv/Gemm of the original, schedule order
 };
 
 }  // namespace autocompress

@@ -30,6 +30,7 @@
 #include "compressors/recipe.hpp"
 #include "compressors/recover.hpp"
 #include "data/dataset.hpp"
+#include "evaluator/executor.hpp"
 #include "hwmodels/profile.hpp"
 #include "model/graph.hpp"
 #include "search/objectives.hpp"
@@ -42,20 +43,20 @@ namespace autocompress {
 struct ProblemConfig {
   std::string model = "examples/fashion_cnn.onnx";
   std::string data = "/usr/share/datasets/fashion-mnist";  // directory (val split) or images file
-  std::string labels;                                       // for an images file
-  std::string calib;      // directory (train split) or images file; empty = data's train split
+  std::string labels;                                      // for an images file
+  std::string calib;  // directory (train split) or images file; empty = data's train split
   std::string target = "host";
   std::vector<std::string> objectives = {"accuracy", "latency", "size"};
-  double max_accuracy_drop = 0;  // points; <= 0: no constraint
+  double max_accuracy_drop = 0;                                   // points; <= 0: no constraint
   double max_latency_ms = 0, max_size_mb = 0, max_energy_mj = 0;  // <= 0: no constraint
-  int64_t val_limit = 0;         // first N validation images (0 = all)
-  int64_t calib_limit = 1000;    // calibration images
-  int64_t chunk = 1000;          // images per early-stopping chunk
+  int64_t val_limit = 0;       // first N validation images (0 = all)
+  int64_t calib_limit = 1000;  // calibration images
+  int64_t chunk = 1000;        // images per early-stopping chunk
   bool early_stopping = true;
   double stop_z = 3.0;
-  int64_t latency_batch = 1;     // batch of the latency / energy prediction
+  int64_t latency_batch = 1;  // batch of the latency / energy prediction
   int64_t eval_batch = 256;
-  bool recover = true;           // least-squares reconstruction after pruning
+  bool recover = true;  // least-squares reconstruction after pruning
   SpaceOptions space;
 };
 
@@ -67,9 +68,9 @@ nlohmann::json problem_config_json(const ProblemConfig& c);
 // Paired accuracy statistics of a candidate against the original on the same images.
 struct PairedDrop {
   int64_t n = 0;
-  double accuracy = 0;           // candidate accuracy (fraction)
-  double original = 0;           // original accuracy on the same images (fraction)
-  double drop = 0, se = 0;       // in points (percent)
+  double accuracy = 0;      // candidate accuracy (fraction)
+  double original = 0;      // original accuracy on the same images (fraction)
+  double drop = 0, se = 0;  // in points (percent)
 };
 // From per-image correctness (1/0) of the original and the candidate.
 PairedDrop paired_drop(const std::vector<uint8_t>& original, const std::vector<uint8_t>& candidate);
@@ -78,7 +79,7 @@ bool cannot_meet(const PairedDrop& d, double max_drop_points, double z);
 
 // The outcome of one evaluation, ready for Storage::tell.
 struct Evaluation {
-  TrialResult result;      // state COMPLETE / PRUNED / FAIL, values, constraints, metrics
+  TrialResult result;  // state COMPLETE / PRUNED / FAIL, values, constraints, metrics
   std::string recipe_json;
 };
 
@@ -111,10 +112,10 @@ class CompressionProblem {
   double original_accuracy() const { return original_accuracy_; }  // fraction
   int64_t validation_size() const;
 
-  std::vector<Objective> objectives() const;        // storage names: accuracy, latency_ms, ...
-  std::vector<std::string> constraint_names() const; // accuracy_drop, latency, size, energy (set)
+  std::vector<Objective> objectives() const;          // storage names: accuracy, latency_ms, ...
+  std::vector<std::string> constraint_names() const;  // accuracy_drop, latency, size, energy (set)
   std::vector<Sense> senses() const;
-  std::vector<uint8_t> known_mask() const;          // 1 for latency / energy / size
+  std::vector<uint8_t> known_mask() const;  // 1 for latency / energy / size
   // Hypervolume reference: accuracy = original - allowed drop (or - 10 points when none), known
   // objectives = the original model's values.
   std::vector<double> reference_point() const;
@@ -134,22 +135,24 @@ class CompressionProblem {
   // Evaluates a recipe on the first `limit` validation images (0 = all): the paired drop.
   PairedDrop accuracy_of(const Recipe& r, int64_t limit, int threads = 0) const;
   // Each non-frozen knob alone at 3 levels (first, middle, last), on `limit` images.
-  std::vector<SensitivityCurve> sensitivity(int64_t limit, int threads = 0,
-                                            const std::function<void(const std::string&)>& progress = {}) const;
+  std::vector<SensitivityCurve> sensitivity(
+      int64_t limit, int threads = 0,
+      const std::function<void(const std::string&)>& progress = {}) const;
 
   // The StudySpec this problem records (objectives, constraints, reference point, search space,
   // configuration); sampler fields filled by the caller.
   StudySpec study_spec(const std::string& name) const;
 
  private:
-  std::vector<uint8_t> correct(const Graph& g, int64_t begin, int64_t end, int threads) const;
+  // Per-image correctness of images [begin, end) (labels, or agreement with the original).
+  std::vector<uint8_t> correct(Executor& ex, int64_t batch, int64_t begin, int64_t end) const;
 
   ProblemConfig config_;
   Graph model_;
   CompressionSpace space_;
   std::unique_ptr<ObjectiveModel> objectives_;
   Dataset val_, calib_;
-  std::vector<int64_t> original_top1_;    // original prediction per validation image
+  std::vector<int64_t> original_top1_;  // original prediction per validation image
   std::vector<uint8_t> original_correct_;
   double original_accuracy_ = 0;
   KnownObjectives original_known_;

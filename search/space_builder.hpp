@@ -39,11 +39,11 @@
 namespace autocompress {
 
 struct SpaceRule {
-  std::string layer;               // exact name or glob (*, ?)
-  std::string knob;                // "prune" | "precision" | "wbits" | "rank" | "" (every knob)
-  bool keep_float = false;         // precision fp32, wbits 8, rank 1, prune 0: the layer untouched
-  std::optional<KnobValue> freeze; // the knob fixed at this level value
-  std::vector<KnobValue> levels;   // non-empty: replaces the knob's levels (first = least)
+  std::string layer;                // exact name or glob (*, ?)
+  std::string knob;                 // "prune" | "precision" | "wbits" | "rank" | "" (every knob)
+  bool keep_float = false;          // precision fp32, wbits 8, rank 1, prune 0: the layer untouched
+  std::optional<KnobValue> freeze;  // the knob fixed at this level value
+  std::vector<KnobValue> levels;    // non-empty: replaces the knob's levels (first = least)
 };
 
 struct SpaceOptions {
@@ -68,10 +68,10 @@ struct KnobTarget {
 
 struct CompressionSpace {
   SearchSpace space;
-  std::vector<KnobTarget> targets;      // parallel to space.knobs
+  std::vector<KnobTarget> targets;  // parallel to space.knobs
   std::string model_sha256;
-  std::vector<std::string> layers;      // the model's Conv/Gemm layers, schedule order
-  std::vector<PruneGroup> groups;       // dependency_groups() of the model
+  std::vector<std::string> layers;  // the model's Conv/Gemm layers, schedule order
+  std::vector<PruneGroup> groups;   // dependency_groups() of the model
   SpaceOptions options;
 };
 

@@ -29,17 +29,17 @@ namespace autocompress {
 struct StudyOptions {
   std::string name = "autocompress";
   std::string sampler = "auto";
-  std::string sampler_settings;   // JSON text
+  std::string sampler_settings;  // JSON text
   uint64_t seed = 0;
-  int64_t trials = 0;             // finished trials to reach in this study (0 = no limit)
-  double timeout_s = 0;           // wall-time budget of this run (0 = no limit)
+  int64_t trials = 0;    // finished trials to reach in this study (0 = no limit)
+  double timeout_s = 0;  // wall-time budget of this run (0 = no limit)
   int workers = 1;
-  int cores = 0;                  // 0 = hardware concurrency
+  int cores = 0;  // 0 = hardware concurrency
   bool warm_start = true;
   bool quiet = false;
-  std::string log_path;           // progress lines also appended here
+  std::string log_path;  // progress lines also appended here
   double heartbeat_s = 10;
-  std::string worker_name;        // default: host:pid
+  std::string worker_name;  // default: host:pid
 };
 
 // The uniform baselines, in order, that are legal in the space: int8 everywhere, bf16
@@ -56,8 +56,8 @@ SamplerContext sampler_context(const CompressionProblem& p, const std::vector<Fr
 
 struct StudySummary {
   int64_t complete = 0, pruned = 0, failed = 0, running = 0;
-  size_t front_size = 0;   // feasible non-dominated COMPLETE trials
-  double hypervolume = 0;  // of the feasible front w.r.t. the study's reference point
+  size_t front_size = 0;     // feasible non-dominated COMPLETE trials
+  double hypervolume = 0;    // of the feasible front w.r.t. the study's reference point
   std::vector<double> best;  // best value per objective among feasible COMPLETE trials (NaN: none)
 };
 StudySummary summarize(const Study& s, const std::vector<FrozenTrial>& trials);

@@ -1,0 +1,358 @@
+#include "cli/search_commands.hpp"
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/error.hpp"
+#include "search/study.hpp"
+#include "storage/sqlite_storage.hpp"
+
+namespace autocompress::cli {
+
+namespace {
+
+using nlohmann::json;
+
+// "8h", "30m", "90s", "1.5h" or plain seconds.
+double parse_duration(const std::string& s) {
+  if (s.empty()) return 0;
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  const std::string unit = s.substr(used);
+  const double scale = unit.empty() || unit == "s" ? 1
+                       : unit == "m"               ? 60
+                       : unit == "h"               ? 3600
+                       : unit == "d"               ? 86400
+                                                   : -1;
+  if (used == 0 || scale < 0 || v < 0)
+    throw UsageError("--timeout: expected a duration like 8h, 30m, 90s, got '" + s + "'");
+  return v * scale;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// The embedded default model: examples/ of the source tree when not found from here.
+std::string default_model() {
+  const std::string rel = "examples/fashion_cnn.onnx";
+  if (std::filesystem::exists(rel)) return rel;
+  return std::string(AC_SOURCE_DIR) + "/" + rel;
+}
+
+struct Args {
+  // problem (flags override the --config file, which overrides the defaults)
+  std::string model, data, labels, calib, target, objectives, config;
+  double max_drop = 0, max_latency = 0, max_size = 0, max_energy = 0;
+  int64_t val_limit = 0, calib_limit = 0, chunk = 0;
+  bool no_early_stopping = false;
+  // study
+  std::string db = "autocompress_study.db", study = "autocompress", sampler = "auto",
+              sampler_settings, timeout, log;
+  int64_t trials = 0, trial = -1, limit = 1000;
+  int workers = 1;
+  uint64_t seed = 0;
+  bool quiet = false, no_warm_start = false;
+  std::string values, state = "COMPLETE";
+};
+
+std::atomic<StudyRunner*> g_runner{nullptr};
+
+extern "C" void on_signal(int) {
+  if (StudyRunner* r = g_runner.load()) r->request_stop();
+}
+
+struct State {
+  Args a;
+  CLI::App* search = nullptr;
+  CLI::App* ask = nullptr;
+  CLI::App* tell = nullptr;
+  CLI::App* sens = nullptr;
+  std::map<std::string, CLI::Option*> opts;  // problem and study flags of `search`
+};
+
+void add_problem_flags(CLI::App* c, Args& a, std::map<std::string, CLI::Option*>& o, bool search) {
+  o["model"] = c->add_option("--model,-m", a.model, "ONNX model (default: the embedded example)");
+  o["data"] =
+      c->add_option("--data,-d", a.data,
+                    "validation data: Fashion-MNIST-style directory (val split) or images file");
+  o["labels"] = c->add_option("--labels", a.labels, "labels for an images file");
+  o["calib"] = c->add_option("--calib", a.calib,
+                             "calibration data (directory: its train split; default: --data's)");
+  o["target"] = c->add_option("--target,-t", a.target, "hardware target (default host)");
+  o["objectives"] =
+      c->add_option("--objectives", a.objectives,
+                    "2-4 of accuracy,latency,energy,size (default accuracy,latency,size)");
+  o["max_accuracy_drop"] = c->add_option("--max-accuracy-drop", a.max_drop, "points of top-1");
+  o["max_latency_ms"] = c->add_option("--max-latency", a.max_latency, "ms on the target");
+  o["max_size_mb"] = c->add_option("--max-size", a.max_size, "MB packed");
+  o["max_energy_mj"] = c->add_option("--max-energy", a.max_energy, "mJ on the target");
+  o["val_limit"] = c->add_option("--val-limit", a.val_limit, "first N validation images");
+  o["calib_limit"] = c->add_option("--calib-limit", a.calib_limit, "calibration images (1000)");
+  o["chunk"] = c->add_option("--chunk", a.chunk, "images per early-stopping chunk (1000)");
+  o["no_early_stopping"] = c->add_flag("--no-early-stopping", a.no_early_stopping,
+                                       "evaluate every trial on all validation images");
+  c->add_option("--config", a.config, "study.json with the same settings (flags override it)");
+  c->add_option("--db", a.db, "trial database")->capture_default_str();
+  c->add_option("--study", a.study, "study name")->capture_default_str();
+  o["sampler"] = c->add_option("--sampler", a.sampler, "random | nsga2 | bo | auto");
+  o["sampler_settings"] = c->add_option("--sampler-settings", a.sampler_settings, "JSON");
+  o["seed"] = c->add_option("--seed", a.seed, "sampler seed");
+  c->add_flag("--quiet,-q", a.quiet, "no progress lines on the terminal");
+  o["no_warm_start"] =
+      c->add_flag("--no-warm-start", a.no_warm_start, "skip the uniform baselines");
+  if (!search) return;
+  o["trials"] = c->add_option("--trials,-n", a.trials, "finished trials to reach in the study");
+  o["timeout"] =
+      c->add_option("--timeout", a.timeout, "wall-time budget of this run: 8h, 30m, 90s");
+  o["workers"] = c->add_option("--workers,-w", a.workers, "candidates evaluated at once");
+  c->add_option("--log", a.log, "append progress lines to this file");
+}
+
+bool given(const State& s, const std::string& key) {
+  auto it = s.opts.find(key);
+  return it != s.opts.end() && it->second && it->second->count() > 0;
+}
+
+// The effective problem and study options: defaults <- --config <- flags.
+std::pair<ProblemConfig, StudyOptions> effective(const State& s) {
+  const Args& a = s.a;
+  ProblemConfig pc;
+  pc.model = default_model();
+  StudyOptions so;
+  so.name = a.study;
+  if (!a.config.empty()) {
+    std::ifstream f(a.config);
+    if (!f) throw IoError(a.config, "cannot read the config file");
+    json j;
+    try {
+      j = json::parse(f);
+    } catch (const json::exception& e) {
+      throw UsageError(a.config + ": malformed JSON: " + e.what());
+    }
+    if (!j.is_object()) throw UsageError(a.config + ": expected a JSON object");
+    for (const char* k : {"sampler", "sampler_settings", "trials", "timeout", "workers", "seed",
+                          "warm_start", "study", "db"})
+      if (j.contains(k)) {
+        const json v = j[k];
+        j.erase(k);
+        if (std::string(k) == "sampler")
+          so.sampler = v.get<std::string>();
+        else if (std::string(k) == "sampler_settings")
+          so.sampler_settings = v.is_string() ? v.get<std::string>() : v.dump();
+        else if (std::string(k) == "trials")
+          so.trials = v.get<int64_t>();
+        else if (std::string(k) == "timeout")
+          so.timeout_s = v.is_string() ? parse_duration(v.get<std::string>()) : v.get<double>();
+        else if (std::string(k) == "workers")
+          so.workers = v.get<int>();
+        else if (std::string(k) == "seed")
+          so.seed = v.get<uint64_t>();
+        else if (std::string(k) == "warm_start")
+          so.warm_start = v.get<bool>();
+        else if (std::string(k) == "study")
+          so.name = v.get<std::string>();
+      }
+    pc = parse_problem_config(j, pc);
+  }
+  if (given(s, "model")) pc.model = a.model;
+  if (given(s, "data")) pc.data = a.data;
+  if (given(s, "labels")) pc.labels = a.labels;
+  if (given(s, "calib")) pc.calib = a.calib;
+  if (given(s, "target")) pc.target = a.target;
+  if (given(s, "objectives")) pc.objectives = split_list(a.objectives);
+  if (given(s, "max_accuracy_drop")) pc.max_accuracy_drop = a.max_drop;
+  if (given(s, "max_latency_ms")) pc.max_latency_ms = a.max_latency;
+  if (given(s, "max_size_mb")) pc.max_size_mb = a.max_size;
+  if (given(s, "max_energy_mj")) pc.max_energy_mj = a.max_energy;
+  if (given(s, "val_limit")) pc.val_limit = a.val_limit;
+  if (given(s, "calib_limit")) pc.calib_limit = a.calib_limit;
+  if (given(s, "chunk")) pc.chunk = a.chunk;
+  if (given(s, "no_early_stopping")) pc.early_stopping = false;
+  pc = parse_problem_config(json::object(), pc);  // validates
+  if (given(s, "sampler")) so.sampler = a.sampler;
+  if (given(s, "sampler_settings")) so.sampler_settings = a.sampler_settings;
+  if (given(s, "seed")) so.seed = a.seed;
+  if (given(s, "no_warm_start")) so.warm_start = false;
+  if (given(s, "trials")) so.trials = a.trials;
+  if (given(s, "timeout")) so.timeout_s = parse_duration(a.timeout);
+  if (given(s, "workers")) so.workers = a.workers;
+  if (so.workers < 1) throw UsageError("--workers must be >= 1, got " + std::to_string(so.workers));
+  if (so.trials == 0 && so.timeout_s == 0 && !given(s, "trials")) so.trials = 50;
+  so.quiet = a.quiet;
+  so.log_path = a.log;
+  return {pc, so};
+}
+
+void print_summary(const Study& st, const StudySummary& s) {
+  std::printf(
+      "study '%s': %lld complete, %lld pruned, %lld failed; feasible front %zu, "
+      "hypervolume %.4g\n",
+      st.name.c_str(), (long long)s.complete, (long long)s.pruned, (long long)s.failed,
+      s.front_size, s.hypervolume);
+  for (size_t j = 0; j < s.best.size(); ++j)
+    std::printf("  best %-12s %.4g\n", st.objectives[j].name.c_str(), s.best[j]);
+  std::printf("the front: autocompress trials --db <db> --study %s --pareto\n", st.name.c_str());
+}
+
+int run_search(const State& s) {
+  const auto [pc, so] = effective(s);
+  const CompressionProblem problem(pc);
+  SqliteStorage storage(s.a.db);
+  StudyRunner runner(storage, problem, so);
+  if (!so.quiet)
+    std::fprintf(stderr, "study '%s' in %s: %zu knobs, original accuracy %.4f on %lld images\n",
+                 so.name.c_str(), s.a.db.c_str(), problem.space().space.size(),
+                 problem.original_accuracy(), (long long)problem.validation_size());
+  g_runner.store(&runner);
+  struct sigaction act {};
+  act.sa_handler = on_signal;
+  sigemptyset(&act.sa_mask);
+  struct sigaction old_int {
+  }, old_term{};
+  sigaction(SIGINT, &act, &old_int);
+  sigaction(SIGTERM, &act, &old_term);
+  StudySummary sum;
+  try {
+    sum = runner.run();
+  } catch (...) {
+    g_runner.store(nullptr);
+    sigaction(SIGINT, &old_int, nullptr), sigaction(SIGTERM, &old_term, nullptr);
+    throw;
+  }
+  g_runner.store(nullptr);
+  sigaction(SIGINT, &old_int, nullptr), sigaction(SIGTERM, &old_term, nullptr);
+  print_summary(runner.study(), sum);
+  return 0;
+}
+
+// The problem and options a study recorded (for ask / tell on an existing study).
+std::pair<ProblemConfig, StudyOptions> recorded(const Study& st) {
+  const auto it = st.user_attrs.find("config");
+  if (it == st.user_attrs.end())
+    throw UsageError("study '" + st.name + "' was not made by `autocompress search` (no config)");
+  const ProblemConfig pc = parse_problem_config(json::parse(it->second));
+  StudyOptions so;
+  so.name = st.name;
+  so.sampler = st.sampler;
+  so.sampler_settings = st.sampler_settings;
+  if (auto s = st.user_attrs.find("seed"); s != st.user_attrs.end())
+    so.seed = std::stoull(s->second);
+  if (auto w = st.user_attrs.find("warm_start"); w != st.user_attrs.end())
+    so.warm_start = w->second == "true";
+  return {pc, so};
+}
+
+int run_ask(const State& s) {
+  SqliteStorage storage(s.a.db);
+  const Study st = storage.get_study(s.a.study);
+  const auto [pc, so] = recorded(st);
+  const CompressionProblem problem(pc);
+  StudyRunner runner(storage, problem, so);
+  const auto asked = runner.ask_one();
+  json r = json::parse(asked.recipe_json);
+  r["metrics"] = {{"study", st.name}, {"trial", asked.number}};
+  std::cout << r.dump(2) << "\n";
+  std::fprintf(stderr,
+               "reserved trial %lld of study '%s'; record it with: autocompress tell --db %s "
+               "--study %s --trial %lld --values <%zu values>\n",
+               (long long)asked.number, st.name.c_str(), s.a.db.c_str(), st.name.c_str(),
+               (long long)asked.number, st.objectives.size());
+  return 0;
+}
+
+int run_tell(const State& s) {
+  SqliteStorage storage(s.a.db);
+  const Study st = storage.get_study(s.a.study);
+  std::vector<double> values;
+  for (const auto& v : split_list(s.a.values)) {
+    try {
+      values.push_back(std::stod(v));
+    } catch (const std::exception&) {
+      throw UsageError("--values: '" + v + "' is not a number");
+    }
+  }
+  tell_values(storage, st, s.a.trial, values, s.a.state);
+  std::printf("recorded trial %lld of study '%s' (%s)\n", (long long)s.a.trial, st.name.c_str(),
+              s.a.state.c_str());
+  return 0;
+}
+
+int run_sensitivity(const State& s) {
+  const auto [pc, so] = effective(s);
+  const CompressionProblem problem(pc);
+  SqliteStorage storage(s.a.db);
+  StudyRunner runner(storage, problem, so);  // creates or checks the study
+  const auto curves = problem.sensitivity(s.a.limit, 0, [&](const std::string& line) {
+    if (!s.a.quiet) std::fprintf(stderr, "%s\n", line.c_str());
+  });
+  storage.set_study_user_attr(runner.study().id, "sensitivity", sensitivity_json(curves).dump());
+  std::printf("%-40s %s\n", "knob", "accuracy drop (points) at its levels");
+  for (const auto& c : curves) {
+    std::printf("%-40s", c.knob.c_str());
+    for (size_t i = 0; i < c.drop.size(); ++i) std::printf(" %8.2f+-%.2f", c.drop[i], c.se[i]);
+    std::printf("\n");
+  }
+  std::printf("stored %zu curves in study '%s' (user attr \"sensitivity\")\n", curves.size(),
+              runner.study().name.c_str());
+  return 0;
+}
+
+}  // namespace
+
+struct SearchCommands::State : cli::State {};
+
+SearchCommands::SearchCommands(CLI::App& app) : s_(std::make_unique<State>()) {
+  Args& a = s_->a;
+  s_->search = app.add_subcommand("search", "Search Pareto-optimal compression recipes");
+  add_problem_flags(s_->search, a, s_->opts, true);
+  s_->sens =
+      app.add_subcommand("sensitivity", "Each knob alone at 3 levels; curves stored in the study");
+  std::map<std::string, CLI::Option*> sens_opts;
+  add_problem_flags(s_->sens, a, sens_opts, false);
+  s_->sens->add_option("--limit", a.limit, "validation images per evaluation")
+      ->capture_default_str();
+  for (auto& [k, o] : sens_opts) s_->opts.emplace("sens:" + k, o);
+  s_->ask = app.add_subcommand("ask", "Reserve the next trial and print its recipe (JSON)");
+  s_->ask->add_option("--db", a.db, "trial database")->required();
+  s_->ask->add_option("--study", a.study, "study name")->required();
+  s_->tell = app.add_subcommand("tell", "Record an external evaluation of a reserved trial");
+  s_->tell->add_option("--db", a.db, "trial database")->required();
+  s_->tell->add_option("--study", a.study, "study name")->required();
+  s_->tell->add_option("--trial", a.trial, "trial number from ask")->required();
+  s_->tell->add_option("--values", a.values, "objective values in the study's order, a,b,c");
+  s_->tell->add_option("--state", a.state, "COMPLETE | PRUNED | FAIL")->capture_default_str();
+}
+
+SearchCommands::~SearchCommands() = default;
+
+std::optional<int> SearchCommands::run() const {
+  if (*s_->search) return run_search(*s_);
+  if (*s_->ask) return run_ask(*s_);
+  if (*s_->tell) return run_tell(*s_);
+  if (*s_->sens) {
+    cli::State copy_keys;  // `given` looks flags up by key: the sensitivity command's own options
+    for (auto& [k, o] : s_->opts)
+      if (k.rfind("sens:", 0) == 0) copy_keys.opts[k.substr(5)] = o;
+    copy_keys.a = s_->a;
+    return run_sensitivity(copy_keys);
+  }
+  return std::nullopt;
+}
+
+}  // namespace autocompress::cli

@@ -1,0 +1,519 @@
+#include "search/problem.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "common/error.hpp"
+#include "common/sha256.hpp"
+#include "compressors/lowrank.hpp"
+#include "compressors/prune.hpp"
+#include "compressors/quant.hpp"
+#include "evaluator/evaluate.hpp"
+#include "evaluator/onednn_executor.hpp"
+#include "model/onnx_io.hpp"
+
+namespace autocompress {
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+const std::vector<std::string> kObjectiveNames = {"accuracy", "latency", "energy", "size"};
+
+// Storage name and sense of each objective.
+std::pair<std::string, Sense> objective_info(const std::string& o) {
+  if (o == "accuracy") return {"accuracy", Sense::kMaximize};
+  if (o == "latency") return {"latency_ms", Sense::kMinimize};
+  if (o == "energy") return {"energy_mj", Sense::kMinimize};
+  if (o == "size") return {"size_mb", Sense::kMinimize};
+  throw UsageError("objective '" + o + "' is not known (known: accuracy, latency, energy, size)");
+}
+
+double known_value(const std::string& o, const KnownObjectives& k) {
+  if (o == "latency") return k.latency_s * 1e3;
+  if (o == "energy") return k.energy_j * 1e3;
+  if (o == "size") return k.size_bytes / 1e6;
+  return std::nan("");
+}
+
+// Applies a layer's precision and weight bits to a built graph. Weight-only quantization is
+// exact as a dequantized float weight (what executors do at compile time).
+void set_precision(Graph& g, Node& n, const LayerSettings& s) {
+  if (s.precision == Precision::kInt8)
+    throw UnsupportedError(g.source, n.name,
+                           "int8 execution needs compressors/apply (not built in yet)");
+  n.attrs["precision"] = std::string(precision_name(s.precision));
+  if (s.wbits >= 8) return;
+  n.attrs["wbits"] = int64_t(s.wbits);
+  TensorData& w = g.initializers.at(n.inputs[1]);
+  const QuantizedWeights q = quantize_weights(w.f, w.shape[0], s.wbits, true);
+  w.f = dequantize_weights(q);
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ config
+
+ProblemConfig parse_problem_config(const json& j, ProblemConfig c) {
+  if (!j.is_object()) throw UsageError("config: expected a JSON object, got " + j.dump());
+  for (const auto& [k, v] : j.items()) {
+    try {
+      if (k == "model")
+        c.model = v.get<std::string>();
+      else if (k == "data")
+        c.data = v.get<std::string>();
+      else if (k == "labels")
+        c.labels = v.get<std::string>();
+      else if (k == "calib")
+        c.calib = v.get<std::string>();
+      else if (k == "target")
+        c.target = v.get<std::string>();
+      else if (k == "objectives")
+        c.objectives = v.get<std::vector<std::string>>();
+      else if (k == "max_accuracy_drop")
+        c.max_accuracy_drop = v.get<double>();
+      else if (k == "max_latency_ms")
+        c.max_latency_ms = v.get<double>();
+      else if (k == "max_size_mb")
+        c.max_size_mb = v.get<double>();
+      else if (k == "max_energy_mj")
+        c.max_energy_mj = v.get<double>();
+      else if (k == "val_limit")
+        c.val_limit = v.get<int64_t>();
+      else if (k == "calib_limit")
+        c.calib_limit = v.get<int64_t>();
+      else if (k == "chunk")
+        c.chunk = v.get<int64_t>();
+      else if (k == "early_stopping")
+        c.early_stopping = v.get<bool>();
+      else if (k == "stop_z")
+        c.stop_z = v.get<double>();
+      else if (k == "latency_batch")
+        c.latency_batch = v.get<int64_t>();
+      else if (k == "eval_batch")
+        c.eval_batch = v.get<int64_t>();
+      else if (k == "recover")
+        c.recover = v.get<bool>();
+      else if (k == "space")
+        c.space = parse_space_options(v);
+      else
+        throw UsageError("config: unknown key '" + k +
+                         "' (known: model, data, labels, calib, target, objectives, "
+                         "max_accuracy_drop, max_latency_ms, max_size_mb, max_energy_mj, "
+                         "val_limit, calib_limit, chunk, early_stopping, stop_z, latency_batch, "
+                         "eval_batch, recover, space)");
+    } catch (const json::exception& e) {
+      throw UsageError("config: key '" + k + "': " + e.what() + ", got " + v.dump());
+    }
+  }
+  if (c.objectives.size() < 2 || c.objectives.size() > 4)
+    throw UsageError("objectives: need 2 to 4 of accuracy, latency, energy, size, got " +
+                     std::to_string(c.objectives.size()));
+  for (const auto& o : c.objectives) objective_info(o);
+  if (c.chunk < 1) throw UsageError("config: chunk must be >= 1, got " + std::to_string(c.chunk));
+  return c;
+}
+
+json problem_config_json(const ProblemConfig& c) {
+  return {{"model", c.model},
+          {"data", c.data},
+          {"labels", c.labels},
+          {"calib", c.calib},
+          {"target", c.target},
+          {"objectives", c.objectives},
+          {"max_accuracy_drop", c.max_accuracy_drop},
+          {"max_latency_ms", c.max_latency_ms},
+          {"max_size_mb", c.max_size_mb},
+          {"max_energy_mj", c.max_energy_mj},
+          {"val_limit", c.val_limit},
+          {"calib_limit", c.calib_limit},
+          {"chunk", c.chunk},
+          {"early_stopping", c.early_stopping},
+          {"stop_z", c.stop_z},
+          {"latency_batch", c.latency_batch},
+          {"eval_batch", c.eval_batch},
+          {"recover", c.recover},
+          {"space", space_options_json(c.space)}};
+}
+
+// ------------------------------------------------------------------ statistics
+
+PairedDrop paired_drop(const std::vector<uint8_t>& original, const std::vector<uint8_t>& cand) {
+  PairedDrop d;
+  d.n = int64_t(std::min(original.size(), cand.size()));
+  if (d.n == 0) return d;
+  double sum = 0, sq = 0, o = 0, c = 0;
+  for (int64_t i = 0; i < d.n; ++i) {
+    const double x = double(original[size_t(i)]) - double(cand[size_t(i)]);
+    sum += x, sq += x * x, o += original[size_t(i)], c += cand[size_t(i)];
+  }
+  const double n = double(d.n), mean = sum / n;
+  d.original = o / n, d.accuracy = c / n;
+  d.drop = 100 * mean;
+  // Sample variance of the paired differences; the standard error of their mean.
+  const double var = d.n > 1 ? std::max(0.0, (sq - n * mean * mean) / (n - 1)) : 0.0;
+  d.se = 100 * std::sqrt(var / n);
+  return d;
+}
+
+bool cannot_meet(const PairedDrop& d, double max_drop_points, double z) {
+  if (max_drop_points <= 0 || d.n == 0) return false;
+  return d.drop - z * d.se > max_drop_points;
+}
+
+// ------------------------------------------------------------------ sensitivity
+
+json sensitivity_json(const std::vector<SensitivityCurve>& curves) {
+  json a = json::array();
+  for (const auto& c : curves) {
+    json levels = json::array();
+    for (const auto& l : c.levels)
+      levels.push_back(std::holds_alternative<double>(l) ? json(std::get<double>(l))
+                                                         : json(std::get<std::string>(l)));
+    a.push_back({{"knob", c.knob}, {"levels", levels}, {"drop", c.drop}, {"se", c.se}});
+  }
+  return a;
+}
+
+std::vector<SensitivityCurve> parse_sensitivity(const json& j) {
+  std::vector<SensitivityCurve> out;
+  for (const auto& e : j) {
+    SensitivityCurve c;
+    c.knob = e.at("knob").get<std::string>();
+    for (const auto& l : e.at("levels"))
+      c.levels.push_back(l.is_string() ? KnobValue(l.get<std::string>())
+                                       : KnobValue(l.get<double>()));
+    c.drop = e.at("drop").get<std::vector<double>>();
+    c.se = e.at("se").get<std::vector<double>>();
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// Interpolates in level-index space: the curve was measured at some level indices of the knob.
+double additive_drop_prior(const CompressionSpace& s, const std::vector<SensitivityCurve>& curves,
+                           const Candidate& c) {
+  double total = 0;
+  for (const auto& curve : curves) {
+    const auto it = std::find_if(s.space.knobs.begin(), s.space.knobs.end(),
+                                 [&](const Knob& k) { return k.name == curve.knob; });
+    if (it == s.space.knobs.end()) continue;
+    const size_t j = size_t(it - s.space.knobs.begin());
+    std::vector<std::pair<double, double>> pts;  // (level index, drop)
+    for (size_t i = 0; i < curve.levels.size() && i < curve.drop.size(); ++i)
+      for (size_t l = 0; l < it->levels.size(); ++l)
+        if (it->levels[l] == curve.levels[i]) pts.emplace_back(double(l), curve.drop[i]);
+    if (pts.empty()) continue;
+    std::sort(pts.begin(), pts.end());
+    const double x = double(c[j]);
+    if (x <= pts.front().first) {
+      total += pts.front().second;
+      continue;
+    }
+    if (x >= pts.back().first) {
+      total += pts.back().second;
+      continue;
+    }
+    for (size_t i = 1; i < pts.size(); ++i)
+      if (x <= pts[i].first) {
+        const double t = (x - pts[i - 1].first) / (pts[i].first - pts[i - 1].first);
+        total += pts[i - 1].second + t * (pts[i].second - pts[i - 1].second);
+        break;
+      }
+  }
+  return total;
+}
+
+// ------------------------------------------------------------------ the problem
+
+namespace {
+
+Dataset load_split(const std::string& path, const std::string& labels, Split split,
+                   const Normalization& norm, int64_t limit) {
+  if (std::filesystem::is_directory(path)) return load_mnist_dir(path, split, norm, limit);
+  return load_images(path, labels, norm, limit);
+}
+
+// Argmax per row of [n, classes] logits.
+void argmax_rows(const std::vector<float>& logits, int64_t classes, std::vector<int64_t>& out) {
+  for (size_t r = 0; r * size_t(classes) < logits.size(); ++r) {
+    const float* row = logits.data() + r * size_t(classes);
+    out.push_back(int64_t(std::max_element(row, row + classes) - row));
+  }
+}
+
+}  // namespace
+
+CompressionProblem::CompressionProblem(const ProblemConfig& config)
+    : config_(parse_problem_config(json::object(), config)) {
+  model_ = load_onnx(config_.model);
+  const Profile target = find_profile(config_.target);
+  space_ = build_compression_space(model_, sha256_file(config_.model), target, config_.space);
+  objectives_ = std::make_unique<ObjectiveModel>(model_, target, config_.latency_batch,
+                                                 target.channel_multiple);
+  const Normalization norm = model_normalization(model_);
+  val_ = load_split(config_.data, config_.labels, Split::kVal, norm, config_.val_limit);
+  check_fits(val_, model_.value(model_.inputs.at(0)).shape);
+  if (config_.calib.empty() && !std::filesystem::is_directory(config_.data))
+    throw UsageError(
+        "--calib is required when --data is a file (calibration and validation "
+        "images must be distinct)");
+  calib_ = load_split(config_.calib.empty() ? config_.data : config_.calib, "", Split::kTrain, norm,
+                      config_.calib_limit);
+  // The original's predictions on the validation images: labels for agreement, and its
+  // per-image correctness for the paired drop.
+  auto ex = compile(model_, {config_.eval_batch, 0});
+  const EvalResult r = autocompress::evaluate(*ex, model_, val_, config_.eval_batch, {}, true);
+  argmax_rows(r.outputs, r.classes, original_top1_);
+  for (size_t i = 0; i < original_top1_.size(); ++i)
+    original_correct_.push_back(!val_.has_labels() || original_top1_[i] == val_.labels[i]);
+  original_accuracy_ = paired_drop(original_correct_, original_correct_).original;
+  original_known_ =
+      objectives_->evaluate(candidate_to_recipe(space_, Candidate(space_.space.size(), 0)));
+  const bool prunes = std::any_of(space_.space.knobs.begin(), space_.space.knobs.end(),
+                                  [](const Knob& k) { return k.type == Knob::Type::kPrune; });
+  if (config_.recover && prunes)
+    recon_ = std::make_unique<ReconstructionStats>(collect_reconstruction_stats(
+        model_, calib_, reconstructible_layers(model_), RecoverOptions{}));
+}
+
+CompressionProblem::~CompressionProblem() = default;
+
+int64_t CompressionProblem::validation_size() const { return val_.size(); }
+
+std::vector<Objective> CompressionProblem::objectives() const {
+  std::vector<Objective> out;
+  for (const auto& o : config_.objectives) {
+    const auto [name, sense] = objective_info(o);
+    out.push_back({name, sense == Sense::kMaximize ? Direction::kMaximize : Direction::kMinimize});
+  }
+  return out;
+}
+
+std::vector<Sense> CompressionProblem::senses() const {
+  std::vector<Sense> out;
+  for (const auto& o : config_.objectives) out.push_back(objective_info(o).second);
+  return out;
+}
+
+std::vector<uint8_t> CompressionProblem::known_mask() const {
+  std::vector<uint8_t> out;
+  for (const auto& o : config_.objectives) out.push_back(o != "accuracy");
+  return out;
+}
+
+std::vector<std::string> CompressionProblem::constraint_names() const {
+  std::vector<std::string> out;
+  if (config_.max_accuracy_drop > 0) out.push_back("accuracy_drop");
+  if (config_.max_latency_ms > 0) out.push_back("latency");
+  if (config_.max_size_mb > 0) out.push_back("size");
+  if (config_.max_energy_mj > 0) out.push_back("energy");
+  return out;
+}
+
+std::vector<double> CompressionProblem::reference_point() const {
+  std::vector<double> ref;
+  const double drop = config_.max_accuracy_drop > 0 ? config_.max_accuracy_drop : 10.0;
+  for (const auto& o : config_.objectives)
+    ref.push_back(o == "accuracy" ? original_accuracy_ - drop / 100
+                                  : known_value(o, original_known_));
+  return ref;
+}
+
+std::vector<double> CompressionProblem::known_values(const Candidate& c) const {
+  const KnownObjectives k = objectives_->evaluate(candidate_to_recipe(space_, c));
+  std::vector<double> out;
+  for (const auto& o : config_.objectives) out.push_back(known_value(o, k));
+  return out;
+}
+
+std::vector<double> CompressionProblem::cheap_constraints(const Candidate& c) const {
+  if (config_.max_latency_ms <= 0 && config_.max_size_mb <= 0 && config_.max_energy_mj <= 0)
+    return {};
+  const KnownObjectives k = objectives_->evaluate(candidate_to_recipe(space_, c));
+  std::vector<double> out;
+  if (config_.max_latency_ms > 0) out.push_back(k.latency_s * 1e3 - config_.max_latency_ms);
+  if (config_.max_size_mb > 0) out.push_back(k.size_bytes / 1e6 - config_.max_size_mb);
+  if (config_.max_energy_mj > 0) out.push_back(k.energy_j * 1e3 - config_.max_energy_mj);
+  return out;
+}
+
+Graph CompressionProblem::build(const Recipe& r) const {
+  RecipeCheck check;
+  check.model_sha256 = space_.model_sha256;
+  check.legal_precisions =
+      std::set<Precision>(target().precisions.begin(), target().precisions.end());
+  validate_recipe(r, model_, check);
+  PruneOptions po;
+  po.channel_multiple = std::max<int64_t>(1, target().channel_multiple);
+  PruneReport report;
+  Graph g = prune(model_, group_prune_ratios(r, space_.groups), po, &report);
+  if (recon_ && !report.kept.empty()) g = reconstruct(model_, g, report, *recon_, RecoverOptions{});
+  std::map<std::string, double> ranks;
+  for (const auto& l : space_.layers)
+    if (r.settings(l).rank < 1.0) ranks[l] = r.settings(l).rank;
+  if (!ranks.empty()) g = factorize(g, ranks);
+  for (Node& n : g.nodes) {
+    if (n.op != "Conv" && n.op != "Gemm") continue;
+    const std::string layer =
+        n.name.ends_with("/lowrank_a")
+            ? n.name.substr(0, n.name.size() - std::string("/lowrank_a").size())
+            : n.name;
+    set_precision(g, n, r.settings(layer));
+  }
+  return g;
+}
+
+std::vector<uint8_t> CompressionProblem::correct(Executor& ex, int64_t batch, int64_t begin,
+                                                 int64_t end) const {
+  const int64_t per = numel(val_.sample_shape);
+  std::vector<uint8_t> out;
+  std::vector<int64_t> top;
+  for (int64_t b = begin; b < end; b += batch) {
+    const int64_t n = std::min(batch, end - b);
+    HostTensor x;
+    x.shape = val_.sample_shape;
+    x.shape.insert(x.shape.begin(), n);
+    x.data.assign(val_.images.begin() + b * per, val_.images.begin() + (b + n) * per);
+    const auto y = ex.run({x});
+    top.clear();
+    argmax_rows(y.at(0).data, y[0].shape.at(1), top);
+    for (int64_t i = 0; i < n; ++i) {
+      const size_t at = size_t(b + i);
+      out.push_back(val_.has_labels() ? top[size_t(i)] == val_.labels[at]
+                                      : top[size_t(i)] == original_top1_[at]);
+    }
+  }
+  return out;
+}
+
+PairedDrop CompressionProblem::accuracy_of(const Recipe& r, int64_t limit, int threads) const {
+  const int64_t n = limit > 0 ? std::min(limit, val_.size()) : val_.size();
+  const int64_t batch = std::min(config_.eval_batch, std::max<int64_t>(1, n));
+  auto ex = compile(build(r), {batch, threads});
+  const auto c = correct(*ex, batch, 0, n);
+  return paired_drop(std::vector<uint8_t>(original_correct_.begin(), original_correct_.begin() + n),
+                     c);
+}
+
+Evaluation CompressionProblem::evaluate(const Candidate& c, int threads,
+                                        const std::function<bool()>& stop) const {
+  Evaluation ev;
+  TrialResult& res = ev.result;
+  const auto t0 = Clock::now();
+  try {
+    const Recipe recipe = candidate_to_recipe(space_, c);
+    ev.recipe_json = recipe_to_json(recipe);
+    res.user_attrs["recipe"] = ev.recipe_json;
+    const KnownObjectives k = objectives_->evaluate(recipe);
+    res.metrics = {{"latency_ms", k.latency_s * 1e3},
+                   {"energy_mj", k.energy_j * 1e3},
+                   {"size_mb", k.size_bytes / 1e6},
+                   {"macs", k.macs}};
+    const Graph g = build(recipe);
+    const int64_t n = val_.size(), chunk = std::max<int64_t>(1, config_.chunk);
+    const int64_t batch = std::min({config_.eval_batch, chunk, std::max<int64_t>(1, n)});
+    auto ex = compile(g, {batch, threads});
+    res.metrics["build_s"] = since(t0);
+    std::vector<uint8_t> cand;
+    PairedDrop d;
+    res.state = TrialState::kComplete;
+    for (int64_t b = 0; b < n; b += chunk) {
+      if (stop && stop()) throw RuntimeError("interrupted");
+      const auto part = correct(*ex, batch, b, std::min(n, b + chunk));
+      cand.insert(cand.end(), part.begin(), part.end());
+      d = paired_drop(original_correct_, cand);
+      if (config_.early_stopping && d.n < n &&
+          cannot_meet(d, config_.max_accuracy_drop, config_.stop_z)) {
+        res.state = TrialState::kPruned;
+        res.error = "accuracy drop " + std::to_string(d.drop) + " +- " + std::to_string(d.se) +
+                    " points after " + std::to_string(d.n) + " images cannot meet the limit " +
+                    std::to_string(config_.max_accuracy_drop);
+        break;
+      }
+    }
+    res.metrics["accuracy_drop"] = d.drop;
+    res.metrics["accuracy_se"] = d.se;
+    res.metrics["images"] = double(d.n);
+    for (const auto& o : config_.objectives)
+      res.values.push_back(o == "accuracy" ? d.accuracy : known_value(o, k));
+    if (config_.max_accuracy_drop > 0)
+      res.constraints.push_back(d.drop - config_.max_accuracy_drop);
+    for (double v : cheap_constraints(c)) res.constraints.push_back(v);
+  } catch (const std::exception& e) {
+    res.state = TrialState::kFail;
+    res.values.clear();
+    res.constraints.clear();
+    res.error = e.what();
+  }
+  res.metrics["eval_s"] = since(t0);
+  return ev;
+}
+
+std::vector<SensitivityCurve> CompressionProblem::sensitivity(
+    int64_t limit, int threads, const std::function<void(const std::string&)>& progress) const {
+  std::vector<SensitivityCurve> curves;
+  const Candidate base(space_.space.size(), 0);
+  for (size_t j = 0; j < space_.space.size(); ++j) {
+    const Knob& k = space_.space.knobs[j];
+    if (k.fixed >= 0) continue;
+    SensitivityCurve curve{k.name, {}, {}, {}};
+    const size_t last = k.levels.size() - 1;
+    std::vector<size_t> at = {0, last / 2, last};
+    at.erase(std::unique(at.begin(), at.end()), at.end());
+    for (size_t l : at) {
+      Candidate c = base;
+      c[j] = int(l);
+      curve.levels.push_back(k.levels[l]);
+      if (l == 0) {
+        curve.drop.push_back(0), curve.se.push_back(0);
+        continue;
+      }
+      try {
+        const PairedDrop d = accuracy_of(candidate_to_recipe(space_, c), limit, threads);
+        curve.drop.push_back(d.drop), curve.se.push_back(d.se);
+      } catch (const Error& e) {  // e.g. a mode this build cannot run yet: no curve point
+        curve.levels.pop_back();
+        if (progress) progress(k.name + ": " + e.what());
+        continue;
+      }
+      if (progress)
+        progress(k.name + " = level " + std::to_string(l) + ": drop " +
+                 std::to_string(curve.drop.back()) + " points");
+    }
+    curves.push_back(std::move(curve));
+  }
+  return curves;
+}
+
+StudySpec CompressionProblem::study_spec(const std::string& name) const {
+  StudySpec s;
+  s.name = name;
+  s.model_sha256 = space_.model_sha256;
+  s.model_path = config_.model;
+  s.dataset = config_.data;
+  s.split = std::filesystem::is_directory(config_.data) ? "val" : "";
+  s.target = config_.target;
+  s.objectives = objectives();
+  s.reference_point = reference_point();
+  s.constraints = constraint_names();
+  s.search_space = space_json(space_);
+  s.user_attrs["config"] = problem_config_json(config_).dump();
+  s.user_attrs["original_accuracy"] = json(original_accuracy_).dump();
+  s.user_attrs["validation_images"] = std::to_string(val_.size());
+  s.user_attrs["normalization"] =
+      "accuracy: fraction of top-1 " +
+      std::string(val_.has_labels() ? "against labels" : "agreement with the original") +
+      "; latency_ms, energy_mj: target " + target().name + " at batch " +
+      std::to_string(config_.latency_batch) + "; size_mb: packed bytes / 1e6";
+  return s;
+}
+
+}  // namespace autocompress
