@@ -6,6 +6,8 @@
 #include <optional>
 
 #include "common/error.hpp"
+#include "search/samplers/auto.hpp"
+#include "search/samplers/bo.hpp"
 #include "search/samplers/nsga2.hpp"
 #include "search/samplers/random.hpp"
 
@@ -18,11 +20,12 @@ struct Registered {
   std::unique_ptr<Sampler> (*make)(uint64_t seed, const std::string& settings_json);
 };
 
-// The registry. Bayesian optimization (search/samplers/bo.hpp) adds its entries here:
-//   {"bo", make_bo_sampler}, {"auto", make_auto_sampler}
+// The registry.
 const Registered kSamplers[] = {
     {"random", make_random_sampler},
     {"nsga2", make_nsga2_sampler},
+    {"bo", make_bo_sampler},
+    {"auto", make_auto_sampler},
 };
 
 }  // namespace
