@@ -198,26 +198,44 @@ double GaussianProcess::log_posterior(const std::vector<double>& theta, const Gp
   return lp;
 }
 
-double GaussianProcess::fit(const GpPriors& priors, int max_evals) {
-  GpHyper mode;
-  mode.log_lengthscale.assign(groups_, priors.lengthscale_mu);
-  mode.log_signal = priors.signal_mu;
-  mode.log_noise = priors.noise_mu;
-  std::vector<double> theta = hyper_.to_vector();
-  if (log_posterior(mode.to_vector(), priors, nullptr) > log_posterior(theta, priors, nullptr))
-    theta = mode.to_vector();
+namespace {
 
+// Starting points of the MAP fit: the current hyperparameters and a ladder of shorter shared
+// lengthscales from the prior's mode (noise at its prior mode). From the mode alone L-BFGS often
+// settles in the basin where long lengthscales and large noise explain everything (seen on cliffs
+// with few points); the ladder costs one likelihood evaluation per rung.
+std::vector<std::vector<double>> fit_starts(const GpHyper& current, const GpPriors& priors,
+                                            size_t groups) {
+  std::vector<std::vector<double>> starts = {current.to_vector()};
+  for (double shorter : {0.0, 1.0, 2.0, 3.0}) {
+    GpHyper h;
+    h.log_lengthscale.assign(groups, priors.lengthscale_mu - shorter);
+    h.log_signal = priors.signal_mu;
+    h.log_noise = priors.noise_mu;
+    starts.push_back(h.to_vector());
+  }
+  return starts;
+}
+
+}  // namespace
+
+double GaussianProcess::fit(const GpPriors& priors, int max_evals) {
   std::vector<double> lo(groups_, kLogLsLo), hi(groups_, kLogLsHi);
   lo.insert(lo.end(), {kLogSignalLo, kLogNoiseLo});
   hi.insert(hi.end(), {kLogSignalHi, kLogNoiseHi});
-  for (size_t i = 0; i < theta.size(); ++i) theta[i] = std::clamp(theta[i], lo[i], hi[i]);
-
+  std::vector<double> theta;
+  double start_value = -std::numeric_limits<double>::infinity();
+  for (auto t : fit_starts(hyper_, priors, groups_)) {
+    for (size_t i = 0; i < t.size(); ++i) t[i] = std::clamp(t[i], lo[i], hi[i]);
+    const double v = log_posterior(t, priors, nullptr);
+    if (v > start_value) start_value = v, theta = t;
+  }
   struct Best {
     const GaussianProcess* gp;
     const GpPriors* priors;
-    double value = -std::numeric_limits<double>::infinity();
+    double value;
     std::vector<double> theta;
-  } best{this, &priors, -std::numeric_limits<double>::infinity(), theta};
+  } best{this, &priors, start_value, theta};
   nlopt::opt opt(nlopt::LD_LBFGS, static_cast<unsigned>(theta.size()));
   opt.set_lower_bounds(lo);
   opt.set_upper_bounds(hi);
