@@ -1,0 +1,288 @@
+#include "search/front.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "common/error.hpp"
+#include "search/hypervolume.hpp"
+#include "search/nondominated.hpp"
+
+namespace autocompress {
+
+using nlohmann::json;
+
+std::vector<Sense> study_senses(const Study& s) {
+  std::vector<Sense> out;
+  for (const auto& o : s.objectives)
+    out.push_back(o.direction == Direction::kMaximize ? Sense::kMaximize : Sense::kMinimize);
+  return out;
+}
+
+bool has_all_values(const Study& s, const FrozenTrial& t) {
+  return t.state == TrialState::kComplete && t.values.size() == s.objectives.size() &&
+         std::none_of(t.values.begin(), t.values.end(), [](double v) { return std::isnan(v); });
+}
+
+TrialFront study_front(const Study& s, std::span<const FrozenTrial> trials) {
+  const size_t m = s.objectives.size();
+  std::vector<size_t> complete;
+  std::vector<double> violation;
+  for (size_t i = 0; i < trials.size(); ++i)
+    if (has_all_values(s, trials[i])) {
+      complete.push_back(i);
+      violation.push_back(total_violation(trials[i].constraints));
+    }
+  TrialFront out;
+  if (complete.empty()) return out;
+  // Under constraint-domination the first front lies among the trials of least violation (0 when
+  // any is feasible); among those, plain Pareto dominance decides.
+  const double least = *std::min_element(violation.begin(), violation.end());
+  out.feasible = least == 0;
+  std::vector<size_t> pool;
+  std::vector<double> points;
+  for (size_t k = 0; k < complete.size(); ++k)
+    if (violation[k] == least) {
+      pool.push_back(complete[k]);
+      points.insert(points.end(), trials[complete[k]].values.begin(),
+                    trials[complete[k]].values.end());
+    }
+  const auto sense = study_senses(s);
+  for (size_t k : pareto_front(points, m, sense)) out.members.push_back(pool[k]);
+  return out;
+}
+
+namespace {
+
+// Solves a w = b (n x n, row-major) by Gaussian elimination with partial pivoting; false when the
+// matrix is (numerically) singular.
+bool solve(std::vector<double> a, std::vector<double>& b, size_t n) {
+  for (size_t c = 0; c < n; ++c) {
+    size_t p = c;
+    for (size_t r = c + 1; r < n; ++r)
+      if (std::fabs(a[r * n + c]) > std::fabs(a[p * n + c])) p = r;
+    if (std::fabs(a[p * n + c]) < 1e-12) return false;
+    for (size_t k = 0; k < n; ++k) std::swap(a[c * n + k], a[p * n + k]);
+    std::swap(b[c], b[p]);
+    for (size_t r = 0; r < n; ++r) {
+      if (r == c) continue;
+      const double f = a[r * n + c] / a[c * n + c];
+      for (size_t k = c; k < n; ++k) a[r * n + k] -= f * a[c * n + k];
+      b[r] -= f * b[c];
+    }
+  }
+  for (size_t c = 0; c < n; ++c) b[c] /= a[c * n + c];
+  return true;
+}
+
+// The front in minimization form, each objective scaled to [0, 1] by its range over the front.
+std::vector<double> normalized(std::span<const double> points, size_t m,
+                               std::span<const Sense> sense) {
+  std::vector<double> f = to_minimization(points, m, sense);
+  const size_t n = f.size() / m;
+  for (size_t j = 0; j < m; ++j) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; ++i) lo = std::min(lo, f[i * m + j]), hi = std::max(hi, f[i * m + j]);
+    for (size_t i = 0; i < n; ++i) f[i * m + j] = hi > lo ? (f[i * m + j] - lo) / (hi - lo) : 0;
+  }
+  return f;
+}
+
+}  // namespace
+
+size_t knee_point(std::span<const double> points, size_t m, std::span<const Sense> sense) {
+  if (m == 0 || points.size() < m) throw UsageError("knee_point: the front is empty");
+  const size_t n = points.size() / m;
+  const std::vector<double> f = normalized(points, m, sense);
+  const auto sum = [&](size_t i) {
+    double s = 0;
+    for (size_t j = 0; j < m; ++j) s += f[i * m + j];
+    return s;
+  };
+  // Extreme j: best in objective j, ties broken by the smaller sum of the others.
+  std::vector<double> e(m * m);
+  for (size_t j = 0; j < m; ++j) {
+    size_t best = 0;
+    for (size_t i = 1; i < n; ++i)
+      if (f[i * m + j] < f[best * m + j] || (f[i * m + j] == f[best * m + j] && sum(i) < sum(best)))
+        best = i;
+    std::copy_n(f.begin() + long(best * m), m, e.begin() + long(j * m));
+  }
+  // The plane through the extremes: w . x = 1. It must face the ideal point (every w_j > 0).
+  std::vector<double> w(m, 1.0);
+  if (!solve(e, w, m) || std::any_of(w.begin(), w.end(), [](double x) { return !(x > 0); }))
+    w.assign(m, 1.0);
+  size_t knee = 0;
+  double best = -INFINITY;
+  for (size_t i = 0; i < n; ++i) {
+    double d = 1;
+    for (size_t j = 0; j < m; ++j) d -= w[j] * f[i * m + j];
+    if (d > best + 1e-12) best = d, knee = i;  // the norm of w is common to all: left out
+  }
+  return knee;
+}
+
+std::vector<double> hypervolume_history(std::span<const double> points, size_t m,
+                                        std::span<const Sense> sense,
+                                        std::span<const uint8_t> feasible,
+                                        std::span<const double> reference) {
+  const size_t n = m ? points.size() / m : 0;
+  std::vector<double> out(n, 0.0), front;
+  double hv = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto p = points.subspan(i * m, m);
+    const bool usable = (feasible.empty() || feasible[i]) &&
+                        std::none_of(p.begin(), p.end(), [](double v) { return std::isnan(v); });
+    bool dominated = false;
+    for (size_t k = 0; usable && !dominated && k < front.size(); k += m) {
+      const std::span<const double> q(front.data() + k, m);
+      dominated = dominates(q, p, sense) || std::equal(q.begin(), q.end(), p.begin());
+    }
+    if (usable && !dominated) {
+      std::vector<double> kept;
+      for (size_t k = 0; k < front.size(); k += m) {
+        const std::span<const double> q(front.data() + k, m);
+        if (!dominates(p, q, sense)) kept.insert(kept.end(), q.begin(), q.end());
+      }
+      kept.insert(kept.end(), p.begin(), p.end());
+      front = std::move(kept);
+      hv = hypervolume(front, m, reference, sense);
+    }
+    out[i] = hv;
+  }
+  return out;
+}
+
+std::vector<double> hypervolume_history_naive(std::span<const double> points, size_t m,
+                                              std::span<const Sense> sense,
+                                              std::span<const uint8_t> feasible,
+                                              std::span<const double> reference) {
+  const size_t n = m ? points.size() / m : 0;
+  std::vector<double> out(n), prefix;
+  for (size_t i = 0; i < n; ++i) {
+    if (feasible.empty() || feasible[i])
+      prefix.insert(prefix.end(), points.begin() + long(i * m), points.begin() + long(i * m + m));
+    out[i] = hypervolume(prefix, m, reference, sense);
+  }
+  return out;
+}
+
+std::vector<double> reference_or_nadir(const Study& s, std::span<const double> points) {
+  const size_t m = s.objectives.size();
+  if (s.reference_point.size() == m) return s.reference_point;
+  const auto sense = study_senses(s);
+  std::vector<double> ref(m, 0.0);
+  for (size_t j = 0; j < m; ++j) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t k = j; k < points.size(); k += m)
+      if (!std::isnan(points[k])) lo = std::min(lo, points[k]), hi = std::max(hi, points[k]);
+    if (lo > hi) lo = hi = 0;
+    const double pad = hi > lo ? 0.1 * (hi - lo) : 1.0;
+    ref[j] = sense[j] == Sense::kMaximize ? lo - pad : hi + pad;
+  }
+  return ref;
+}
+
+namespace {
+
+json number_json(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
+
+// "<layer>/<knob>" -> layers[layer][knob]; a name without '/' -> defaults[name].
+json recipe_from_params(const Study& s, const FrozenTrial& t) {
+  json defaults = json::object(), layers = json::object();
+  for (const auto& p : t.params) {
+    json v;
+    if (const double* d = std::get_if<double>(&p.value)) {
+      v = std::nearbyint(*d) == *d && std::fabs(*d) < 9e15 ? json(int64_t(*d)) : json(*d);
+    } else {
+      v = std::get<std::string>(p.value);
+    }
+    const size_t slash = p.name.rfind('/');
+    if (slash == std::string::npos)
+      defaults[p.name] = v;
+    else
+      layers[p.name.substr(0, slash)][p.name.substr(slash + 1)] = v;
+  }
+  return {{"format", "autocompress-recipe"},
+          {"version", kRecipeVersion},
+          {"model_sha256", s.model_sha256},
+          {"defaults", defaults},
+          {"layers", layers}};
+}
+
+}  // namespace
+
+json trial_recipe(const Study& s, const FrozenTrial& t) {
+  json r;
+  if (auto it = t.user_attrs.find("recipe"); it != t.user_attrs.end()) {
+    r = json::parse(it->second, nullptr, false);
+    if (r.is_discarded() || !r.is_object())
+      throw RecipeError("trial " + std::to_string(t.number), "user_attrs.recipe",
+                        "is not a JSON object");
+  } else {
+    r = recipe_from_params(s, t);
+  }
+  json metrics = json::object();
+  for (size_t j = 0; j < t.values.size() && j < s.objectives.size(); ++j)
+    metrics[s.objectives[j].name] = number_json(t.values[j]);
+  for (const auto& [k, v] : t.metrics)
+    if (!metrics.contains(k)) metrics[k] = number_json(v);
+  r["metrics"] = metrics;
+  return r;
+}
+
+std::vector<std::string> layer_order(const Study& s) {
+  const json j = json::parse(s.search_space, nullptr, false);
+  std::vector<std::string> out;
+  if (!j.is_object() || !j.contains("knobs") || !j["knobs"].is_array()) return out;
+  std::set<std::string> seen;
+  for (const auto& k : j["knobs"]) {
+    if (!k.is_object() || !k.contains("name") || !k["name"].is_string()) continue;
+    const std::string name = k["name"].get<std::string>();
+    const size_t slash = name.rfind('/');
+    if (slash == std::string::npos) continue;
+    const std::string layer = name.substr(0, slash);
+    if (seen.insert(layer).second) out.push_back(layer);
+  }
+  return out;
+}
+
+std::vector<LayerRow> recipe_layers(const Recipe& r, const std::vector<std::string>& order) {
+  std::vector<LayerRow> out;
+  std::set<std::string> done;
+  for (const auto& l : order)
+    if (r.layers.count(l) && done.insert(l).second) out.push_back({l, r.settings(l)});
+  for (const auto& [l, o] : r.layers)
+    if (!done.count(l)) out.push_back({l, r.settings(l)});
+  return out;
+}
+
+std::string layer_code(const LayerSettings& s) {
+  std::string c = s.precision == Precision::kInt8   ? "i"
+                  : s.precision == Precision::kBf16 ? "b"
+                                                    : "f";
+  if (s.precision == Precision::kInt8 || s.wbits < 8) c += std::to_string(s.wbits);
+  const auto pct = [](double x) { return std::to_string(int(std::lround(100 * x))); };
+  if (s.prune > 0) c += "-p" + pct(s.prune);
+  if (s.rank < 1) c += "-r" + pct(s.rank);
+  return c;
+}
+
+std::string recipe_summary(std::span<const LayerRow> layers) {
+  if (layers.empty()) return "original";
+  const bool uniform = std::all_of(layers.begin(), layers.end(), [&](const LayerRow& l) {
+    return l.settings == layers.front().settings;
+  });
+  if (uniform && layers.size() > 1) return "all " + layer_code(layers.front().settings);
+  std::string out;
+  for (const auto& l : layers) {
+    if (!out.empty()) out += ' ';
+    out += layer_code(l.settings);
+  }
+  return out;
+}
+
+}  // namespace autocompress

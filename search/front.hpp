@@ -1,0 +1,93 @@
+// The Pareto front of a study's trials, its knee point, the hypervolume over the trials and a
+// compact per-layer summary of a recipe: what `autocompress pareto` and `report` show.
+// Pure functions over storage snapshots (storage/types.hpp) and plain points: no I/O.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "compressors/recipe.hpp"
+#include "search/pareto.hpp"
+#include "storage/types.hpp"
+
+namespace autocompress {
+
+std::vector<Sense> study_senses(const Study& s);
+
+// COMPLETE with one non-NaN value per objective: the trials a front is made of.
+bool has_all_values(const Study& s, const FrozenTrial& t);
+
+struct TrialFront {
+  std::vector<size_t> members;  // indices into the trials, ascending
+  // False when no COMPLETE trial is feasible: the members are then the first front under
+  // constraint-domination, i.e. the non-dominated trials among those of least total violation.
+  bool feasible = true;
+};
+
+// The first front under constraint-domination (Deb, Pratap, Agarwal, Meyarivan 2002, section VI;
+// search/nondominated.hpp): among the COMPLETE trials with all values, the feasible non-dominated
+// ones when any is feasible, else the least-violating non-dominated ones.
+TrialFront study_front(const Study& s, std::span<const FrozenTrial> trials);
+
+// The knee of a front (rows of m values): the point farthest from the hyperplane through the
+// front's extreme points, on the side of the ideal point, after normalizing each objective to
+// [0, 1] over the front (Das 1999, "On characterizing the 'knee' of the Pareto curve based on
+// normal-boundary intersection"; Branke, Deb, Dierolf, Osswald 2004, "Finding knees in
+// multi-objective optimization"). In 2-D: the largest distance below the line through the two
+// ends. When the extremes do not span a plane (duplicates, fewer than m distinct extremes) the
+// plane sum(f) = 1 is used. Ties go to the lowest index. Throws UsageError for an empty front.
+size_t knee_point(std::span<const double> points, size_t m, std::span<const Sense> sense);
+
+// Hypervolume (search/hypervolume.hpp) of the feasible points among the first i+1, for every i:
+// the curve of a study's progress. Infeasible points (feasible[i] == 0) add nothing. Keeps the
+// running front, so a point that is dominated costs O(|front| m) and only front changes pay for
+// a hypervolume of the front.
+std::vector<double> hypervolume_history(std::span<const double> points, size_t m,
+                                        std::span<const Sense> sense,
+                                        std::span<const uint8_t> feasible,
+                                        std::span<const double> reference);
+// The definition (the hypervolume of every prefix), the tests' reference.
+std::vector<double> hypervolume_history_naive(std::span<const double> points, size_t m,
+                                              std::span<const Sense> sense,
+                                              std::span<const uint8_t> feasible,
+                                              std::span<const double> reference);
+
+// The study's reference point when it has one per objective; else the worst value of each
+// objective among `points`, moved away by 10% of its range (1 when the range is 0), so that
+// every point adds volume.
+std::vector<double> reference_or_nadir(const Study& s, std::span<const double> points);
+
+// The recipe of a trial as JSON (docs/recipe.md): the user attr "recipe" the search records (the
+// exact, effective recipe) or, without it, one rebuilt from the params ("<layer>/<knob>" ->
+// layers[layer][knob], a name without '/' -> defaults); "metrics" holds the trial's values and
+// metrics. Throws RecipeError when the attr is not valid JSON.
+nlohmann::json trial_recipe(const Study& s, const FrozenTrial& t);
+
+// Layer names in schedule order: the order in which they first appear among the knobs of the
+// study's search_space JSON ({"knobs": [{"name": "<layer>/<knob>"}, ...]}); empty when it has no
+// knob list.
+std::vector<std::string> layer_order(const Study& s);
+
+struct LayerRow {
+  std::string layer;
+  LayerSettings settings;
+};
+// Every layer of the recipe's "layers" with its effective settings: first those of `order` that
+// the recipe names, in that order, then the others by name.
+std::vector<LayerRow> recipe_layers(const Recipe& r, const std::vector<std::string>& order);
+
+// One layer in a few characters: compute mode f / b / i (fp32 / bf16 / int8), the weight bits
+// when quantized (int8 always, float when wbits < 8), "-pNN" when NN% of the channels are pruned,
+// "-rNN" when NN% of the rank is kept: "i8", "f4", "b-p25", "i4-p50-r75".
+std::string layer_code(const LayerSettings& s);
+// The codes of all layers, space-separated ("all i8" when every layer is the same).
+std::string recipe_summary(std::span<const LayerRow> layers);
+inline constexpr const char* kSummaryLegend =
+    "per layer in schedule order: f/b/i = fp32/bf16/int8 compute, digit = weight bits, "
+    "pNN = NN% channels pruned, rNN = NN% rank kept";
+
+}  // namespace autocompress
