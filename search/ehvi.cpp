@@ -17,18 +17,16 @@ double to_min(double v, Sense s) { return s == Sense::kMaximize ? -v : v; }
 // Hypervolume of points (minimization form, `dims` columns) w.r.t. ref.
 double hv_min(std::span<const double> points, size_t dims, std::span<const double> ref) {
   if (points.empty()) return 0;
-  if (dims == 1) {
-    double best = ref[0];
-    for (double v : points) best = std::min(best, v);
-    return ref[0] - best;
-  }
   if (dims == 2) return hypervolume_2d_min(points, ref);
   if (dims == 3) return hypervolume_3d_min(points, ref);
   return hypervolume_wfg_min(points, dims, ref);
 }
 
-// tau(x) = E[(X + x)^+] for X ~ N(0, 1) = x Phi(x) + phi(x).
+// tau(x) = E[(X + x)^+] for X ~ N(0, 1) = x Phi(x) + phi(x); beyond |x| = 10 it is x^+ to
+// within 1e-23 (most of a warped objective's hinges lie there).
 double tau(double x) {
+  if (x < -10) return 0;
+  if (x > 10) return x;
   const double cdf = 0.5 * std::erfc(-x / std::numbers::sqrt2);
   const double pdf = std::exp(-0.5 * x * x) / std::sqrt(2 * std::numbers::pi);
   return x * cdf + pdf;
@@ -55,28 +53,34 @@ Hinges improvement_hinges(std::span<const double> front, size_t m, std::span<con
     box *= r[j] - p[j];
     r_rest.push_back(r[j]);
   }
-  // Front points inside the reference: (value in u, the others clipped to the box), by value in u.
-  std::vector<std::pair<double, std::vector<double>>> rows;
+  // Front points inside the reference: value in u, the others clipped to the box (flat rows).
+  const size_t d = m - 1;
+  std::vector<double> fu, clipped;
   for (size_t i = 0; i + m <= front.size(); i += m) {
-    std::pair<double, std::vector<double>> row{to_min(front[i + u], sense[u]), {}};
-    bool inside = row.first < r[u];
-    for (size_t j = 0; j < m && inside; ++j) {
-      if (j == u) continue;
-      const double f = to_min(front[i + j], sense[j]);
-      inside = f < r[j];
-      row.second.push_back(std::max(f, p[j]));
-    }
-    if (inside) rows.push_back(std::move(row));
+    bool inside = to_min(front[i + u], sense[u]) < r[u];
+    for (size_t j = 0; j < m && inside; ++j)
+      if (j != u) inside = to_min(front[i + j], sense[j]) < r[j];
+    if (!inside) continue;
+    fu.push_back(to_min(front[i + u], sense[u]));
+    for (size_t j = 0; j < m; ++j)
+      if (j != u) clipped.push_back(std::max(to_min(front[i + j], sense[j]), p[j]));
   }
-  std::sort(rows.begin(), rows.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  // A_k after each distinct value v_k of objective u (the slice areas), ascending in v.
+  std::vector<size_t> order(fu.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return fu[a] < fu[b]; });
+  // A_k after each distinct value v_k of objective u (the slice areas), ascending in v; once the
+  // box is covered the areas stay 0.
   std::vector<double> v, area, active;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    active.insert(active.end(), rows[i].second.begin(), rows[i].second.end());
-    if (i + 1 < rows.size() && rows[i + 1].first == rows[i].first) continue;
-    v.push_back(rows[i].first);
-    area.push_back(std::max(box - hv_min(active, m - 1, r_rest), 0.0));
+  double lowest = r_rest.empty() ? 0.0 : r_rest[0];  // m = 2: the slice is an interval
+  for (size_t k = 0; k < order.size(); ++k) {
+    const size_t i = order[k];
+    active.insert(active.end(), clipped.begin() + long(i * d), clipped.begin() + long((i + 1) * d));
+    lowest = std::min(lowest, clipped[i * d]);
+    if (k + 1 < order.size() && fu[order[k + 1]] == fu[i]) continue;
+    v.push_back(fu[i]);
+    area.push_back(d == 1 ? box - (r_rest[0] - lowest)
+                          : std::max(box - hv_min(active, d, r_rest), 0.0));
+    if (area.back() <= 0) break;
   }
   // Gains ascending: -r_u with slope A_K, then -v_K, ..., -v_1 where the slope grows to A_{k-1}.
   Hinges h;
@@ -99,32 +103,62 @@ double expected_hinges(const Hinges& f, double mu, double sd) {
   return e;
 }
 
-Hinges compose(const Hinges& f, const PiecewiseLinear& g) {
+namespace {
+
+// An increasing piecewise linear map, or its reflection v -> -g(-v), read without copying.
+struct MapView {
+  const PiecewiseLinear& g;
+  bool reflected;
+  size_t size() const { return g.x.size(); }
+  double x(size_t i) const { return reflected ? -g.x[size() - 1 - i] : g.x[i]; }
+  double operator()(double v) const { return reflected ? -g(-v) : g(v); }
+  double inverse(double w) const { return reflected ? -g.inverse_at(-w) : g.inverse_at(w); }
+};
+
+// f(g(z)) as hinges: breakpoints g^-1(a_k) and g's knots above the first, merged in one pass;
+// f is evaluated incrementally along the ascending breakpoints.
+Hinges compose_view(const Hinges& f, const MapView& g) {
   if (f.at.empty()) return {};
-  const PiecewiseLinear g_inv = g.inverse();
-  std::vector<double> b;
-  for (double a : f.at) b.push_back(g_inv(a));
-  for (double x : g.x)
-    if (x > b.front()) b.push_back(x);
-  std::sort(b.begin(), b.end());
-  b.erase(std::unique(b.begin(), b.end()), b.end());
   Hinges h;
-  double previous_slope = 0, previous_value = 0;  // f(g(b_0)) = f(a_0) = 0
-  for (size_t i = 0; i < b.size(); ++i) {
-    double slope;
-    if (i + 1 < b.size()) {
-      const double value = f(g(b[i + 1]));
-      slope = (value - previous_value) / (b[i + 1] - b[i]);
-      previous_value = value;
-    } else {  // beyond every breakpoint: f's last slope times g's tail slope
-      slope = std::accumulate(f.slope.begin(), f.slope.end(), 0.0) * g.tail_slope;
+  const double b0 = g.inverse(f.at[0]);
+  size_t k = 1, i = 0;  // next hinge of f, next knot of g
+  while (i < g.size() && g.x(i) <= b0) ++i;
+  double b = b0, w = f.at[0], value = 0, f_slope = f.slope[0], previous_slope = 0;
+  size_t next_f = 1;  // f's hinges at or below w are in f_slope
+  while (true) {
+    double next;
+    if (k < f.at.size() && (i >= g.size() || g.inverse(f.at[k]) <= g.x(i)))
+      next = g.inverse(f.at[k++]);
+    else if (i < g.size())
+      next = g.x(i++);
+    else
+      break;
+    if (next <= b) continue;
+    const double next_w = g(next);
+    double next_value = value;  // f from w to next_w, crossing its hinges
+    for (double at = w; next_f < f.at.size() && f.at[next_f] <= next_w; ++next_f) {
+      next_value += f_slope * (f.at[next_f] - at);
+      at = f.at[next_f];
+      w = at;
+      f_slope += f.slope[next_f];
     }
-    h.at.push_back(b[i]);
+    next_value += f_slope * (next_w - w);
+    const double slope = (next_value - value) / (next - b);
+    h.at.push_back(b);
     h.slope.push_back(slope - previous_slope);
     previous_slope = slope;
+    b = next, w = next_w, value = next_value;
   }
+  // Beyond every breakpoint: f's last slope times g's tail slope.
+  for (; next_f < f.at.size(); ++next_f) f_slope += f.slope[next_f];
+  h.at.push_back(b);
+  h.slope.push_back(f_slope * g.g.tail_slope - previous_slope);
   return h;
 }
+
+}  // namespace
+
+Hinges compose(const Hinges& f, const PiecewiseLinear& g) { return compose_view(f, {g, false}); }
 
 std::vector<double> qmc_normals(size_t count, size_t dims) {
   if (dims == 0) return {};
@@ -151,8 +185,7 @@ double closed_form(std::span<const double> front, size_t m, std::span<const doub
   const bool maximize = sense[last.index] == Sense::kMaximize;
   const double mu = maximize ? last.mean : -last.mean;  // the gain's GP variable
   if (!last.to_value) return expected_hinges(h, mu, last.sd);
-  const PiecewiseLinear g = maximize ? *last.to_value : last.to_value->reflected();
-  return expected_hinges(compose(h, g), mu, last.sd);
+  return expected_hinges(compose_view(h, {*last.to_value, !maximize}), mu, last.sd);
 }
 
 double value_of(const UncertainObjective& o, double z) { return o.to_value ? (*o.to_value)(z) : z; }

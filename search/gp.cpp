@@ -316,7 +316,7 @@ double normal_quantile(double p) {
   return x - u / (1 + x * u / 2);
 }
 
-PiecewiseLinear copula_warp(std::vector<double> values) {
+PiecewiseLinear copula_warp(std::vector<double> values, size_t max_knots) {
   std::sort(values.begin(), values.end());
   const double n = static_cast<double>(values.size());
   PiecewiseLinear w;
@@ -332,16 +332,38 @@ PiecewiseLinear copula_warp(std::vector<double> values) {
     const double v = w.x.empty() ? 0.0 : w.x[0];
     return {{v - 1, v + 1}, {v - 1, v + 1}, 1.0};
   }
+  if (w.x.size() > std::max<size_t>(max_knots, 2)) {
+    PiecewiseLinear thin;
+    const size_t keep = std::max<size_t>(max_knots, 2);
+    for (size_t k = 0; k < keep; ++k) {
+      const size_t i = k * (w.x.size() - 1) / (keep - 1);
+      thin.x.push_back(w.x[i]);
+      thin.y.push_back(w.y[i]);
+    }
+    w = std::move(thin);
+  }
   w.tail_slope = (w.y.back() - w.y.front()) / (w.x.back() - w.x.front());
   return w;
 }
 
-double PiecewiseLinear::operator()(double v) const {
-  if (v <= x.front()) return y.front() + (v - x.front()) * tail_slope;
-  if (v >= x.back()) return y.back() + (v - x.back()) * tail_slope;
-  const size_t k = static_cast<size_t>(std::upper_bound(x.begin(), x.end(), v) - x.begin());
-  const double t = (v - x[k - 1]) / (x[k] - x[k - 1]);  // x[k-1] <= v < x[k]
-  return y[k - 1] + t * (y[k] - y[k - 1]);
+namespace {
+
+// The increasing piecewise linear map with knots (from_i, to_i) and tail slope `slope`, at v.
+double interpolate(const std::vector<double>& from, const std::vector<double>& to, double slope,
+                   double v) {
+  if (v <= from.front()) return to.front() + (v - from.front()) * slope;
+  if (v >= from.back()) return to.back() + (v - from.back()) * slope;
+  const size_t k = static_cast<size_t>(std::upper_bound(from.begin(), from.end(), v) -
+                                       from.begin());  // from[k-1] <= v < from[k]
+  const double t = (v - from[k - 1]) / (from[k] - from[k - 1]);
+  return to[k - 1] + t * (to[k] - to[k - 1]);
+}
+
+}  // namespace
+
+double PiecewiseLinear::operator()(double v) const { return interpolate(x, y, tail_slope, v); }
+double PiecewiseLinear::inverse_at(double w) const {
+  return interpolate(y, x, 1 / tail_slope, w);
 }
 
 PiecewiseLinear PiecewiseLinear::inverse() const { return {y, x, 1 / tail_slope}; }

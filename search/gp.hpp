@@ -97,6 +97,7 @@ struct PiecewiseLinear {
   std::vector<double> x, y;
   double tail_slope = 1;
   double operator()(double v) const;
+  double inverse_at(double w) const;  // = inverse()(w), without building it
   PiecewiseLinear inverse() const;
   // v -> -f(-v): the map of a negated variable (minimized objectives as gains).
   PiecewiseLinear reflected() const;
@@ -108,8 +109,10 @@ struct PiecewiseLinear {
 // their mean rank); between them the map is linear, beyond them linear with the average slope
 // (z_max - z_min) / (y_max - y_min). Piecewise linear and strictly increasing, so its inverse is
 // too, and the expected hypervolume improvement through it keeps a closed form (search/ehvi.hpp).
-// With fewer than two distinct values: the identity.
-PiecewiseLinear copula_warp(std::vector<double> values);
+// With fewer than two distinct values: the identity. More than max_knots distinct values are
+// thinned to max_knots evenly spaced ones (first and last kept): the expected improvement through
+// the warp costs one normal cdf per knot.
+PiecewiseLinear copula_warp(std::vector<double> values, size_t max_knots = 32);
 
 // Standard normal quantile (Acklam's rational approximation refined by one Halley step).
 double normal_quantile(double p);
