@@ -186,20 +186,13 @@ struct Acquisition {
   }
 };
 
-std::vector<double> observed_front(const SamplerContext& ctx) {
-  const size_t m = ctx.senses.size();
-  std::vector<double> points;
-  for (const auto& o : ctx.history)
-    if (o.state == State::kComplete && o.values.size() == m && is_feasible(o.constraints))
-      points.insert(points.end(), o.values.begin(), o.values.end());
-  std::vector<double> front;
-  for (size_t i : pareto_front(points, m, ctx.senses))
-    front.insert(front.end(), points.begin() + long(i * m), points.begin() + long((i + 1) * m));
-  return front;
-}
-
-// The front's members (feasible non-dominated observed candidates): the inner search's seeds.
-std::vector<Candidate> front_members(const SamplerContext& ctx) {
+// The observed front: feasible non-dominated COMPLETE trials, their values (flat) and candidates
+// (the inner search's seeds).
+struct Front {
+  std::vector<double> values;
+  std::vector<Candidate> members;
+};
+Front observed_front(const SamplerContext& ctx) {
   const size_t m = ctx.senses.size();
   std::vector<double> points;
   std::vector<const Candidate*> xs;
@@ -208,9 +201,13 @@ std::vector<Candidate> front_members(const SamplerContext& ctx) {
       points.insert(points.end(), o.values.begin(), o.values.end());
       xs.push_back(&o.x);
     }
-  std::vector<Candidate> out;
-  for (size_t i : pareto_front(points, m, ctx.senses)) out.push_back(*xs[i]);
-  return out;
+  Front f;
+  for (size_t i : pareto_front(points, m, ctx.senses)) {
+    f.values.insert(f.values.end(), points.begin() + long(i * m),
+                    points.begin() + long((i + 1) * m));
+    f.members.push_back(*xs[i]);
+  }
+  return f;
 }
 
 // One or a few free knobs moved: a step of 1..(levels / 20 + 1) levels, or a uniform redraw.
@@ -297,10 +294,11 @@ std::vector<Candidate> BoSampler::ask(const SamplerContext& ctx, size_t q) {
     return out;
   }
   Surrogate surrogate = build_surrogate(ctx, settings_, prior_, black_box);
-  Acquisition acq{&ctx, &surrogate, observed_front(ctx),
+  Front front = observed_front(ctx);
+  Acquisition acq{&ctx, &surrogate, std::move(front.values),
                   qmc_normals(settings_.mc_samples, std::max<size_t>(black_box.size(), 1) - 1)};
   for (const auto& p : ctx.pending) acq.believe(p);
-  const auto seeds = front_members(ctx);
+  const auto& seeds = front.members;
   for (size_t i = 0; i < q; ++i) {
     const int64_t number = ctx.next_number + static_cast<int64_t>(i);
     Rng rng(seed_, static_cast<uint64_t>(number));

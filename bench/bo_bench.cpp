@@ -1,0 +1,79 @@
+// The bo sampler's time per suggestion on a compression-shaped study (issue 6 goal: at most 2 s
+// at 1,000 trials on ~80 dimensions): 80 knobs of the four compression types on 5 levels, one
+// black-box objective (accuracy, maximized, collapsing past a damage threshold) and two known ones
+// (latency, size), a history of n finished trials. Times one ask (q = 1) and a batch (q = 4,
+// Kriging believer). The GP is trained on at most max_points (200) of the trials.
+//   ./bo_bench --benchmark_filter=bo_suggest
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+
+#include "search/rng.hpp"
+#include "search/sampler.hpp"
+
+namespace ac = autocompress;
+
+namespace {
+
+constexpr size_t kKnobs = 80, kLevels = 5;
+
+struct CompressionLike {
+  ac::SearchSpace space;
+  ac::SamplerContext ctx;
+
+  static double accuracy(const ac::Candidate& c) {
+    double damage = 0;
+    for (size_t j = 0; j < kKnobs; ++j) damage += 0.002 * double(1 + j % 7) * c[j] * c[j] / 16.0;
+    return damage > 0.3 ? 0.1 : 0.9 - damage;
+  }
+  static double latency(const ac::Candidate& c) {
+    double v = 50;
+    for (size_t j = 0; j < kKnobs; j += 2) v -= 0.4 * c[j] / double(kLevels - 1);
+    return v;
+  }
+  static double size(const ac::Candidate& c) {
+    double v = 100;
+    for (size_t j = 0; j < kKnobs; ++j) v -= (0.5 + 0.01 * double(j)) * c[j] / double(kLevels - 1);
+    return v;
+  }
+
+  explicit CompressionLike(size_t trials) {
+    for (size_t j = 0; j < kKnobs; ++j) {
+      ac::Knob k{"layer" + std::to_string(j), ac::Knob::Type(j % 4), {}, -1};
+      for (size_t l = 0; l < kLevels; ++l) k.levels.emplace_back(double(l));
+      space.knobs.push_back(std::move(k));
+    }
+    ctx.space = &space;
+    ctx.senses = {ac::Sense::kMaximize, ac::Sense::kMinimize, ac::Sense::kMinimize};
+    ctx.known = {0, 1, 1};
+    ctx.known_values = [](const ac::Candidate& c) {
+      return std::vector<double>{NAN, latency(c), size(c)};
+    };
+    ctx.reference_point = {0.5, 50, 100};
+    ac::Rng rng(1);  // mostly mild compression, some aggressive: many collapse, as in a study
+    for (size_t t = 0; t < trials; ++t) {
+      ac::Candidate c(kKnobs);
+      for (auto& v : c) v = int(rng.chance(0.7) ? rng.below(2) : rng.below(kLevels));
+      ctx.history.push_back({c, ac::Observation::State::kComplete,
+                             {accuracy(c), latency(c), size(c)}, {}, ctx.next_number++});
+    }
+  }
+};
+
+void bo_suggest(benchmark::State& state) {
+  CompressionLike problem(size_t(state.range(0)));
+  auto bo = ac::make_sampler("bo", 0);
+  for (auto _ : state) benchmark::DoNotOptimize(bo->ask(problem.ctx, size_t(state.range(1))));
+}
+
+}  // namespace
+
+BENCHMARK(bo_suggest)
+    ->ArgNames({"trials", "q"})
+    ->Args({100, 1})
+    ->Args({300, 1})
+    ->Args({1000, 1})
+    ->Args({1000, 4})
+    ->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();
