@@ -26,15 +26,16 @@ void standard_problem(benchmark::State& state, const std::string& sampler,
                       const std::string& problem_name) {
   const auto problem = ac::make_problem(problem_name);
   std::vector<double> finals;
-  double ask_seconds = 0;
+  double ask_seconds = 0, ask_cpu_seconds = 0;
   for (auto _ : state) {
     finals.clear();
-    ask_seconds = 0;
+    ask_seconds = ask_cpu_seconds = 0;
     for (uint64_t seed = 0; seed < kSeeds; ++seed) {
       auto s = ac::make_sampler(sampler, seed);
       const auto run = ac::run_problem(*s, problem, kBudget);
       finals.push_back(run.hypervolume.back());
       ask_seconds += run.ask_seconds;
+      ask_cpu_seconds += run.ask_cpu_seconds;
     }
   }
   std::sort(finals.begin(), finals.end());
@@ -42,6 +43,7 @@ void standard_problem(benchmark::State& state, const std::string& sampler,
   state.counters["hv_min"] = finals.front();
   state.counters["hv_max"] = finals.back();
   state.counters["ms_per_suggestion"] = 1e3 * ask_seconds / double(kSeeds * kBudget);
+  state.counters["cpu_ms_per_suggestion"] = 1e3 * ask_cpu_seconds / double(kSeeds * kBudget);
 }
 
 // A ZDT1 study that already holds `trials` finished trials (the sampler's own run), then timing
@@ -93,7 +95,9 @@ int main(int argc, char** argv) {
                                    standard_problem, sampler, problem)
           ->Iterations(1)
           ->Unit(benchmark::kSecond);
-  for (const auto& sampler : ac::sampler_names())
+  // The evolutionary samplers only: the study itself is built by 5,000 asks (bo's own benchmark
+  // times it at 1,000 trials).
+  for (const std::string sampler : {"random", "nsga2"})
     benchmark::RegisterBenchmark(("suggest_at_5000/" + sampler).c_str(), suggestion_at, sampler,
                                  size_t{5000})
         ->Unit(benchmark::kMillisecond);

@@ -1,5 +1,7 @@
 #include "search/problems.hpp"
 
+#include <time.h>
+
 #include <chrono>
 #include <cmath>
 #include <numbers>
@@ -64,6 +66,16 @@ Problem make_problem(const std::string& name) {
   throw UsageError("unknown test problem '" + name + "' (known: zdt1, zdt2, zdt3, dtlz2)");
 }
 
+namespace {
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+}  // namespace
+
 SamplerContext problem_context(const Problem& problem) {
   SamplerContext ctx;
   ctx.space = &problem.space;
@@ -83,7 +95,9 @@ ProblemRun run_problem(Sampler& sampler, const Problem& problem, size_t budget) 
   ProblemRun run;
   for (size_t t = 0; t < budget; ++t) {
     const auto start = std::chrono::steady_clock::now();
+    const double start_cpu = thread_cpu_seconds();
     Candidate x = sampler.ask(ctx, 1).at(0);
+    run.ask_cpu_seconds += thread_cpu_seconds() - start_cpu;
     run.ask_seconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     check_candidate(problem.space, x);

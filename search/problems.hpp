@@ -32,6 +32,7 @@ std::vector<std::string> problem_names();
 struct ProblemRun {
   std::vector<double> hypervolume;  // after each evaluation: entry i = after i + 1 evaluations
   double ask_seconds = 0;           // wall time spent inside Sampler::ask
+  double ask_cpu_seconds = 0;       // this thread's CPU time inside Sampler::ask
 };
 
 // Runs `budget` sequential trials (ask one, evaluate, record), the hypervolume trace at the
