@@ -541,22 +541,17 @@ struct Grid {
   float zp(size_t k) const { return zero_point ? zero_point->data[channel(k)] : 0.0f; }
 };
 
-// The integer range of the node's output type: uint8 unless the zero point says int8.
-std::pair<float, float> quantized_range(const Node& n, const Grid& grid, DType zp_type) {
-  if (!grid.zero_point || zp_type == DType::kUInt8) return {0.0f, 255.0f};
-  if (zp_type == DType::kInt8) return {-128.0f, 127.0f};
-  bad(n, std::string("zero point of type ") + dtype_name(zp_type) + ", expected uint8 or int8");
-}
-
-// y = saturate(round_half_to_even(x / scale) + zero_point); the division in float32, as ONNX's
-// reference implementation does it (std::nearbyint rounds ties to even in the default mode).
-HostTensor quantize_linear(const Node& n, const Inputs& in, DType zp_type) {
+// y = saturate(round_half_to_even(x / scale) + zero_point) in the range of `type` (uint8 or
+// int8, the zero point's type), by graph.hpp's quantize_value.
+HostTensor quantize_linear(const Node& n, const Inputs& in, DType type) {
   const HostTensor& x = arg(n, in, 0);
   const Grid grid(n, in, x.shape);
-  const auto [lo, hi] = quantized_range(n, grid, zp_type);
+  if (type != DType::kUInt8 && type != DType::kInt8)
+    bad(n, std::string("zero point of type ") + dtype_name(type) + ", expected uint8 or int8");
   HostTensor y{x.shape, std::vector<float>(x.data.size())};
   for (size_t k = 0; k < x.data.size(); ++k)
-    y.data[k] = std::clamp(std::nearbyint(x.data[k] / grid.s(k)) + grid.zp(k), lo, hi);
+    y.data[k] = static_cast<float>(
+        quantize_value(x.data[k], grid.s(k), static_cast<int64_t>(grid.zp(k)), type));
   return y;
 }
 

@@ -169,6 +169,7 @@ class ShapeInference {
 
   std::vector<Shape> run() {
     const std::string& op = n_.op;
+    if (op != "DequantizeLinear" && op != "QuantizeLinear") require_float_activations();
     if (op == "Relu" || op == "Sigmoid" || op == "HardSwish" || op == "Clip" || op == "LeakyRelu" ||
         op == "HardSigmoid")
       return {in(0)};
@@ -193,6 +194,17 @@ class ShapeInference {
   const Graph& g_;
   const Node& n_;
 
+  // Integer activations (graph inputs, QuantizeLinear outputs) are read only by
+  // DequantizeLinear.
+  void require_float_activations() const {
+    for (const auto& t : n_.inputs) {
+      auto it = g_.values.find(t);
+      if (t.empty() || g_.is_initializer(t) || it == g_.values.end()) continue;
+      if (it->second.dtype != DType::kFloat)
+        unsupported(n_.op + " reads the " + dtype_name(it->second.dtype) + " tensor '" + t +
+                    "'; integer tensors are read only by DequantizeLinear");
+    }
+  }
   [[noreturn]] void bad(const std::string& what) const {
     throw ModelError(g_.source, n_.name, what);
   }
@@ -499,6 +511,21 @@ void infer_shapes(Graph& g) {
     for (size_t k = 0; k < n.outputs.size() && k < shapes.size(); ++k)
       g.values[n.outputs[k]] = ValueInfo{n.outputs[k], node_output_dtype(g, n), shapes[k]};
   }
+}
+
+int64_t quantize_value(float x, float scale, int64_t zero_point, DType type) {
+  const float lo = type == DType::kInt8 ? -128.0f : 0.0f, hi = type == DType::kInt8 ? 127 : 255;
+  const float q = std::nearbyint(x / scale) + static_cast<float>(zero_point);  // ties to even
+  return static_cast<int64_t>(std::isnan(q) ? 0.0f : std::clamp(q, lo, hi));
+}
+
+bool is_qdq_int8_layer(const Graph& g, const Node& n) {
+  if ((n.op != "Conv" && n.op != "Gemm") || n.inputs.size() < 2) return false;
+  const Node* x = g.producer(n.inputs[0]);
+  const Node* w = g.producer(n.inputs[1]);
+  return x && w && x->op == "DequantizeLinear" && !g.is_initializer(x->inputs[0]) &&
+         w->op == "DequantizeLinear" && g.is_initializer(w->inputs[0]) &&
+         g.initializer(w->inputs[0]).dtype == DType::kInt8;
 }
 
 float round_to_bf16(float x) {

@@ -203,6 +203,13 @@ DType node_output_dtype(const Graph& g, const Node& n);
 // Recompute g.values of every node output in schedule order (e.g. after a transformation
 // changed a weight's shape), with types from node_output_dtype.
 void infer_shapes(Graph& g);
+// QuantizeLinear of one value: saturate(round_half_to_even(x / scale) + zero_point) to the range
+// of `type` (kUInt8 or kInt8), the division in float32 as ONNX defines it.
+int64_t quantize_value(float x, float scale, int64_t zero_point, DType type);
+// Whether n is an int8 layer by the QDQ pattern of the conventions above: a Conv/Gemm whose input
+// is DequantizeLinear of an activation and whose weight is DequantizeLinear of an int8
+// initializer.
+bool is_qdq_int8_layer(const Graph& g, const Node& n);
 // x rounded to the nearest bfloat16 (ties to even), as float32; NaN stays NaN. What a bf16
 // layer does to its input and weights (the reference executor and the ONNX writer use it).
 float round_to_bf16(float x);

@@ -290,6 +290,7 @@ const std::vector<std::string> kSupportedOps = {"Add",
                                                 "Constant",
                                                 "ConstantOfShape",
                                                 "Conv",
+                                                "DequantizeLinear",
                                                 "Div",
                                                 "Dropout",
                                                 "Flatten",
@@ -304,6 +305,8 @@ const std::vector<std::string> kSupportedOps = {"Add",
                                                 "MaxPool",
                                                 "Mul",
                                                 "Pad",
+                                                "QLinearConv",
+                                                "QuantizeLinear",
                                                 "ReduceMean",
                                                 "Relu",
                                                 "Reshape",
@@ -350,6 +353,10 @@ class Loader {
   std::vector<std::string> onnx_names_;  // the ONNX name of each node in nodes_
   std::unordered_map<std::string, size_t> producer_;
   std::unordered_set<size_t> matmul_gemms_;  // Gemms made from a MatMul, still without bias
+  // bf16 Cast pairs (graph.hpp): outputs of the Cast(to=BFLOAT16) and of the Cast(to=FLOAT) after
+  // it, which only Conv / Gemm / MatMul read as their input
+  std::unordered_set<std::string> bf16_casts_, bf16_inputs_;
+  bool ours_ = false;  // written by autocompress: layer metadata is authoritative
   const onnx::NodeProto* cur_ = nullptr;
   std::string cur_name_;
 
@@ -383,6 +390,8 @@ class Loader {
   void name_nodes();
   void finish_values();
   void check_declared_outputs(const onnx::GraphProto& gp) const;
+  void find_bf16_pairs(const onnx::GraphProto& gp);
+  void read_layer_metadata();
 
   // tensors
   std::string resolve(const std::string& t) const {
@@ -417,7 +426,7 @@ class Loader {
     consts_[n] = std::move(t);
     return n;
   }
-  void emit(Node n);
+  void emit(Node n, bool named = true);  // named: the node keeps the ONNX node's name
   void rename_tensor(const std::string& from, const std::string& to);
 
   // canonicalization (one per ONNX op)
@@ -427,6 +436,17 @@ class Loader {
   std::vector<int64_t> axes_of(const onnx::NodeProto& p, int input, int64_t rank, bool required);
   Node make(const onnx::NodeProto& p, const std::string& op, std::vector<std::string> inputs) const;
   void conv(const onnx::NodeProto& p);
+  void emit_conv(const onnx::NodeProto& p, const std::string& x, const std::string& w,
+                 const std::string& b, const std::string& y);
+  const Shape& weight_shape(const onnx::NodeProto& p, int k, const std::string& role) const;
+  const Node* weight_dq(const std::string& t) const;
+  std::string transposed_weight(const onnx::NodeProto& p, int k, const std::string& role);
+  void set_bf16(const onnx::NodeProto& p, Node& n) const;
+  void quantize_linear(const onnx::NodeProto& p);
+  void qlinear_conv(const onnx::NodeProto& p);
+  std::string emit_dequantize(const std::string& x, const std::string& scale,
+                              const std::string& zero_point, bool per_channel_weight);
+  void set_quant_axis(const onnx::NodeProto& p, const std::string& x, Node& n) const;
   void gemm(const onnx::NodeProto& p);
   void matmul(const onnx::NodeProto& p);
   void batch_norm(const onnx::NodeProto& p);
@@ -465,6 +485,7 @@ class Loader {
   TensorData fold_flatten(const onnx::NodeProto& p);
   TensorData fold_transpose(const onnx::NodeProto& p);
   TensorData fold_constant_of_shape(const onnx::NodeProto& p);
+  TensorData fold_quantize(const onnx::NodeProto& p);
 };
 
 const std::map<std::string, Loader::Canon>& Loader::canonicalizers() {
@@ -496,6 +517,9 @@ const std::map<std::string, Loader::Canon>& Loader::canonicalizers() {
       {"Transpose", &Loader::transpose},
       {"Softmax", &Loader::softmax},
       {"Cast", &Loader::cast},
+      {"QuantizeLinear", &Loader::quantize_linear},
+      {"DequantizeLinear", &Loader::quantize_linear},
+      {"QLinearConv", &Loader::qlinear_conv},
       {"Identity", &Loader::dropout},
       {"Dropout", &Loader::dropout},
   };
@@ -519,6 +543,8 @@ const std::map<std::string, Loader::Fold>& Loader::folders() {
       {"Flatten", &Loader::fold_flatten},
       {"Transpose", &Loader::fold_transpose},
       {"ConstantOfShape", &Loader::fold_constant_of_shape},
+      {"QuantizeLinear", &Loader::fold_quantize},
+      {"DequantizeLinear", &Loader::fold_quantize},
   };
   return m;
 }
@@ -539,9 +565,11 @@ Graph Loader::load(onnx::ModelProto& m) {
   g_.opset = opset_;
   g_.source = file_;
   for (const auto& kv : m.metadata_props()) g_.metadata[kv.key()] = kv.value();
+  ours_ = m.producer_name() == "autocompress";
   read_initializers(gp);
   read_inputs(gp);
   count_uses(gp);
+  find_bf16_pairs(gp);
   for (int k = 0; k < gp.node_size(); ++k) {
     cur_ = &gp.node(k);
     cur_name_ = display_name(gp.node(k), k);
@@ -553,6 +581,7 @@ Graph Loader::load(onnx::ModelProto& m) {
   fuse_softmax_reshapes();
   remove_dead_nodes();
   name_nodes();
+  read_layer_metadata();
   finish_values();
   check_declared_outputs(gp);
   return std::move(g_);
@@ -651,11 +680,13 @@ void Loader::read_inputs(const onnx::GraphProto& gp) {
     const auto& tt = v.type().tensor_type();
     if (!v.type().has_tensor_type())
       throw UnsupportedError(file_, "", "graph input '" + v.name() + "' is not a tensor");
-    if (tt.elem_type() != TP::FLOAT)
+    const DType type = static_cast<DType>(tt.elem_type());
+    if (type != DType::kFloat && type != DType::kUInt8 && type != DType::kInt8)
       throw UnsupportedError(file_, "",
                              "graph input '" + v.name() + "' has data type " +
                                  TP::DataType_Name(static_cast<TP::DataType>(tt.elem_type())) +
-                                 "; activations must be float32");
+                                 "; inputs must be float32 (or uint8 / int8 for "
+                                 "DequantizeLinear)");
     if (!tt.has_shape() || tt.shape().dim_size() == 0)
       throw UnsupportedError(
           file_, "",
@@ -665,7 +696,7 @@ void Loader::read_inputs(const onnx::GraphProto& gp) {
                                : "; inputs need at least one dimension"));
     if (!symbolic_batch_) {
       g_.inputs.push_back(v.name());
-      g_.values[v.name()] = ValueInfo{v.name(), DType::kFloat, concrete_input_shape(v)};
+      g_.values[v.name()] = ValueInfo{v.name(), type, concrete_input_shape(v)};
       continue;
     }
     Shape s;
@@ -688,7 +719,7 @@ void Loader::read_inputs(const onnx::GraphProto& gp) {
       s[0] = kBatch;
     }
     g_.inputs.push_back(v.name());
-    g_.values[v.name()] = ValueInfo{v.name(), DType::kFloat, s};
+    g_.values[v.name()] = ValueInfo{v.name(), type, s};
   }
   if (g_.inputs.empty()) throw UnsupportedError(file_, "", "the graph has no (non-constant) input");
 }
@@ -742,6 +773,12 @@ void Loader::process(const onnx::NodeProto& p) {
     if (t.empty()) continue;
     any_input = true;
     all_const = all_const && constant(resolve(t)) != nullptr;
+  }
+  // DequantizeLinear of an 8-bit constant is how quantized weights are represented (graph.hpp):
+  // kept as a node, never folded.
+  if (op == "DequantizeLinear" && all_const) {
+    const DType t = constant(in(p, 0))->dtype;
+    all_const = t != DType::kInt8 && t != DType::kUInt8;
   }
   auto fold = folders().find(op);
   if (op == "Shape" || (any_input && all_const && fold != folders().end())) {
@@ -805,7 +842,7 @@ std::string Loader::activation(const onnx::NodeProto& p, int k) const {
 }
 
 // Registers the constant inputs as initializers, infers and records the output shapes.
-void Loader::emit(Node n) {
+void Loader::emit(Node n, bool named) {
   for (const auto& t : n.inputs)
     if (const TensorData* c = constant(t); c && !g_.initializers.count(t)) {
       g_.initializers[t] = as_float32(*c);
@@ -814,12 +851,13 @@ void Loader::emit(Node n) {
     }
   n.name = cur_name_;
   auto shapes = infer_node_shapes(g_, n);
+  const DType type = node_output_dtype(g_, n);
   for (size_t k = 0; k < n.outputs.size(); ++k) {
-    g_.values[n.outputs[k]] = ValueInfo{n.outputs[k], DType::kFloat, shapes.at(k)};
+    g_.values[n.outputs[k]] = ValueInfo{n.outputs[k], type, shapes.at(k)};
     producer_[n.outputs[k]] = nodes_.size();
   }
   nodes_.push_back(std::move(n));
-  onnx_names_.push_back(cur_ ? cur_->name() : std::string());
+  onnx_names_.push_back(cur_ && named ? cur_->name() : std::string());
 }
 
 void Loader::rename_tensor(const std::string& from, const std::string& to) {
@@ -967,11 +1005,12 @@ void Loader::finish_values() {
 void Loader::check_declared_outputs(const onnx::GraphProto& gp) const {
   for (const auto& v : gp.output()) {
     const auto& tt = v.type().tensor_type();
-    if (tt.elem_type() != 0 && tt.elem_type() != TP::FLOAT)
-      throw UnsupportedError(file_, "",
-                             "graph output '" + v.name() + "' has data type " +
-                                 TP::DataType_Name(static_cast<TP::DataType>(tt.elem_type())) +
-                                 "; outputs must be float32");
+    const DType computed = g_.value(v.name()).dtype;
+    if (tt.elem_type() != 0 && tt.elem_type() != static_cast<int32_t>(computed))
+      throw ModelError(file_, "",
+                       "graph output '" + v.name() + "' is declared " +
+                           TP::DataType_Name(static_cast<TP::DataType>(tt.elem_type())) +
+                           " but the graph computes " + dtype_name(computed));
     if (!tt.has_shape() || tt.shape().dim_size() == 0) continue;  // rank 0: read as undeclared
     const Shape& got = g_.value(v.name()).shape;
     Shape declared;
@@ -988,6 +1027,82 @@ void Loader::check_declared_outputs(const onnx::GraphProto& gp) const {
                        "graph output '" + v.name() + "' is declared " + shape_str(declared) +
                            " but the graph computes " + shape_str(got));
   }
+}
+
+// A bf16 Cast pair (graph.hpp): x -> Cast(to=BFLOAT16) -> Cast(to=FLOAT) -> only Conv / Gemm /
+// MatMul inputs, the first Cast read only by the second. Such a layer computes on x rounded to
+// bfloat16, which the IR says with precision "bf16"; any other Cast to bfloat16 is unsupported.
+void Loader::find_bf16_pairs(const onnx::GraphProto& gp) {
+  std::unordered_map<std::string, std::vector<std::pair<const onnx::NodeProto*, int>>> readers;
+  std::unordered_map<std::string, const onnx::NodeProto*> producer;
+  for (const auto& p : gp.node()) {
+    for (int k = 0; k < p.input_size(); ++k) readers[p.input(k)].push_back({&p, k});
+    for (const auto& o : p.output()) producer[o] = &p;
+  }
+  std::unordered_set<std::string> outputs;
+  for (const auto& v : gp.output()) outputs.insert(v.name());
+  auto cast_to = [](const onnx::NodeProto* p, int64_t to) {
+    return p && p->op_type() == "Cast" && Attrs(*p).i("to", 0) == to;
+  };
+  for (const auto& p : gp.node()) {
+    if (!cast_to(&p, TP::FLOAT) || p.input_size() != 1) continue;
+    auto first = producer.find(p.input(0));
+    if (first == producer.end() || !cast_to(first->second, TP::BFLOAT16)) continue;
+    const auto& mid = readers[p.input(0)];
+    const auto& users = readers[p.output(0)];
+    bool layer_inputs = !users.empty() && mid.size() == 1 && !outputs.count(p.output(0)) &&
+                        !outputs.count(p.input(0));
+    for (const auto& [user, slot] : users)
+      layer_inputs =
+          layer_inputs && slot == 0 &&
+          (user->op_type() == "Conv" || user->op_type() == "Gemm" || user->op_type() == "MatMul");
+    if (!layer_inputs) continue;
+    bf16_casts_.insert(p.input(0));
+    bf16_inputs_.insert(p.output(0));
+  }
+}
+
+// Layer attributes the writer keeps in metadata_props (the ONNX checker rejects unknown node
+// attributes): autocompress.precision.<layer> and autocompress.wbits.<layer>. In a file written
+// by autocompress they are authoritative; in others a layer of the QDQ int8 pattern reads as
+// precision "int8".
+void Loader::read_layer_metadata() {
+  auto layer = [&](const std::string& key, const std::string& name) -> Node& {
+    for (auto& n : nodes_)
+      if (n.name == name && (n.op == "Conv" || n.op == "Gemm")) return n;
+    throw ModelError(file_, "", "metadata '" + key + "' names no Conv/Gemm layer '" + name + "'");
+  };
+  static const std::string kPrecision = "autocompress.precision.", kWbits = "autocompress.wbits.";
+  for (auto it = g_.metadata.begin(); it != g_.metadata.end();) {
+    const std::string& key = it->first;
+    const std::string& value = it->second;
+    if (key.rfind(kPrecision, 0) == 0) {
+      if (value != "fp32" && value != "bf16" && value != "int8")
+        throw ModelError(file_, "",
+                         "metadata '" + key + "' is '" + value + "', expected fp32, bf16 or int8");
+      layer(key, key.substr(kPrecision.size())).attrs["precision"] = value;
+    } else if (key.rfind(kWbits, 0) == 0) {
+      size_t used = 0;
+      int64_t bits = 0;
+      try {
+        bits = std::stoll(value, &used);
+      } catch (const std::exception&) {
+      }
+      if (used != value.size() || bits < 1 || bits > 32)
+        throw ModelError(file_, "",
+                         "metadata '" + key + "' is '" + value + "', expected a bit width");
+      layer(key, key.substr(kWbits.size())).attrs["wbits"] = bits;
+    } else {
+      ++it;
+      continue;
+    }
+    it = g_.metadata.erase(it);
+  }
+  if (ours_) return;
+  g_.nodes = nodes_;  // is_qdq_int8_layer reads the graph
+  for (auto& n : nodes_)
+    if (!n.has("precision") && is_qdq_int8_layer(g_, n)) n.attrs["precision"] = std::string("int8");
+  g_.nodes.clear();
 }
 
 // ---- canonicalization ----
@@ -1028,30 +1143,72 @@ std::vector<int64_t> Loader::resolve_pads(const Attrs& a, const Shape& x,
 }
 
 void Loader::conv(const onnx::NodeProto& p) {
+  emit_conv(p, activation(p, 0), in(p, 1), in(p, 2), p.output(0));
+}
+
+// Conv of x by w (+ b) into y, with the attributes of the ONNX Conv or QLinearConv p.
+void Loader::emit_conv(const onnx::NodeProto& p, const std::string& x, const std::string& w,
+                       const std::string& b, const std::string& y) {
   Attrs a(p);
-  std::string x = activation(p, 0);
-  const TensorData& w = need_const(p, 1, "weight");
+  const Shape& ws = weight_shape(p, p.op_type() == "Conv" ? 1 : 3, "weight");
   const Shape& xs = shape_of(x);
-  if (xs.size() != 4 || w.shape.size() != 4)
-    unsupported("1-D/3-D Conv not supported (input " + shape_str(xs) + ", weight " +
-                shape_str(w.shape) + "); only 2-D convolutions of [N,C,H,W] tensors");
-  std::vector<int64_t> kernel = {w.shape[2], w.shape[3]};
+  if (xs.size() != 4 || ws.size() != 4)
+    unsupported("1-D/3-D Conv not supported (input " + shape_str(xs) + ", weight " + shape_str(ws) +
+                "); only 2-D convolutions of [N,C,H,W] tensors");
+  std::vector<int64_t> kernel = {ws[2], ws[3]};
   if (a.has("kernel_shape") && a.ints("kernel_shape") != kernel)
     malformed("kernel_shape " + shape_str(a.ints("kernel_shape")) + " differs from the weight " +
-              shape_str(w.shape));
+              shape_str(ws));
   auto strides = a.ints("strides", {1, 1}), dil = a.ints("dilations", {1, 1});
   if (strides.size() != 2 || dil.size() != 2) malformed("strides and dilations must have 2 values");
-  std::vector<std::string> inputs = {x, in(p, 1)};
-  if (!in(p, 2).empty()) {
-    need_const(p, 2, "bias");
-    inputs.push_back(in(p, 2));
+  std::vector<std::string> inputs = {x, w};
+  if (!b.empty()) {
+    if (!constant(b)) unsupported("Conv bias '" + b + "' must be an initializer or constant");
+    inputs.push_back(b);
   }
   Node n = make(p, "Conv", inputs);
+  n.outputs = {y};
   n.attrs["strides"] = strides;
   n.attrs["dilations"] = dil;
   n.attrs["pads"] = resolve_pads(a, xs, kernel, strides, dil);
   n.attrs["group"] = a.i("group", 1);
+  set_bf16(p, n);
   emit(std::move(n));
+}
+
+// The shape of a layer's weight: a constant, or DequantizeLinear of one (quantized weights).
+const Shape& Loader::weight_shape(const onnx::NodeProto& p, int k, const std::string& role) const {
+  if (weight_dq(in(p, k))) return shape_of(in(p, k));
+  return need_const(p, k, role).shape;
+}
+
+// The DequantizeLinear node producing t from a constant, or nullptr.
+const Node* Loader::weight_dq(const std::string& t) const {
+  auto it = producer_.find(t);
+  if (it == producer_.end()) return nullptr;
+  const Node& n = nodes_[it->second];
+  return n.op == "DequantizeLinear" && g_.is_initializer(n.inputs[0]) ? &n : nullptr;
+}
+
+// The transpose of the 2-D weight input k (MatMul's B, Gemm's B without transB): a new constant,
+// or for W = DequantizeLinear(w_q) a new DequantizeLinear of w_q transposed (axis 0 <-> 1).
+std::string Loader::transposed_weight(const onnx::NodeProto& p, int k, const std::string& role) {
+  const Node* dq = weight_dq(in(p, k));
+  if (!dq) return add_const(in(p, k) + "_t", as_float32(transpose2d(need_const(p, k, role))));
+  Node t = *dq;
+  const TensorData& q = g_.initializers.at(dq->inputs[0]);
+  if (q.shape.size() != 2) malformed(role + " '" + in(p, k) + "' must be 2-D");
+  t.inputs[0] = add_const(dq->inputs[0] + "_t", transpose2d(q));
+  if (g_.initializers.at(dq->inputs[1]).size() > 1) t.attrs["axis"] = 1 - dq->i("axis", 1);
+  t.outputs = {fresh(in(p, k) + "_t")};
+  emit(t, false);
+  return t.outputs[0];
+}
+
+// A Conv / Gemm reading its input through a bf16 Cast pair is a bf16 layer (graph.hpp).
+void Loader::set_bf16(const onnx::NodeProto& p, Node& n) const {
+  if (p.input_size() > 0 && bf16_inputs_.count(p.input(0)))
+    n.attrs["precision"] = std::string("bf16");
 }
 
 void Loader::gemm(const onnx::NodeProto& p) {
@@ -1059,17 +1216,22 @@ void Loader::gemm(const onnx::NodeProto& p) {
   std::string x = activation(p, 0);
   if (constant(x)) unsupported("Gemm with a constant A and a run-time B is not supported");
   if (a.i("transA", 0) != 0) unsupported("Gemm with transA=1 on an activation is not supported");
-  const TensorData& b = need_const(p, 1, "weight B");
-  if (b.shape.size() != 2) malformed("Gemm B must be 2-D, got " + shape_str(b.shape));
+  const Shape bs = weight_shape(p, 1, "weight B");
+  if (bs.size() != 2) malformed("Gemm B must be 2-D, got " + shape_str(bs));
   float alpha = a.f("alpha", 1.0f), beta = a.f("beta", 1.0f);
   bool trans_b = a.i("transB", 0) != 0;
   std::string w_name = in(p, 1);
-  if (!trans_b || alpha != 1.0f) {
+  if (weight_dq(w_name) && alpha != 1.0f)
+    unsupported("Gemm with alpha " + std::to_string(alpha) + " of a DequantizeLinear weight");
+  if (weight_dq(w_name) && !trans_b) {
+    w_name = transposed_weight(p, 1, "weight B");
+  } else if (!trans_b || alpha != 1.0f) {
+    const TensorData& b = need_const(p, 1, "weight B");
     TensorData w = as_float32(trans_b ? b : transpose2d(b));
     for (float& v : w.f) v *= alpha;
     w_name = add_const(in(p, 1) + (trans_b ? "_scaled" : "_t"), std::move(w));
   }
-  const int64_t m = trans_b ? b.shape[0] : b.shape[1];
+  const int64_t m = trans_b ? bs[0] : bs[1];
   std::vector<std::string> inputs = {x, w_name};
   if (!in(p, 2).empty() && beta != 0.0f) {
     const TensorData& c = need_const(p, 2, "bias C");
@@ -1087,7 +1249,9 @@ void Loader::gemm(const onnx::NodeProto& p) {
     else
       inputs.push_back(add_const(in(p, 2) + "_bias", float_tensor({m}, std::move(bias))));
   }
-  emit(make(p, "Gemm", inputs));
+  Node n = make(p, "Gemm", inputs);
+  set_bf16(p, n);
+  emit(std::move(n));
 }
 
 // MatMul of a 2-D activation by a constant 2-D matrix is a Linear layer: Gemm with W = B^T.
@@ -1098,13 +1262,81 @@ void Loader::matmul(const onnx::NodeProto& p) {
   if (xs.size() != 2)
     unsupported("MatMul of a " + std::to_string(xs.size()) + "-D activation " + shape_str(xs) +
                 " is not supported; only [N,K] x constant [K,M] (a Linear layer)");
-  const TensorData& b = need_const(p, 1, "B");
-  if (b.shape.size() != 2)
-    unsupported("MatMul by a " + std::to_string(b.shape.size()) + "-D constant " +
-                shape_str(b.shape) + " is not supported; only [N,K] x [K,M]");
-  std::string w = add_const(in(p, 1) + "_t", as_float32(transpose2d(b)));
-  emit(make(p, "Gemm", {x, w}));
+  const Shape& bs = weight_shape(p, 1, "B");
+  if (bs.size() != 2)
+    unsupported("MatMul by a " + std::to_string(bs.size()) + "-D constant " + shape_str(bs) +
+                " is not supported; only [N,K] x [K,M]");
+  Node n = make(p, "Gemm", {x, transposed_weight(p, 1, "B")});
+  set_bf16(p, n);
+  emit(std::move(n));
   matmul_gemms_.insert(nodes_.size() - 1);
+}
+
+// ---- quantization ----
+
+// QuantizeLinear / DequantizeLinear, kept as they are (graph.hpp). The scale and zero point must
+// be constants; infer_node_shapes (in emit) checks their types and shapes.
+void Loader::quantize_linear(const onnx::NodeProto& p) {
+  const bool q = p.op_type() == "QuantizeLinear";
+  std::vector<std::string> inputs = {activation(p, 0), in(p, 1)};
+  need_const(p, 1, q ? "y_scale" : "x_scale");
+  if (!in(p, 2).empty()) {
+    need_const(p, 2, q ? "y_zero_point" : "x_zero_point");
+    inputs.push_back(in(p, 2));
+  }
+  Node n = make(p, p.op_type(), inputs);
+  set_quant_axis(p, inputs[0], n);
+  emit(std::move(n));
+}
+
+// The axis attribute made non-negative; absent stays absent (ONNX's and the IR's default is 1).
+void Loader::set_quant_axis(const onnx::NodeProto& p, const std::string& x, Node& n) const {
+  Attrs a(p);
+  if (!a.has("axis")) return;
+  const int64_t rank = static_cast<int64_t>(shape_of(x).size()), axis = a.i("axis", 1);
+  if (axis < -rank || axis >= rank)
+    malformed("axis " + std::to_string(axis) + " out of range for " + shape_str(shape_of(x)));
+  n.attrs["axis"] = axis < 0 ? axis + rank : axis;
+}
+
+// QLinearConv (opset 10) in QDQ form: Q(Conv(DQ(x), DQ(w), B * x_scale * w_scale), y_scale).
+// The int32 bias is dequantized at load time, as the conventions keep biases float.
+void Loader::qlinear_conv(const onnx::NodeProto& p) {
+  static const char* roles[] = {"x_scale", "x_zero_point", "w", "w_scale", "w_zero_point",
+                                "y_scale", "y_zero_point", "B"};
+  for (int k = 1; k < 9; ++k)
+    if (k != 8 || !in(p, k).empty()) need_const(p, k, roles[k - 1]);
+  const std::string x = emit_dequantize(activation(p, 0), in(p, 1), in(p, 2), false);
+  const TensorData& ws = *constant(in(p, 4));
+  const std::string w = emit_dequantize(in(p, 3), in(p, 4), in(p, 5), ws.size() > 1);
+  std::string b;
+  if (!in(p, 8).empty()) {
+    const TensorData& bq = *constant(in(p, 8));
+    const float xs = const_scalar(p, 1, "x_scale");
+    if (bq.dtype != DType::kInt32 || bq.shape.size() != 1)
+      malformed("B '" + in(p, 8) + "' must be a 1-D int32 tensor, got " + dtype_name(bq.dtype) +
+                " " + shape_str(bq.shape));
+    std::vector<float> bias(bq.i.size());
+    for (size_t m = 0; m < bias.size(); ++m)
+      bias[m] = static_cast<float>(bq.i[m]) * (xs * ws.f[ws.size() > 1 ? m : 0]);
+    b = add_const(in(p, 8) + "_dequantized", float_tensor(bq.shape, std::move(bias)));
+  }
+  const std::string y = fresh(p.output(0) + "_float");
+  emit_conv(p, x, w, b, y);
+  Node q = make(p, "QuantizeLinear", {y, in(p, 6), in(p, 7)});
+  emit(std::move(q), false);
+}
+
+// A DequantizeLinear of x (per tensor, or along axis 0 for a per-channel weight); its output.
+std::string Loader::emit_dequantize(const std::string& x, const std::string& scale,
+                                    const std::string& zero_point, bool per_channel_weight) {
+  Node n;
+  n.op = "DequantizeLinear";
+  n.inputs = {x, scale, zero_point};
+  n.outputs = {fresh(x + "_dequantized")};
+  if (per_channel_weight) n.attrs["axis"] = int64_t{0};
+  emit(n, false);
+  return n.outputs[0];
 }
 
 void Loader::batch_norm(const onnx::NodeProto& p) {
@@ -1438,12 +1670,16 @@ void Loader::softmax(const onnx::NodeProto& p) {
   emit(std::move(n));
 }
 
-// Cast of an activation: only float32 -> float32 (a no-op) is possible.
+// Cast of an activation: float32 -> float32 (a no-op), or the Cast(to=BFLOAT16) of a bf16 Cast
+// pair (find_bf16_pairs), which the layer reading it expresses as its precision.
 void Loader::cast(const onnx::NodeProto& p) {
   int64_t to = Attrs(p).i("to", 0);
-  if (to != TP::FLOAT)
+  const bool pair = to == TP::BFLOAT16 && bf16_casts_.count(p.output(0));
+  if (to != TP::FLOAT && !pair)
     unsupported("Cast of the activation '" + in(p, 0) + "' to " +
-                TP::DataType_Name(static_cast<TP::DataType>(to)) + "; activations are float32");
+                TP::DataType_Name(static_cast<TP::DataType>(to)) +
+                "; activations are float32 (a Cast to bfloat16 and back only as the input of "
+                "Conv / Gemm / MatMul: a bf16 layer)");
   alias_[p.output(0)] = in(p, 0);
 }
 
@@ -1587,6 +1823,8 @@ TensorData Loader::fold_cast(const onnx::NodeProto& p) {
     if (has_sentinel(t))
       unsupported("Cast of the batch size to a float (batch chosen at run time)");
     for (int64_t k = 0; k < t.size(); ++k) r.f.push_back(static_cast<float>(value_at(t, k)));
+    if (to == TP::BFLOAT16)
+      for (float& v : r.f) v = round_to_bf16(v);
   } else if (t.is_float()) {
     for (float v : t.f) r.i.push_back(to == TP::BOOL ? v != 0.0f : static_cast<int64_t>(v));
   } else {
@@ -1740,6 +1978,41 @@ TensorData Loader::fold_constant_of_shape(const onnx::NodeProto& p) {
     r.f.assign(numel(shape), value.f.at(0));
   else
     r.i.assign(numel(shape), value.i.at(0));
+  return r;
+}
+
+// QuantizeLinear / DequantizeLinear of constants (DequantizeLinear of an 8-bit constant never
+// gets here: it is a weight, kept as a node). Computed as the reference executor does.
+TensorData Loader::fold_quantize(const onnx::NodeProto& p) {
+  const bool q = p.op_type() == "QuantizeLinear";
+  const TensorData& x = *constant(in(p, 0));
+  const TensorData& scale = *constant(in(p, 1));
+  const TensorData* zp = in(p, 2).empty() ? nullptr : constant(in(p, 2));
+  if (!scale.is_float() || (zp && zp->is_float()) || (q != x.is_float()))
+    malformed(p.op_type() + " of constants with input type " + dtype_name(x.dtype) + ", scale " +
+              dtype_name(scale.dtype) + ", zero point " + (zp ? dtype_name(zp->dtype) : "absent"));
+  int64_t inner = x.size(), channels = scale.size();
+  if (channels > 1) {
+    int64_t rank = static_cast<int64_t>(x.shape.size()), axis = Attrs(p).i("axis", 1);
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank || x.shape[axis] != channels)
+      malformed(std::to_string(channels) + " scales do not fit " + shape_str(x.shape));
+    inner = numel(Shape(x.shape.begin() + axis + 1, x.shape.end()));
+  }
+  if (zp && zp->size() != channels) malformed("zero point and scale differ in size");
+  if (q && zp && zp->dtype != DType::kUInt8 && zp->dtype != DType::kInt8)
+    malformed("zero point '" + in(p, 2) + "' is " + dtype_name(zp->dtype) +
+              ", expected uint8 or int8");
+  TensorData r;
+  r.dtype = q ? (zp ? zp->dtype : DType::kUInt8) : DType::kFloat;
+  r.shape = x.shape;
+  for (int64_t k = 0; k < x.size(); ++k) {
+    const int64_t c = channels > 1 ? (k / inner) % channels : 0, z = zp ? zp->i[c] : 0;
+    if (q)
+      r.i.push_back(quantize_value(x.f[k], scale.f[c], z, r.dtype));
+    else
+      r.f.push_back(static_cast<float>(x.i[k] - z) * scale.f[c]);
+  }
   return r;
 }
 

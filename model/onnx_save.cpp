@@ -2,6 +2,12 @@
 // their opset-13 spelling: Clip bounds, Pad pads and Reshape targets become constant inputs, an
 // opset < 13 Softmax (coerce_2d=1) becomes Reshape -> Softmax(last axis) -> Reshape, which the
 // loader folds back. The batch dimension is the symbolic dim "N"; Reshape targets copy it with 0.
+// QuantizeLinear / DequantizeLinear are written as they are (opset 13, int8/uint8 initializers).
+// The layer attributes precision and wbits, which the ONNX checker would reject on a node, go to
+// metadata_props (autocompress.precision.<layer>, autocompress.wbits.<layer>); a bf16 layer also
+// reads its input through a Cast pair (to bfloat16 and back) and, where its float weights are
+// exactly bfloat16 values read by bf16 layers only, stores them as bfloat16 behind a Cast to float
+// (graph.hpp, "Quantization conventions"). The loader reads all of this back exactly.
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
@@ -122,6 +128,8 @@ const std::map<std::string, std::vector<std::string>>& written_attrs() {
       {"Flatten", {"axis"}},
       {"Transpose", {"perm"}},
       {"Softmax", {"axis"}},
+      {"QuantizeLinear", {"axis"}},
+      {"DequantizeLinear", {"axis"}},
   };
   return m;
 }
@@ -192,8 +200,81 @@ class Writer {
   }
   void write_node(const Node& n);
   void write_softmax_2d(const Node& n);
+  std::string write_cast(const std::string& node, const std::string& x, DType to,
+                         const std::string& out = "");
+  void write_initializers();
+  bool bf16_storable(const std::string& t) const;
+  void write_metadata(onnx::ModelProto& m) const;
   int64_t opset() const;
 };
+
+bool is_bf16_layer(const Node& n) {
+  auto it = n.attrs.find("precision");
+  const auto* p = it == n.attrs.end() ? nullptr : std::get_if<std::string>(&it->second);
+  return p && *p == "bf16";
+}
+
+// A Cast of x to `to` (named after `node`); returns its output (`out`, or a fresh name).
+std::string Writer::write_cast(const std::string& node, const std::string& x, DType to,
+                               const std::string& out) {
+  const std::string y =
+      out.empty() ? fresh(x + (to == DType::kBFloat16 ? "_bf16" : "_float")) : out;
+  auto* p = add_node("Cast", fresh(node), {x}, {y});
+  set_attr(p, "to", static_cast<int64_t>(to));
+  return y;
+}
+
+// A float initializer whose values are all bfloat16 values and which only bf16 layers read, as
+// their weight: stored as bfloat16.
+bool Writer::bf16_storable(const std::string& t) const {
+  const TensorData& w = g_.initializers.at(t);
+  if (w.dtype != DType::kFloat) return false;
+  bool read = false;
+  for (const auto& n : g_.nodes)
+    for (size_t k = 0; k < n.inputs.size(); ++k)
+      if (n.inputs[k] == t) {
+        if (k != 1 || !is_bf16_layer(n)) return false;
+        read = true;
+      }
+  return read && std::all_of(w.f.begin(), w.f.end(), [](float v) {
+           return std::bit_cast<uint32_t>(round_to_bf16(v)) == std::bit_cast<uint32_t>(v);
+         });
+}
+
+// Initializers sorted by name (deterministic bytes); bf16-storable ones as bfloat16 plus a Cast
+// to float that produces the original name.
+void Writer::write_initializers() {
+  std::set<std::string> sorted_inits;
+  for (const auto& [name, t] : g_.initializers) sorted_inits.insert(name);
+  for (const auto& name : sorted_inits) {
+    const TensorData& t = g_.initializers.at(name);
+    if (!bf16_storable(name)) {
+      *gp_->add_initializer() = encode_tensor(name, t, g_.source);
+      continue;
+    }
+    TensorData stored = t;
+    stored.dtype = DType::kBFloat16;
+    write_cast(name + "_to_float", add_initializer(name + "_bf16", stored), DType::kFloat, name);
+  }
+}
+
+// Graph metadata plus the layer attributes precision and wbits.
+void Writer::write_metadata(onnx::ModelProto& m) const {
+  std::map<std::string, std::string> props = g_.metadata;
+  for (const auto& n : g_.nodes) {
+    if (auto it = n.attrs.find("precision"); it != n.attrs.end())
+      if (const auto* p = std::get_if<std::string>(&it->second))
+        props["autocompress.precision." + n.name] = *p;
+    if (auto it = n.attrs.find("wbits"); it != n.attrs.end())
+      if (const auto* b = std::get_if<int64_t>(&it->second))
+        props["autocompress.wbits." + n.name] = std::to_string(*b);
+  }
+  for (const auto& [k, v] : props) {
+    auto* e = m.add_metadata_props();
+    e->set_key(k);
+    e->set_value(v);
+  }
+}
 
 int64_t Writer::opset() const {
   int64_t v = std::max<int64_t>(13, g_.opset);
@@ -209,19 +290,12 @@ onnx::ModelProto Writer::write() {
   auto* op = m.add_opset_import();
   op->set_domain("");
   op->set_version(opset());
-  for (const auto& [k, v] : g_.metadata) {
-    auto* e = m.add_metadata_props();
-    e->set_key(k);
-    e->set_value(v);
-  }
+  write_metadata(m);
   gp_ = m.mutable_graph();
   gp_->set_name(g_.name.empty() ? "autocompress" : g_.name);
   for (const auto& [name, v] : g_.values) names_.insert(name);
   for (const auto& n : g_.nodes) names_.insert(n.name);
-  std::set<std::string> sorted_inits;
-  for (const auto& [name, t] : g_.initializers) sorted_inits.insert(name);
-  for (const auto& name : sorted_inits)
-    *gp_->add_initializer() = encode_tensor(name, g_.initializers.at(name), g_.source);
+  write_initializers();
   for (const auto& t : g_.inputs) set_type(gp_->add_input(), g_.value(t));
   for (const auto& t : g_.outputs) set_type(gp_->add_output(), g_.value(t));
   std::unordered_set<std::string> io(g_.inputs.begin(), g_.inputs.end());
@@ -251,6 +325,10 @@ void Writer::write_node(const Node& n) {
     inputs.push_back(add_scalar(n.name + "_value", n.f("value", 0.0f)));
   } else if (n.op == "Reshape") {
     inputs.push_back(add_shape(n.name + "_shape", n.ints("shape")));
+  } else if (is_bf16_layer(n)) {  // the input rounded to bfloat16 by a Cast pair
+    inputs[0] = write_cast(n.name + "_input_to_float",
+                           write_cast(n.name + "_input_to_bf16", inputs[0], DType::kBFloat16),
+                           DType::kFloat);
   }
   auto* p = add_node(n.op, n.name, inputs, n.outputs);
   if (n.op == "Conv") {

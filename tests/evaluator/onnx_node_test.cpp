@@ -8,11 +8,12 @@
 // constant (weights, Clip bounds, pads, shapes, axes, indices) get their test values embedded as
 // initializers, every other input is fed at run time.
 //
-// Skipped, with the reason as "[category] details": non-float32 inputs or outputs
-// ([non-float dtype]), training mode ([training mode]), and whatever the loader rejects with
-// UnsupportedError: 1-D and 3-D tensors ([1-D/3-D tensors]), ops or op forms outside the
-// canonical op set ([outside the op set]: Gather / Slice of activations, Gemm with transA or a
-// matrix bias, MatMul of 4-D activations), graphs without anything to compute
+// Skipped, with the reason as "[category] details": inputs or outputs other than float32 and the
+// uint8 / int8 of quantized tensors ([non-float dtype]), training mode ([training mode]), and
+// whatever the loader rejects with UnsupportedError: integer tensors read by other ops than
+// DequantizeLinear ([non-float dtype]), 1-D and 3-D tensors ([1-D/3-D tensors]), ops or op forms
+// outside the canonical op set ([outside the op set]: Gather / Slice of activations, Gemm with
+// transA or a matrix bias, MatMul of 4-D activations), graphs without anything to compute
 // ([nothing to compute]: an output that is the input, a graph without inputs), anything else
 // ([other unsupported], expected to be empty). Any other exception is a failure, and its message
 // says whether the loader, the reference or the oneDNN evaluator threw it.
@@ -36,10 +37,9 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "evaluator/onednn_executor.hpp"
 #include "evaluator/reference.hpp"
 #include "model/onnx_io.hpp"
-
-#include "evaluator/onednn_executor.hpp"
 
 namespace autocompress {
 namespace {
@@ -113,13 +113,22 @@ std::vector<Case> discover_cases() {
 // test values embedded as initializers.
 bool is_constant_slot(const std::string& op, int slot) {
   static const std::map<std::string, std::set<int>> kSlots = {
-      {"Conv", {1, 2}},        {"Gemm", {1, 2}},
-      {"MatMul", {1}},         {"BatchNormalization", {1, 2, 3, 4}},
-      {"Clip", {1, 2}},        {"Pad", {1, 2, 3}},
-      {"Reshape", {1}},        {"Squeeze", {1}},
-      {"Unsqueeze", {1}},      {"Dropout", {1, 2}},
-      {"ReduceMean", {1}},     {"Gather", {1}},
+      {"Conv", {1, 2}},
+      {"Gemm", {1, 2}},
+      {"MatMul", {1}},
+      {"BatchNormalization", {1, 2, 3, 4}},
+      {"Clip", {1, 2}},
+      {"Pad", {1, 2, 3}},
+      {"Reshape", {1}},
+      {"Squeeze", {1}},
+      {"Unsqueeze", {1}},
+      {"Dropout", {1, 2}},
+      {"ReduceMean", {1}},
+      {"Gather", {1}},
       {"Slice", {1, 2, 3, 4}},
+      {"QuantizeLinear", {1, 2}},
+      {"DequantizeLinear", {1, 2}},
+      {"QLinearConv", {1, 2, 3, 4, 5, 6, 7, 8}},
   };
   auto it = kSlots.find(op);
   return it != kSlots.end() && it->second.count(slot);
@@ -145,8 +154,13 @@ HostTensor to_host(const TensorData& t) {
   return h;
 }
 
+// float32, or uint8 / int8 (QuantizeLinear's outputs, DequantizeLinear's inputs), which
+// HostTensor carries as integer-valued floats (executor.hpp).
 bool is_float_tensor(const onnx::TypeProto& t) {
-  return t.has_tensor_type() && t.tensor_type().elem_type() == onnx::TensorProto::FLOAT;
+  if (!t.has_tensor_type()) return false;
+  const int type = t.tensor_type().elem_type();
+  return type == onnx::TensorProto::FLOAT || type == onnx::TensorProto::UINT8 ||
+         type == onnx::TensorProto::INT8;
 }
 
 // How a case's graph inputs are fed, decided from the model alone.
@@ -225,6 +239,7 @@ std::string skip_category(const UnsupportedError& e) {
   for (const char* s : {"1-D", "3-D", "rank"})
     if (has(s)) return "[1-D/3-D tensors] ";
   if (has("training")) return "[training mode] ";
+  if (has("integer tensors are read only by DequantizeLinear")) return "[non-float dtype] ";
   if (has("nothing to compute") || has("has no (non-constant) input"))
     return "[nothing to compute] ";
   if (has("is only supported on constants and shapes") || has("Gemm with transA") ||

@@ -54,6 +54,20 @@ inline onnx::TensorProto float_tensor(const std::string& name, const std::vector
   return t;
 }
 
+// An integer tensor of `type` (INT8, UINT8, INT32), values in int32_data as ONNX stores them.
+inline onnx::TensorProto small_int_tensor(const std::string& name, int32_t type,
+                                          const std::vector<int64_t>& dims,
+                                          const std::vector<int64_t>& values) {
+  if (count_of(dims) != static_cast<int64_t>(values.size()))
+    throw std::invalid_argument("small_int_tensor '" + name + "': value count does not match dims");
+  onnx::TensorProto t;
+  t.set_name(name);
+  t.set_data_type(type);
+  for (int64_t d : dims) t.add_dims(d);
+  for (int64_t v : values) t.add_int32_data(static_cast<int32_t>(v));
+  return t;
+}
+
 inline onnx::TensorProto int64_tensor(const std::string& name, const std::vector<int64_t>& dims,
                                       const std::vector<int64_t>& values) {
   if (count_of(dims) != static_cast<int64_t>(values.size()))

@@ -53,33 +53,6 @@ OnnxBuilder every_op_model() {
   return b;
 }
 
-void expect_same_graph(const Graph& a, const Graph& b) {
-  ASSERT_EQ(a.nodes.size(), b.nodes.size());
-  for (size_t k = 0; k < a.nodes.size(); ++k) {
-    const Node &x = a.nodes[k], &y = b.nodes[k];
-    EXPECT_EQ(x.name, y.name);
-    EXPECT_EQ(x.op, y.op) << x.name;
-    EXPECT_EQ(x.inputs, y.inputs) << x.name;
-    EXPECT_EQ(x.outputs, y.outputs) << x.name;
-    EXPECT_EQ(x.attrs, y.attrs) << x.name;
-    for (const auto& t : x.outputs) EXPECT_EQ(a.value(t).shape, b.value(t).shape) << t;
-  }
-  EXPECT_EQ(a.inputs, b.inputs);
-  EXPECT_EQ(a.outputs, b.outputs);
-  EXPECT_EQ(a.metadata, b.metadata);
-  ASSERT_EQ(a.initializers.size(), b.initializers.size());
-  for (const auto& [name, t] : a.initializers) {
-    ASSERT_TRUE(b.is_initializer(name)) << name;
-    EXPECT_EQ(t.shape, b.initializer(name).shape) << name;
-    EXPECT_EQ(t.f, b.initializer(name).f) << name;
-    EXPECT_EQ(t.dtype, b.initializer(name).dtype) << name;
-  }
-  for (const auto& [name, v] : a.values) {
-    ASSERT_TRUE(b.values.count(name)) << name;
-    EXPECT_EQ(v.shape, b.value(name).shape) << name;
-  }
-}
-
 TEST(OnnxSave, EveryOpRoundTrips) {
   Graph g = load(every_op_model());
   ASSERT_EQ(g.nodes.size(), 20u);
