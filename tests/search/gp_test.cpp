@@ -145,6 +145,17 @@ TEST(CopulaWarp, MonotoneInvertibleWithTiesAndLinearTails) {
   EXPECT_DOUBLE_EQ(single(5), 5);
 }
 
+TEST(CopulaWarp, ManyValuesAreThinnedToEvenlySpacedKnots) {
+  std::vector<double> values;
+  for (int i = 0; i < 500; ++i) values.push_back(std::pow(i / 499.0, 3));
+  const PiecewiseLinear w = copula_warp(values, 32);
+  ASSERT_EQ(w.x.size(), 32u);
+  EXPECT_DOUBLE_EQ(w.x.front(), 0.0);
+  EXPECT_DOUBLE_EQ(w.x.back(), 1.0);
+  const PiecewiseLinear full = copula_warp(values, 1000);
+  for (double v : {0.001, 0.1, 0.5, 0.9}) EXPECT_NEAR(w(v), full(v), 0.05) << v;
+}
+
 TEST(NormalQuantile, InvertsTheNormalCdf) {
   for (double p : {1e-10, 1e-4, 0.02, 0.3, 0.5, 0.77, 0.99, 1 - 1e-9})
     EXPECT_NEAR(0.5 * std::erfc(-normal_quantile(p) / std::sqrt(2.0)), p, 1e-12 + 1e-9 * p);
