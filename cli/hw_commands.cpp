@@ -5,12 +5,18 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/error.hpp"
-#include "evaluator/onednn_executor.hpp"
+#include "common/sha256.hpp"
+#include "compressors/lowrank.hpp"
+#include "compressors/prune.hpp"
+#include "compressors/recipe.hpp"
 #include "hwmodels/calibrate.hpp"
 #include "hwmodels/energy.hpp"
 #include "hwmodels/layer_desc.hpp"
+#include "hwmodels/measure.hpp"
+#include "hwmodels/predict_host.hpp"
 #include "hwmodels/profile.hpp"
 #include "model/onnx_io.hpp"
 
@@ -19,10 +25,10 @@ namespace autocompress::cli {
 using nlohmann::json;
 
 struct ProfileArgs {
-  std::string model, target = "host", precision;
+  std::string model, target = "host", precision, recipe, cache;
   int64_t batch = 1;
   int wbits = 0, abits = 0, threads = 0, repeats = 20;
-  bool json = false, measure = false;
+  bool json = false, measure = false, measure_unseen = false;
 };
 
 struct CalibrateArgs {
@@ -59,37 +65,30 @@ int run_targets(bool as_json) {
   return 0;
 }
 
-// Median seconds per schedule entry measured with the oneDNN evaluator (steps matched by node
-// name; reorders the evaluator inserts count towards the node they prepare), and the total.
-struct Measured {
-  std::vector<double> per_layer;
-  double total = 0;
-};
-
-Measured measure(const Graph& g, const std::vector<LayerDesc>& schedule, const ProfileArgs& a) {
-  for (const auto& d : schedule)
-    if (d.precision != Precision::kFp32 || (d.wbits && d.wbits != 32))
-      throw UsageError("--measure runs the model as it is (fp32); layer '" + d.name + "' is " +
-                       precision_name(d.precision));
-  auto ex = compile(g, {a.batch, a.threads});
-  std::vector<HostTensor> inputs;
-  for (const auto& in : g.inputs) {
-    HostTensor t{with_batch(g.value(in).shape, a.batch), {}};
-    t.data.resize(size_t(numel(t.shape)));
-    for (size_t k = 0; k < t.data.size(); ++k) t.data[k] = float(k % 17) / 17.0f - 0.5f;
-    inputs.push_back(std::move(t));
+// The model a recipe makes, for costing: pruned by the recipe's group ratios, factorized where
+// rank < 1, each Conv/Gemm (both factors of a factorized one) carrying the recipe's precision and
+// weight bits as attributes (model/graph.hpp). Weights are not refitted or quantized: latency and
+// energy depend on shapes and modes only. (compressors/apply.hpp builds the real model.)
+Graph compressed_for_costing(const Graph& g, const ProfileArgs& a, const Profile& p) {
+  if (a.recipe.empty()) return g;
+  const Recipe r = load_recipe(a.recipe);
+  std::set<Precision> legal(p.precisions.begin(), p.precisions.end());
+  validate_recipe(r, g, {sha256_file(a.model), legal});
+  PruneOptions po;
+  po.channel_multiple = p.channel_multiple;
+  Graph out = prune(g, group_prune_ratios(r, dependency_groups(g)), po);
+  std::map<std::string, double> ranks;
+  for (const auto& l : weighted_layers(out))
+    if (r.settings(l.name).rank < 1) ranks[l.name] = r.settings(l.name).rank;
+  if (!ranks.empty()) out = factorize(out, ranks);
+  for (auto& n : out.nodes) {
+    if (n.op != "Conv" && n.op != "Gemm") continue;
+    const auto slash = n.name.rfind("/lowrank_a");
+    const auto s = r.settings(slash == std::string::npos ? n.name : n.name.substr(0, slash));
+    if (s.precision != Precision::kFp32) n.attrs["precision"] = precision_name(s.precision);
+    if (s.precision == Precision::kInt8 || s.wbits < 8) n.attrs["wbits"] = int64_t(s.wbits);
   }
-  Measured m;
-  m.per_layer.assign(schedule.size(), 0.0);
-  for (const auto& s : profile_steps(*ex, inputs, a.repeats)) {
-    m.total += s.seconds;
-    for (size_t k = 0; k < schedule.size(); ++k)
-      if (schedule[k].name == s.node) {
-        m.per_layer[k] += s.seconds;
-        break;
-      }
-  }
-  return m;
+  return out;
 }
 
 json layer_json(const LayerDesc& d, const LayerCost& c, const LayerEnergy& e) {
@@ -115,63 +114,140 @@ std::string shorten(const std::string& s, size_t n) {
   return s.size() <= n ? s : "..." + s.substr(s.size() - (n - 3));
 }
 
-void print_table(const ProfileArgs& a, const Profile& p, const std::vector<LayerDesc>& s,
-                 const Prediction& r, const Measured* m) {
-  std::printf("%s on %s (%s), batch %lld; energy %s\n\n", a.model.c_str(), p.name.c_str(),
+// Per-layer figures of one run of `profile`: the roofline / energy prediction on the target,
+// the host prediction (--target host) and a measurement (--measure).
+struct ProfileRun {
+  std::vector<LayerDesc> schedule;
+  Prediction roof;
+  std::optional<HostModel> hm;
+  std::optional<HostPrediction> host;
+  std::optional<Measurement> meas;
+  std::string cache_path;
+  double latency(size_t k) const { return host ? host->layer_s[k] : roof.cost[k].latency_s; }
+  double total() const { return host ? host->total_s : roof.latency_s; }
+};
+
+std::string precision_label(const LayerDesc& d, const Profile& p) {
+  if (d.precision == Precision::kInt8 && p.bit_flexible && d.wbits)
+    return "w" + std::to_string(d.wbits) + "a" + std::to_string(d.abits);
+  if (d.wbits && d.wbits < precision_bits(d.precision))
+    return std::string(precision_name(d.precision)) + "w" + std::to_string(d.wbits);
+  return precision_name(d.precision);
+}
+
+void print_error(double pred, double meas) {
+  if (meas > 0) std::printf(" %11.2f %+7.1f%%", meas * 1e6, 100 * (pred - meas) / meas);
+}
+
+void print_table(const ProfileArgs& a, const Profile& p, const ProfileRun& run) {
+  std::printf("%s%s%s on %s (%s), batch %lld; energy %s\n", a.model.c_str(),
+              a.recipe.empty() ? "" : " with ", a.recipe.c_str(), p.name.c_str(),
               p.verified ? "verified" : "unverified", (long long)a.batch, p.energy.label.c_str());
-  std::printf("%-40s %-9s %-5s %12s %12s %-7s %11s %11s", "layer", "kind", "prec", "MACs",
-              "DRAM bytes", "bound", "pred us", "energy uJ");
-  if (m) std::printf(" %11s %8s", "meas us", "error");
+  if (run.host)
+    std::printf("latency: cached measurements (src meas) else the calibrated roofline (model)\n");
+  std::printf("\n%-40s %-9s %-7s %12s %12s %-7s %11s", "layer", "kind", "prec", "MACs",
+              "DRAM bytes", "bound", "pred us");
+  if (run.host) std::printf(" %-5s", "src");
+  std::printf(" %11s", "energy uJ");
+  if (run.meas) std::printf(" %11s %8s", "meas us", "error");
   std::printf("\n");
   int64_t macs = 0;
   double bytes = 0;
+  const auto& s = run.schedule;
   for (size_t k = 0; k < s.size(); ++k) {
-    const auto& c = r.cost[k];
+    const auto& c = run.roof.cost[k];
     macs += layer_macs(s[k]);
     bytes += c.dram_bytes;
-    std::string prec = precision_name(s[k].precision);
-    if (s[k].precision == Precision::kInt8 && p.bit_flexible && s[k].wbits)
-      prec = "w" + std::to_string(s[k].wbits) + "a" + std::to_string(s[k].abits);
-    std::printf("%-40s %-9s %-5s %12lld %12.0f %-7s %11.2f %11.3f", shorten(s[k].name, 40).c_str(),
-                kind_name(s[k].kind), prec.c_str(), (long long)layer_macs(s[k]), c.dram_bytes,
-                bound_name(c.bound), c.latency_s * 1e6, r.energy[k].total_pj() * 1e-6);
-    if (m && m->per_layer[k] > 0)
-      std::printf(" %11.2f %+7.1f%%", m->per_layer[k] * 1e6,
-                  100 * (c.latency_s - m->per_layer[k]) / m->per_layer[k]);
+    std::printf("%-40s %-9s %-7s %12lld %12.0f %-7s %11.2f", shorten(s[k].name, 40).c_str(),
+                kind_name(s[k].kind), precision_label(s[k], p).c_str(), (long long)layer_macs(s[k]),
+                c.dram_bytes, bound_name(c.bound), run.latency(k) * 1e6);
+    if (run.host) std::printf(" %-5s", run.host->measured[k] ? "meas" : "model");
+    std::printf(" %11.3f", run.roof.energy[k].total_pj() * 1e-6);
+    if (run.meas) print_error(run.latency(k), run.meas->layer_s[k]);
     std::printf("\n");
   }
-  std::printf("%-40s %-9s %-5s %12lld %12.0f %-7s %11.2f %11.3f", "total", "", "", (long long)macs,
-              bytes, "", r.latency_s * 1e6, r.energy_pj * 1e-6);
-  if (m) std::printf(" %11.2f %+7.1f%%", m->total * 1e6, 100 * (r.latency_s - m->total) / m->total);
+  std::printf("%-40s %-9s %-7s %12lld %12.0f %-7s %11.2f", "total", "", "", (long long)macs, bytes,
+              "", run.total() * 1e6);
+  if (run.host) std::printf(" %-5s", "");
+  std::printf(" %11.3f", run.roof.energy_pj * 1e-6);
+  if (run.meas) print_error(run.total(), run.meas->model_s);
   std::printf("\n");
+  if (run.hm)
+    std::printf(
+        "\nhost model (%s, %d threads): %d cached layers, %d whole-model runs; total = "
+        "%.3f x layers + reorders + %.1f us\n",
+        run.cache_path.c_str(), run.hm->threads, run.hm->layer_samples, run.hm->model_samples,
+        run.hm->layer_scale, run.hm->fixed_s * 1e6);
+}
+
+// The cache --target host reads: --cache, else the default path; an unusable default (no home
+// directory) leaves the host model uncached rather than failing.
+std::optional<MeasureCache> open_cache(const ProfileArgs& a) {
+  if (!a.cache.empty()) return std::optional<MeasureCache>(std::in_place, a.cache);
+  try {
+    return std::optional<MeasureCache>(std::in_place);
+  } catch (const IoError& e) {
+    std::fprintf(stderr, "warning: no measurement cache (%s); host latency is modeled\n", e.what());
+    return std::nullopt;
+  }
+}
+
+// --target host: cached per-layer measurements + the fitted roofline (hwmodels/predict_host.hpp).
+// A --measure run is recorded in the cache after predicting, so it never predicts itself.
+void predict_on_host(const Graph& g, const ProfileArgs& a, const Profile& p, ProfileRun& run) {
+  auto cache = open_cache(a);
+  const int threads = measured_threads(a.threads);
+  run.hm =
+      cache ? load_host_model(p, *cache, threads) : fit_host_model(p, {}, threads, this_host());
+  run.cache_path = cache ? cache->path() : "no cache";
+  run.roof = predict(run.schedule, run.hm->profile);
+  run.host = cache && a.measure_unseen
+                 ? predict_host(g, run.schedule, *run.hm, *cache, {true, a.repeats})
+                 : predict_host(run.schedule, *run.hm);
+  if (run.meas && cache) record(*cache, run.schedule, *run.meas, threads, a.repeats);
+}
+
+json profile_json(const ProfileArgs& a, const Profile& p, const ProfileRun& run) {
+  json rows = json::array();
+  for (size_t k = 0; k < run.schedule.size(); ++k) {
+    rows.push_back(layer_json(run.schedule[k], run.roof.cost[k], run.roof.energy[k]));
+    rows.back()["latency_s"] = run.latency(k);
+    if (run.host) rows.back()["source"] = run.host->measured[k] ? "measured" : "modeled";
+    if (run.meas) rows.back()["measured_s"] = run.meas->layer_s[k];
+  }
+  json total{{"latency_s", run.total()}, {"energy_pj", run.roof.energy_pj}};
+  if (run.meas) total["measured_s"] = run.meas->model_s;
+  json out{
+      {"model", a.model}, {"target", p.name}, {"verified", p.verified},        {"batch", a.batch},
+      {"layers", rows},   {"total", total},   {"energy_label", p.energy.label}};
+  if (!a.recipe.empty()) out["recipe"] = a.recipe;
+  if (run.hm)
+    out["host_model"] = {{"cache", run.cache_path},
+                         {"threads", run.hm->threads},
+                         {"layer_samples", run.hm->layer_samples},
+                         {"model_samples", run.hm->model_samples},
+                         {"layer_scale", run.hm->layer_scale},
+                         {"fixed_s", run.hm->fixed_s}};
+  return out;
 }
 
 int run_profile(const ProfileArgs& a) {
   const Profile p = find_profile(a.target);
-  const Graph g = load_onnx(a.model);
+  const Graph g = compressed_for_costing(load_onnx(a.model), a, p);
   LayerPrecision lp{p.precisions[0], a.wbits, a.abits};
   if (!a.precision.empty()) lp.mode = parse_mode(a.precision, "--precision");
-  const auto schedule = describe(g, a.batch, {}, lp);
-  const Prediction r = predict(schedule, p);
-  std::optional<Measured> m;
-  if (a.measure) m = measure(g, schedule, a);
-  if (!a.json) {
-    print_table(a, p, schedule, r, m ? &*m : nullptr);
-    return 0;
-  }
-  json rows = json::array();
-  for (size_t k = 0; k < schedule.size(); ++k) {
-    rows.push_back(layer_json(schedule[k], r.cost[k], r.energy[k]));
-    if (m) rows.back()["measured_s"] = m->per_layer[k];
-  }
-  json total{{"latency_s", r.latency_s}, {"energy_pj", r.energy_pj}};
-  if (m) total["measured_s"] = m->total;
-  std::cout << json{{"model", a.model},       {"target", p.name},
-                    {"verified", p.verified}, {"energy_label", p.energy.label},
-                    {"batch", a.batch},       {"layers", rows},
-                    {"total", total}}
-                   .dump(2)
-            << "\n";
+  ProfileRun run;
+  run.schedule = describe(g, a.batch, graph_precisions(g), lp);
+  // Measured as the graph is: a recipe's modes are in it; --precision/--wbits only re-cost it.
+  if (a.measure) run.meas = measure(g, run.schedule, {a.batch, a.threads, a.repeats});
+  if (p.name == "host")
+    predict_on_host(g, a, p, run);
+  else
+    run.roof = predict(run.schedule, p);
+  if (a.json)
+    std::cout << profile_json(a, p, run).dump(2) << "\n";
+  else
+    print_table(a, p, run);
   return 0;
 }
 
@@ -237,8 +313,16 @@ HwCommands::HwCommands(CLI::App& app) : s_(std::make_unique<State>()) {
   c->add_option("--wbits", a.wbits, "weight bits (0 = the mode's width)")->check(CLI::Range(0, 32));
   c->add_option("--abits", a.abits, "activation bits (0 = the mode's width)")
       ->check(CLI::Range(0, 32));
-  c->add_flag("--measure", a.measure, "also measure per-layer latency here with oneDNN (fp32)");
-  c->add_option("--threads,-t", a.threads, "oneDNN threads for --measure (0 = all cores)")
+  c->add_option("--recipe,-r", a.recipe, "recipe JSON: per-layer prune, rank, precision, bits");
+  c->add_flag("--measure", a.measure,
+              "also measure per-layer and whole-model latency here with oneDNN (recorded in the "
+              "measurement cache for --target host)");
+  c->add_flag("--measure-unseen", a.measure_unseen,
+              "--target host: measure the model first when a layer's shape is not cached");
+  c->add_option("--cache", a.cache,
+                "measurement cache (default $AC_MEASURE_CACHE, else "
+                "~/.cache/autocompress/measurements.db)");
+  c->add_option("--threads,-t", a.threads, "oneDNN threads deployed with (0 = all cores)")
       ->check(CLI::Range(0, 4096));
   c->add_option("--repeats", a.repeats, "timed runs for --measure (median)")
       ->capture_default_str()

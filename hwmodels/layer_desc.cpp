@@ -13,6 +13,25 @@ Precision parse_mode(const std::string& s, const std::string& field) {
   throw UsageError(field + ": unknown precision '" + s + "' (expected fp32, bf16 or int8)");
 }
 
+std::map<std::string, LayerPrecision> graph_precisions(const Graph& g) {
+  std::map<std::string, LayerPrecision> out;
+  for (const auto& n : g.nodes) {
+    if ((n.op != "Conv" && n.op != "Gemm") || (!n.has("precision") && !n.has("wbits"))) continue;
+    LayerPrecision p;
+    if (auto it = n.attrs.find("precision"); it != n.attrs.end()) {
+      const auto* s = std::get_if<std::string>(&it->second);
+      const auto mode = s ? parse_precision(*s) : std::nullopt;
+      if (!mode)
+        throw ModelError(g.source, n.name, "attribute 'precision': expected fp32, bf16 or int8");
+      p.mode = *mode;
+    }
+    const int nat = precision_bits(p.mode);
+    const int wbits = int(n.i("wbits", nat));
+    p.wbits = wbits < nat ? wbits : 0;
+    out[n.name] = p;
+  }
+  return out;
+}
 
 const char* kind_name(LayerKind k) {
   switch (k) {

@@ -3,13 +3,12 @@
 // boundaries); everything else in hwmodels/ works on these structs alone.
 #pragma once
 
-#include "common/precision.hpp"
-
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "common/precision.hpp"
 #include "model/graph.hpp"
 
 namespace autocompress {
@@ -47,6 +46,13 @@ struct LayerDesc {
   int abits = 32;  // bits of the activations read
   int obits = 32;  // bits of the activations written (a reorder's destination width)
 };
+
+// The precision a compressed graph carries on its Conv/Gemm nodes (attrs "precision" and "wbits",
+// model/graph.hpp), as describe()'s per_layer map: an int8 layer reads 8-bit activations; a float
+// layer with wbits below its mode's width has quantized weights. Nodes without the attributes are
+// left out (they take describe()'s fallback). Throws ModelError naming a node whose precision
+// attribute is not fp32/bf16/int8.
+std::map<std::string, LayerPrecision> graph_precisions(const Graph& g);
 
 // Multiply-accumulates (Conv/Gemm) or elementary operations (pooling: one per window element,
 // element-wise / BN / reorder / concat: one per output element), without channel padding.

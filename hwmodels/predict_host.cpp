@@ -1,6 +1,7 @@
 #include "hwmodels/predict_host.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/error.hpp"
 #include "hwmodels/calibrate.hpp"
@@ -14,16 +15,23 @@ namespace {
 // rows weighted by 1 / model_s (relative errors). Columns are scaled to unit maximum first: bytes
 // and seconds differ by nine orders of magnitude. Without reorders in the samples that column is
 // left out and reorders keep their roofline.
+// The fixed term needs models of different sizes (at least 3, spanning 1.5x in layer time);
+// otherwise only the scales are fitted.
 void fit_model_overhead(HostModel& m, const std::vector<ModelSample>& samples) {
   if (samples.empty()) return;
   const bool reorders = std::any_of(samples.begin(), samples.end(),
                                     [](const ModelSample& s) { return s.reorder_bytes > 0; });
+  const auto [lo, hi] = std::minmax_element(
+      samples.begin(), samples.end(),
+      [](const ModelSample& a, const ModelSample& b) { return a.layers_s < b.layers_s; });
+  const bool fixed = samples.size() >= 3 && hi->layers_s >= 1.5 * lo->layers_s;
   const auto n = Eigen::Index(samples.size());
   Eigen::MatrixXd A(n, 3);
   Eigen::VectorXd b = Eigen::VectorXd::Ones(n);
   for (Eigen::Index i = 0; i < n; ++i) {
     const auto& s = samples[size_t(i)];
-    A.row(i) << s.layers_s / s.seconds, reorders ? s.reorder_bytes / s.seconds : 0, 1 / s.seconds;
+    A.row(i) << s.layers_s / s.seconds, reorders ? s.reorder_bytes / s.seconds : 0,
+        fixed ? 1 / s.seconds : 0;
   }
   Eigen::VectorXd scale = A.cwiseAbs().colwise().maxCoeff().transpose();
   for (Eigen::Index j = 0; j < 3; ++j)
@@ -37,8 +45,39 @@ void fit_model_overhead(HostModel& m, const std::vector<ModelSample>& samples) {
   m.fixed_s = x[2];
 }
 
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}  // namespace
+
+std::string geometry_key(const LayerDesc& d) {
+  LayerDesc g = d;
+  g.c_in = g.c_out = 0;
+  if (g.kind == LayerKind::kDepthwise) g.groups = 0;
+  return layer_key(g);
+}
+
+namespace {
+
+// A measured layer into the lookups; a layer that costs nothing (no step ran for it) is looked up
+// but never scaled.
+void add_layer(HostModel& m, const LayerDesc& d, double seconds) {
+  if (!m.layers.emplace(layer_key(d), seconds).second || !(seconds > 0)) return;
+  const double roof = roofline(d, m.mode_profile[int(d.precision)]).latency_s;
+  m.geometry[geometry_key(d)].push_back({d, seconds, roof});
+}
+
+void fit_layers(HostModel& m, const std::vector<LatencySample>& samples) {
+  m.layer_samples = int(samples.size());
+  if (samples.empty()) {
+    m.mode_profile.fill(m.profile);
+    return;
+  }
+  m.profile = calibrate(m.profile, samples).profile;
+  for (int mode = 0; mode < kNumPrecisions; ++mode) {
+    std::vector<LatencySample> own;
+    for (const auto& s : samples)
+      if (int(s.layer.precision) == mode) own.push_back(s);
+    m.mode_profile[mode] = own.empty() ? m.profile : calibrate(m.profile, own).profile;
+  }
+  for (const auto& s : samples) add_layer(m, s.layer, s.seconds);
 }
 
 }  // namespace
@@ -49,18 +88,14 @@ HostModel fit_host_model(const Profile& base, const std::vector<CachedMeasuremen
   m.profile = base;
   m.threads = threads;
   m.host = host;
-  const auto samples = samples_from_cache(entries, host, threads);
-  m.layer_samples = int(samples.size());
-  if (!samples.empty()) m.profile = calibrate(base, samples).profile;
-  const std::string tail = '|' + host_fields(threads, host);
+  std::vector<LatencySample> positive;
+  for (auto& s : samples_from_cache(entries, host, threads))
+    if (s.seconds > 0) positive.push_back(std::move(s));
+  fit_layers(m, positive);
   std::vector<ModelSample> models;
-  for (const auto& e : entries) {
-    if (auto s = parse_model_signature(e.signature, e.seconds, threads, host)) {
+  for (const auto& e : entries)
+    if (auto s = parse_model_signature(e.signature, e.seconds, threads, host))
       if (s->seconds > 0 && s->layers_s > 0) models.push_back(*s);
-    } else if (ends_with(e.signature, tail) && e.seconds > 0) {
-      m.layers.emplace(e.signature.substr(0, e.signature.size() - tail.size()), e.seconds);
-    }
-  }
   m.model_samples = int(models.size());
   fit_model_overhead(m, models);
   return m;
@@ -71,10 +106,31 @@ HostModel load_host_model(const Profile& base, const MeasureCache& cache, int th
   return fit_host_model(base, cache.all(), measured_threads(threads), host);
 }
 
+namespace {
+
+// A layer not in the cache: a cached layer of its geometry scaled by the roofline ratio (the
+// nearest in roofline time, so the ratio corrects little), else the fitted roofline.
+double unseen_layer(const LayerDesc& d, const HostModel& m, bool& scaled) {
+  const double roof = roofline(d, m.mode_profile[int(d.precision)]).latency_s;
+  const auto it = m.geometry.find(geometry_key(d));
+  scaled = it != m.geometry.end();
+  if (!scaled) return roof;
+  const CachedLayer* best = nullptr;
+  double best_gap = 0;
+  for (const auto& c : it->second) {
+    const double gap = std::abs(std::log(c.roofline_s / roof));
+    if (!best || gap < best_gap) best = &c, best_gap = gap;
+  }
+  return best->seconds * roof / best->roofline_s;
+}
+
+}  // namespace
+
 HostPrediction predict_host(const std::vector<LayerDesc>& schedule, const HostModel& m) {
   HostPrediction out;
   out.layer_s.resize(schedule.size());
   out.measured.resize(schedule.size());
+  out.scaled.resize(schedule.size());
   double layers = 0, reorders = 0;
   for (size_t k = 0; k < schedule.size(); ++k) {
     const auto& d = schedule[k];
@@ -87,7 +143,9 @@ HostPrediction predict_host(const std::vector<LayerDesc>& schedule, const HostMo
     }
     const auto hit = m.layers.find(layer_key(d));
     out.measured[k] = hit != m.layers.end();
-    out.layer_s[k] = out.measured[k] ? hit->second : roofline(d, m.profile).latency_s;
+    bool scaled = false;
+    out.layer_s[k] = out.measured[k] ? hit->second : unseen_layer(d, m, scaled);
+    out.scaled[k] = scaled;
     layers += out.layer_s[k];
   }
   out.total_s = m.layer_scale * layers + reorders + m.fixed_s;
@@ -105,8 +163,7 @@ HostPrediction predict_host(const Graph& g, const std::vector<LayerDesc>& schedu
     // Entries no step ran for cost nothing here; remembered (in memory) so they are not measured
     // again, but not stored: calibration needs positive latencies.
     for (size_t k = 0; k < schedule.size(); ++k)
-      if (schedule[k].kind != LayerKind::kReorder)
-        m.layers[layer_key(schedule[k])] = meas.layer_s[k];
+      if (schedule[k].kind != LayerKind::kReorder) add_layer(m, schedule[k], meas.layer_s[k]);
   }
   return predict_host(schedule, m);
 }

@@ -3,9 +3,14 @@
 // 2021: per-kernel predictions summed; here the kernels of shapes already seen are measured):
 //
 //   layer k   the cached median of its signature (hwmodels/measure.hpp) when this host measured
-//             that shape at these threads ("measured"); otherwise the roofline of the profile
-//             whose efficiency per kind and per-layer overhead were fitted by NNLS to every
-//             cached layer of this host and thread count (hwmodels/calibrate.hpp, "modeled")
+//             that shape at these threads ("measured"); otherwise, when a cached layer has the
+//             same geometry (kind, batch, spatial sizes, kernel, stride, precision; channels may
+//             differ, as pruning and low rank make them), that layer's time scaled by the ratio
+//             of the two roofline times, from the cached layer whose roofline time is closest
+//             ("scaled"); otherwise the roofline ("modeled"). The roofline is the profile whose
+//             efficiency per kind and per-layer overhead were fitted by NNLS to the cached layers
+//             of this host and thread count in the layer's precision mode (hwmodels/calibrate.hpp;
+//             bf16 kernels are not exactly twice as fast as fp32 ones)
 //   reorders  the schedule's kReorder layers (precision-mode boundaries): reorder_s_per_byte x
 //             the bytes they convert
 //   model     total = layer_scale x sum(layers) + sum(reorders) + fixed_s
@@ -15,6 +20,7 @@
 // pipelined run, and oneDNN adds reorders at the graph's edges that no layer owns.
 #pragma once
 
+#include <array>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -26,12 +32,21 @@
 
 namespace autocompress {
 
+// A cached layer of some geometry, for scaling to other channel counts.
+struct CachedLayer {
+  LayerDesc layer;
+  double seconds = 0;
+  double roofline_s = 0;  // its roofline latency on the fitted profile of its mode
+};
+
 // Everything a host prediction needs, read from the cache once (lookups are then in memory).
 struct HostModel {
   Profile profile;  // the base profile with efficiency and overhead_s fitted to the cache
+  std::array<Profile, kNumPrecisions> mode_profile;  // fitted per mode (else `profile`)
   int threads = 1;
   HostInfo host;
-  std::unordered_map<std::string, double> layers;  // layer signature -> median seconds
+  std::unordered_map<std::string, double> layers;  // layer_key -> median seconds
+  std::unordered_map<std::string, std::vector<CachedLayer>> geometry;  // geometry_key -> layers
   double layer_scale = 1;
   double reorder_s_per_byte = 0;  // without model samples: the profile's reorder roofline rate
   double fixed_s = 0;
@@ -47,9 +62,13 @@ HostModel fit_host_model(const Profile& base, const std::vector<CachedMeasuremen
 HostModel load_host_model(const Profile& base, const MeasureCache& cache, int threads,
                           const HostInfo& host = this_host());
 
+// layer_key of d with the channel counts (and a depthwise layer's groups) left out.
+std::string geometry_key(const LayerDesc& d);
+
 struct HostPrediction {
   std::vector<double> layer_s;  // per schedule entry (reorders: their share of the total)
   std::vector<bool> measured;   // whether layer_s[k] is a cached measurement
+  std::vector<bool> scaled;     // whether it was scaled from a cached layer of its geometry
   double total_s = 0;           // the whole model (see the top comment)
 };
 

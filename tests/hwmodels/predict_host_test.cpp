@@ -48,8 +48,36 @@ TEST(PredictHost, CacheForMeasuredShapesCalibratedRooflineOtherwise) {
       EXPECT_EQ(pred.layer_s[k], truth);  // the cached value itself
     total += pred.layer_s[k];
   }
+  // The unseen depthwise layer has cached neighbours of its geometry (other channel counts).
+  EXPECT_TRUE(pred.scaled[unseen]);
   // No model samples: layers simply add up.
   EXPECT_NEAR(pred.total_s, total, 1e-12 * total);
+  // A geometry never measured (5x5 kernel): the fitted roofline of its mode, exactly.
+  const auto five = t::conv(32, 64, 28, 5);
+  const auto alone = ac::predict_host({five}, m);
+  EXPECT_FALSE(alone.measured[0]);
+  EXPECT_FALSE(alone.scaled[0]);
+  EXPECT_EQ(alone.layer_s[0], ac::roofline(five, m.mode_profile[0]).latency_s);
+  EXPECT_NEAR(alone.layer_s[0], ac::roofline(five, t::truth_profile()).latency_s,
+              1e-6 * alone.layer_s[0]);
+}
+
+TEST(PredictHost, ScalesACachedLayerOfTheSameGeometryByTheRooflineRatio) {
+  // One cached conv measured 2x slower than the untuned profile predicts: a pruned variant of
+  // it (fewer channels, same geometry) is predicted 2x its roofline too.
+  const auto p = t::fixed_profile();
+  const auto big = t::conv(64, 64, 16, 3), pruned = t::conv(48, 32, 16, 3);
+  const double measured = 2 * ac::roofline(big, p).latency_s;
+  const std::vector<ac::CachedMeasurement> one{
+      {ac::layer_signature({big, 2, kHost}), measured, 5, kStamp}};
+  auto m = ac::fit_host_model(p, one, 2, kHost);
+  m.mode_profile.fill(p);  // one sample fits anything; compare against the untuned roofline
+  m.geometry.clear();
+  m.geometry[ac::geometry_key(big)].push_back({big, measured, ac::roofline(big, p).latency_s});
+  EXPECT_EQ(ac::geometry_key(big), ac::geometry_key(pruned));
+  const auto pred = ac::predict_host({pruned}, m);
+  EXPECT_TRUE(pred.scaled[0]);
+  EXPECT_NEAR(pred.layer_s[0], 2 * ac::roofline(pruned, p).latency_s, 1e-15);
 }
 
 TEST(PredictHost, OtherThreadsOrHostAreNotHits) {
@@ -97,6 +125,17 @@ TEST(PredictHost, WholeModelScaleReordersAndFixedOverheadAreFitted) {
   const double conv_s = ac::roofline(conv, m.profile).latency_s;
   EXPECT_NEAR(pred.layer_s[0], 2e-10 * 16 * 64 * 6, 1e-18);
   EXPECT_NEAR(pred.total_s, 1.2 * conv_s + pred.layer_s[0] + 5e-5, 1e-15);
+}
+
+TEST(PredictHost, FewOrAlikeModelsFitNoFixedOverhead) {
+  // Two runs of models of about the same size cannot separate a fixed term from the scale.
+  std::vector<ac::CachedMeasurement> entries;
+  for (int k = 0; k < 2; ++k)
+    entries.push_back({ac::model_signature({std::to_string(k)}, 1e-3 * (1 + 0.1 * k), 0, 2, kHost),
+                       2e-3 * (1 + 0.1 * k), 5, kStamp});
+  const auto m = ac::fit_host_model(t::fixed_profile(), entries, 2, kHost);
+  EXPECT_EQ(m.fixed_s, 0);
+  EXPECT_NEAR(m.layer_scale, 2, 1e-9);
 }
 
 // A real measurement into a temporary cache: measured once, then read back.

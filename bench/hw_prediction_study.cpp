@@ -1,0 +1,408 @@
+// The host prediction-accuracy study (issue 4, "Must show"): random recipes on the example model
+// and the torchvision fixtures, predicted vs measured whole-model latency at the deploy batch and
+// thread count. The host model (hwmodels/predict_host.hpp) is calibrated on one set of compressed
+// models (calibration recipes, measured into a fresh cache) and tested on another (test recipes,
+// never measured before their prediction). Reported next to the noise floor (a second
+// measurement of each test model) and a FLOPs-only predictor fitted on the same calibration set:
+// the share within +-10 %, Spearman rank correlation overall, per model and within latency bands,
+// and per-layer error quantiles. Results in BENCHMARKS.md with the exact command.
+//
+// Random recipes: each prunable dependency group pruned with probability q_prune by 25/50/75 %
+// (channels kept in multiples of 16); each Conv/Gemm (group 1) factorized with probability q_rank
+// to rank 25/50 %; each Conv/Gemm (both factors of a factorized one) in bf16 with probability
+// q_bf16; the three probabilities drawn per recipe, so recipes range from untouched to heavily
+// compressed. Weights are not refitted: latency depends on shapes and modes only.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "compressors/dependency.hpp"
+#include "compressors/lowrank.hpp"
+#include "compressors/prune.hpp"
+#include "hwmodels/calibrate.hpp"
+#include "hwmodels/measure.hpp"
+#include "hwmodels/predict_host.hpp"
+#include "hwmodels/roofline.hpp"
+#include "model/onnx_io.hpp"
+
+namespace ac = autocompress;
+
+namespace {
+
+struct Args {
+  int64_t batch = 8;
+  int threads = 1, repeats = 15, calib = 20, test = 50;
+  uint64_t seed = 1;
+  std::string csv;
+  std::vector<std::string> models = {"examples/fashion_cnn.onnx", "tests/fixtures/resnet18_32.onnx",
+                                     "tests/fixtures/mobilenet_v2_64.onnx"};
+};
+
+struct Candidate {
+  std::string model;  // file stem
+  int recipe = 0;
+  ac::Graph g;
+  std::vector<ac::LayerDesc> schedule;
+  double macs = 0, bf16_share = 0;
+};
+
+template <class T>
+T pick(std::mt19937_64& rng, std::initializer_list<T> v) {
+  return *(v.begin() + std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng));
+}
+
+bool chance(std::mt19937_64& rng, double q) {
+  return std::uniform_real_distribution<double>(0, 1)(rng) < q;
+}
+
+ac::Graph random_compression(const ac::Graph& base, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u(0, 1);
+  const double q_prune = u(rng) * 0.7, q_rank = u(rng) * 0.4, q_bf16 = u(rng);
+  std::map<int, double> ratios;
+  for (const auto& grp : ac::dependency_groups(base))
+    if (grp.prunable && chance(rng, q_prune)) ratios[grp.id] = pick(rng, {0.25, 0.5, 0.75});
+  ac::Graph g = ac::prune(base, ratios, {});
+  std::map<std::string, double> ranks;
+  for (const auto& n : g.nodes)
+    if ((n.op == "Gemm" || (n.op == "Conv" && n.i("group", 1) == 1)) && chance(rng, q_rank))
+      ranks[n.name] = pick(rng, {0.25, 0.5});
+  if (!ranks.empty()) g = ac::factorize(g, ranks);
+  std::map<std::string, bool> bf16;  // by layer, so both factors agree
+  for (auto& n : g.nodes) {
+    if (n.op != "Conv" && n.op != "Gemm") continue;
+    const auto slash = n.name.rfind("/lowrank_a");
+    const std::string layer = slash == std::string::npos ? n.name : n.name.substr(0, slash);
+    if (!bf16.count(layer)) bf16[layer] = chance(rng, q_bf16);
+    if (bf16[layer]) n.attrs["precision"] = std::string("bf16");
+  }
+  return g;
+}
+
+Candidate make_candidate(const std::string& path, const ac::Graph& base, int recipe,
+                         const Args& a) {
+  std::mt19937_64 rng(a.seed * 1000003 + uint64_t(recipe) * 7919 + std::hash<std::string>{}(path));
+  Candidate c{path.substr(path.rfind('/') + 1), recipe, random_compression(base, rng), {}, 0, 0};
+  c.schedule = ac::describe(c.g, a.batch, ac::graph_precisions(c.g));
+  double bf16_macs = 0;
+  for (const auto& d : c.schedule) {
+    c.macs += double(ac::layer_macs(d));
+    if (d.precision == ac::Precision::kBf16) bf16_macs += double(ac::layer_macs(d));
+  }
+  c.bf16_share = bf16_macs / c.macs;
+  return c;
+}
+
+ac::Measurement run(const Candidate& c, const Args& a) {
+  return ac::measure(c.g, c.schedule, {a.batch, a.threads, a.repeats});
+}
+
+// --- statistics -------------------------------------------------------------------------------
+
+std::vector<double> ranks_of(const std::vector<double>& v) {
+  std::vector<size_t> idx(v.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::sort(idx.begin(), idx.end(), [&](size_t i, size_t j) { return v[i] < v[j]; });
+  std::vector<double> r(v.size());
+  for (size_t i = 0; i < idx.size();) {  // ties share their mean rank
+    size_t j = i;
+    while (j + 1 < idx.size() && v[idx[j + 1]] == v[idx[i]]) ++j;
+    for (size_t k = i; k <= j; ++k) r[idx[k]] = 0.5 * double(i + j);
+    i = j + 1;
+  }
+  return r;
+}
+
+// Spearman's rho: Pearson correlation of the ranks.
+double spearman(const std::vector<double>& x, const std::vector<double>& y) {
+  const auto rx = ranks_of(x), ry = ranks_of(y);
+  const double n = double(x.size());
+  const double mx = std::accumulate(rx.begin(), rx.end(), 0.0) / n;
+  const double my = std::accumulate(ry.begin(), ry.end(), 0.0) / n;
+  double sxy = 0, sxx = 0, syy = 0;
+  for (size_t i = 0; i < rx.size(); ++i)
+    sxy += (rx[i] - mx) * (ry[i] - my), sxx += (rx[i] - mx) * (rx[i] - mx),
+        syy += (ry[i] - my) * (ry[i] - my);
+  return sxx > 0 && syy > 0 ? sxy / std::sqrt(sxx * syy) : 0;
+}
+
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, size_t(q * double(v.size() - 1) + 0.5))];
+}
+
+double share_within(const std::vector<double>& pred, const std::vector<double>& meas, double tol) {
+  int n = 0;
+  for (size_t i = 0; i < pred.size(); ++i) n += std::abs(pred[i] - meas[i]) <= tol * meas[i];
+  return pred.empty() ? 0 : double(n) / double(pred.size());
+}
+
+// FLOPs-only: t = a x MACs + b, NNLS on rows weighted by 1 / t (relative errors).
+struct FlopsModel {
+  double per_mac = 0, fixed = 0;
+  double operator()(double macs) const { return per_mac * macs + fixed; }
+};
+
+FlopsModel fit_flops(const std::vector<double>& macs, const std::vector<double>& seconds) {
+  Eigen::MatrixXd A(Eigen::Index(macs.size()), 2);
+  for (size_t i = 0; i < macs.size(); ++i)
+    A.row(Eigen::Index(i)) << macs[i] / seconds[i] * 1e-9, 1 / seconds[i] * 1e-3;
+  const Eigen::VectorXd x = ac::nnls_small(A, Eigen::VectorXd::Ones(A.rows()));
+  return {x[0] * 1e-9, x[1] * 1e-3};
+}
+
+}  // namespace
+
+namespace {
+
+// A test model: predictions made before it was ever measured, then two measurements.
+struct TestRow {
+  const Candidate* c = nullptr;
+  std::map<std::string, double> pred;  // predictor -> whole-model seconds
+  double hit_share = 0;                // schedule layers found in the cache
+  double meas1 = 0, meas2 = 0;
+  std::vector<double> layer_s;  // per schedule entry, first measurement
+};
+
+const char* const kPredictors[] = {
+    "host model (cache, scaled neighbours, fitted roofline)",
+    "host model without neighbour scaling", "host model, fitted roofline only (no cache lookups)",
+    "host model, leave-one-architecture-out", "FLOPs only (a x MACs + b)"};
+constexpr int kFlops = 4;
+
+struct Fitted {
+  ac::HostModel all, exact, cold;
+  std::map<std::string, ac::HostModel> loao;  // model -> fitted without that model's entries
+  FlopsModel flops;
+};
+
+Fitted calibrate_on(const std::map<std::string, std::vector<ac::CachedMeasurement>>& entries,
+                    const std::vector<double>& macs, const std::vector<double>& seconds,
+                    int threads) {
+  const ac::Profile base = ac::find_profile("host");
+  auto concat = [&](const std::string& except) {
+    std::vector<ac::CachedMeasurement> out;
+    for (const auto& [m, e] : entries)
+      if (m != except) out.insert(out.end(), e.begin(), e.end());
+    return out;
+  };
+  Fitted f;
+  f.all = ac::fit_host_model(base, concat(""), threads, ac::this_host());
+  f.exact = f.all;
+  f.exact.geometry.clear();
+  f.cold = f.exact;
+  f.cold.layers.clear();
+  for (const auto& [m, e] : entries)
+    f.loao[m] = ac::fit_host_model(base, concat(m), threads, ac::this_host());
+  f.flops = fit_flops(macs, seconds);
+  return f;
+}
+
+void predict_row(TestRow& r, const Fitted& f) {
+  const auto warm = ac::predict_host(r.c->schedule, f.all);
+  r.pred[kPredictors[0]] = warm.total_s;
+  r.hit_share = double(std::count(warm.measured.begin(), warm.measured.end(), true)) /
+                double(warm.measured.size());
+  r.pred[kPredictors[1]] = ac::predict_host(r.c->schedule, f.exact).total_s;
+  r.pred[kPredictors[2]] = ac::predict_host(r.c->schedule, f.cold).total_s;
+  r.pred[kPredictors[3]] = ac::predict_host(r.c->schedule, f.loao.at(r.c->model)).total_s;
+  r.pred[kPredictors[kFlops]] = f.flops(r.c->macs);
+}
+
+struct Summary {
+  double within10 = 0, within20 = 0, median_err = 0, rho = 0, rho_models = 0, rho_bands = 0,
+         rho_bands_min = 1;
+};
+
+// Spearman within each model and within its latency terciles (candidates a search must tell
+// apart), averaged.
+Summary summarize(const std::vector<TestRow>& rows, const std::vector<double>& pred,
+                  const std::vector<double>& meas) {
+  Summary s;
+  s.within10 = share_within(pred, meas, 0.10);
+  s.within20 = share_within(pred, meas, 0.20);
+  std::vector<double> err;
+  for (size_t i = 0; i < pred.size(); ++i) err.push_back(std::abs(pred[i] - meas[i]) / meas[i]);
+  s.median_err = quantile(err, 0.5);
+  s.rho = spearman(pred, meas);
+  std::map<std::string, std::vector<size_t>> by_model;
+  for (size_t i = 0; i < rows.size(); ++i) by_model[rows[i].c->model].push_back(i);
+  int bands = 0;
+  for (auto& [m, idx] : by_model) {
+    std::vector<double> p, q;
+    for (size_t i : idx) p.push_back(pred[i]), q.push_back(meas[i]);
+    s.rho_models += spearman(p, q) / double(by_model.size());
+    std::sort(idx.begin(), idx.end(), [&](size_t i, size_t j) { return meas[i] < meas[j]; });
+    for (int b = 0; b < 3; ++b) {
+      std::vector<double> bp, bq;
+      for (size_t k = idx.size() * b / 3; k < idx.size() * (b + 1) / 3; ++k)
+        bp.push_back(pred[idx[k]]), bq.push_back(meas[idx[k]]);
+      const double rho = spearman(bp, bq);
+      s.rho_bands += rho, s.rho_bands_min = std::min(s.rho_bands_min, rho), ++bands;
+    }
+  }
+  s.rho_bands /= std::max(bands, 1);
+  return s;
+}
+
+void print_summary_row(const char* name, const Summary& s) {
+  std::printf("| %s | %.0f %% | %.0f %% | %.1f %% | %.3f | %.3f | %.3f (min %.3f) |\n", name,
+              100 * s.within10, 100 * s.within20, 100 * s.median_err, s.rho, s.rho_models,
+              s.rho_bands, s.rho_bands_min);
+}
+
+void report_whole_model(const std::vector<TestRow>& rows) {
+  std::vector<double> m1, m2;
+  for (const auto& r : rows) m1.push_back(r.meas1), m2.push_back(r.meas2);
+  std::printf(
+      "\n| predictor vs 1st measurement | within +-10 %% | within +-20 %% | median |err| "
+      "| Spearman, all | Spearman, per model (mean) | Spearman, per latency tercile "
+      "(mean) |\n|---|---|---|---|---|---|---|\n");
+  print_summary_row("noise floor: 2nd measurement", summarize(rows, m2, m1));
+  for (const char* p : kPredictors) {
+    std::vector<double> pred;
+    for (const auto& r : rows) pred.push_back(r.pred.at(p));
+    print_summary_row(p, summarize(rows, pred, m1));
+  }
+  std::printf("\nwithin +-10 %% by model (noise floor / host model / FLOPs only):\n");
+  std::map<std::string, std::vector<const TestRow*>> by_model;
+  for (const auto& r : rows) by_model[r.c->model].push_back(&r);
+  for (const auto& [m, rs] : by_model) {
+    std::vector<double> a, b, h, f;
+    double hits = 0;
+    for (const auto* r : rs)
+      a.push_back(r->meas1), b.push_back(r->meas2), h.push_back(r->pred.at(kPredictors[0])),
+          f.push_back(r->pred.at(kPredictors[kFlops])), hits += r->hit_share / double(rs.size());
+    std::printf(
+        "  %-22s n=%zu  %3.0f %% / %3.0f %% / %3.0f %%   measured %.0f-%.0f us, cache "
+        "hits %.0f %% of layers\n",
+        m.c_str(), rs.size(), 100 * share_within(b, a, 0.1), 100 * share_within(h, a, 0.1),
+        100 * share_within(f, a, 0.1), 1e6 * *std::min_element(a.begin(), a.end()),
+        1e6 * *std::max_element(a.begin(), a.end()), 100 * hits);
+  }
+}
+
+// Per-layer |relative error| against the first measurement: cached values (the noise of a
+// per-layer median) and the calibrated roofline (what unseen shapes get), by kind.
+void report_layers(const std::vector<TestRow>& rows, const Fitted& f) {
+  std::map<std::string, std::vector<double>> cached, scaled, modeled;
+  for (const auto& r : rows) {
+    const auto warm = ac::predict_host(r.c->schedule, f.all);
+    for (size_t k = 0; k < r.c->schedule.size(); ++k) {
+      const auto& d = r.c->schedule[k];
+      if (d.kind == ac::LayerKind::kReorder || r.layer_s[k] <= 0) continue;
+      const double roof = ac::roofline(d, f.all.profile).latency_s;
+      for (const std::string& key : {std::string("all"), std::string(ac::kind_name(d.kind))}) {
+        modeled[key].push_back(std::abs(roof - r.layer_s[k]) / r.layer_s[k]);
+        const double err = std::abs(warm.layer_s[k] - r.layer_s[k]) / r.layer_s[k];
+        if (warm.measured[k]) cached[key].push_back(err);
+        if (warm.scaled[k]) scaled[key].push_back(err);
+      }
+    }
+  }
+  std::printf(
+      "\n| test layers | cached (exact shape): n, p50 / p90 / p95 |err| | scaled "
+      "neighbour: n, quantiles | fitted roofline (every layer): n, quantiles |\n"
+      "|---|---|---|---|\n");
+  auto cell = [](const std::vector<double>& v) {
+    std::printf(" %zu: %.1f / %.1f / %.1f %% |", v.size(), 100 * quantile(v, 0.5),
+                100 * quantile(v, 0.9), 100 * quantile(v, 0.95));
+  };
+  for (const auto& [key, v] : modeled) {
+    std::printf("| %s |", key.c_str());
+    cell(cached[key]), cell(scaled[key]), cell(v);
+    std::printf("\n");
+  }
+}
+
+void write_csv(const std::string& path, const std::vector<TestRow>& rows) {
+  std::ofstream o(path);
+  o << "model,recipe,macs,bf16_share,cache_hits,measured1_s,measured2_s";
+  for (const char* p : kPredictors) o << ",\"" << p << "\"";
+  o << "\n";
+  for (const auto& r : rows) {
+    o << r.c->model << "," << r.c->recipe << "," << r.c->macs << "," << r.c->bf16_share << ","
+      << r.hit_share << "," << r.meas1 << "," << r.meas2;
+    for (const char* p : kPredictors) o << "," << r.pred.at(p);
+    o << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  CLI::App app("host prediction-accuracy study (docs/hardware.md, BENCHMARKS.md)");
+  app.add_option("--batch", a.batch, "deploy batch")->capture_default_str();
+  app.add_option("--threads", a.threads, "deploy threads")->capture_default_str();
+  app.add_option("--repeats", a.repeats, "timed runs per measurement (medians)")
+      ->capture_default_str();
+  app.add_option("--calib", a.calib, "calibration recipes per model")->capture_default_str();
+  app.add_option("--test", a.test, "test recipes per model")->capture_default_str();
+  app.add_option("--seed", a.seed, "recipe seed")->capture_default_str();
+  app.add_option("--csv", a.csv, "write the per-model rows here");
+  app.add_option("--models", a.models, "ONNX models (paths relative to the source tree)");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    const int threads = ac::measured_threads(a.threads);
+    std::string tmpl = "/tmp/ac_hw_study_XXXXXX";
+    const std::string dir = mkdtemp(tmpl.data());
+    std::printf(
+        "host prediction study: %s, oneDNN %s; batch %lld, %d threads, %d repeats; %d "
+        "calibration + %d test recipes per model\n",
+        ac::this_host().cpu.c_str(), ac::this_host().onednn.c_str(), (long long)a.batch, threads,
+        a.repeats, a.calib, a.test);
+    std::vector<ac::Graph> bases;
+    for (const auto& m : a.models) bases.push_back(ac::load_onnx(AC_SOURCE_DIR "/" + m));
+    // Calibration: measured into one fresh cache per model (the leave-one-out fits need them
+    // apart).
+    std::map<std::string, std::vector<ac::CachedMeasurement>> entries;
+    std::vector<double> calib_macs, calib_s;
+    for (size_t m = 0; m < a.models.size(); ++m) {
+      ac::MeasureCache cache(dir + "/calib" + std::to_string(m) + ".db");
+      for (int r = 0; r < a.calib; ++r) {
+        const Candidate c = make_candidate(a.models[m], bases[m], r, a);
+        const auto meas = run(c, a);
+        ac::record(cache, c.schedule, meas, threads, a.repeats);
+        calib_macs.push_back(c.macs), calib_s.push_back(meas.model_s);
+      }
+      entries[a.models[m].substr(a.models[m].rfind('/') + 1)] = cache.all();
+      std::fprintf(stderr, "calibrated on %s\n", a.models[m].c_str());
+    }
+    const Fitted f = calibrate_on(entries, calib_macs, calib_s, threads);
+    std::printf(
+        "fitted: %d layer and %d model samples; total = %.3f x layers + %.2e s/B x "
+        "reorder bytes + %.1f us; FLOPs only: %.3g ns/MAC + %.1f us\n",
+        f.all.layer_samples, f.all.model_samples, f.all.layer_scale, f.all.reorder_s_per_byte,
+        1e6 * f.all.fixed_s, 1e9 * f.flops.per_mac, 1e6 * f.flops.fixed);
+    // Test: other recipes (seeds from 1000), predicted first, then measured in two passes.
+    std::vector<Candidate> test;
+    for (size_t m = 0; m < a.models.size(); ++m)
+      for (int r = 0; r < a.test; ++r)
+        test.push_back(make_candidate(a.models[m], bases[m], 1000 + r, a));
+    std::vector<TestRow> rows(test.size());
+    for (size_t i = 0; i < test.size(); ++i) rows[i].c = &test[i], predict_row(rows[i], f);
+    for (auto& r : rows) {
+      const auto meas = run(*r.c, a);
+      r.meas1 = meas.model_s, r.layer_s = meas.layer_s;
+    }
+    std::fprintf(stderr, "first pass measured\n");
+    for (auto& r : rows) r.meas2 = run(*r.c, a).model_s;
+    report_whole_model(rows);
+    report_layers(rows, f);
+    if (!a.csv.empty()) write_csv(a.csv, rows);
+    std::filesystem::remove_all(dir);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
