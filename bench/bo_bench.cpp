@@ -54,8 +54,11 @@ struct CompressionLike {
     for (size_t t = 0; t < trials; ++t) {
       ac::Candidate c(kKnobs);
       for (auto& v : c) v = int(rng.chance(0.7) ? rng.below(2) : rng.below(kLevels));
-      ctx.history.push_back({c, ac::Observation::State::kComplete,
-                             {accuracy(c), latency(c), size(c)}, {}, ctx.next_number++});
+      ctx.history.push_back({c,
+                             ac::Observation::State::kComplete,
+                             {accuracy(c), latency(c), size(c)},
+                             {},
+                             ctx.next_number++});
     }
   }
 };

@@ -41,13 +41,13 @@
 namespace autocompress {
 
 struct BoSettings {
-  size_t n_init = 10;        // Latin hypercube trials before the first GP
-  size_t max_points = 200;   // GP training points (see above)
-  int fit_evals = 60;        // likelihood evaluations per MAP fit (NLopt L-BFGS)
-  size_t candidates = 1200;  // acquisition evaluations per proposal (inner optimizer)
-  size_t generations = 4;    // inner optimizer rounds after the initial population
-  size_t mc_samples = 32;    // quasi-random points when several objectives are black-box
-  size_t max_tries = 100;    // random draws when the inner search finds nothing allowed
+  size_t n_init = 10;       // Latin hypercube trials before the first GP
+  size_t max_points = 200;  // GP training points (see above)
+  int fit_evals = 60;       // likelihood evaluations per MAP fit (NLopt L-BFGS)
+  size_t candidates = 800;  // acquisition evaluations per proposal (inner optimizer)
+  size_t generations = 4;   // inner optimizer rounds after the initial population
+  size_t mc_samples = 12;   // quasi-random points when several objectives are black-box
+  size_t max_tries = 100;   // random draws when the inner search finds nothing allowed
 };
 
 // Prior mean of one black-box objective, in its own units (e.g. the original accuracy minus the
