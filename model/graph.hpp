@@ -63,9 +63,12 @@
 //     layer's input is float; executors dequantize the weights once at compile time.
 //   * bf16 layers carry attr precision "bf16" (and wbits when weights are quantized); in ONNX
 //     files they are written as Cast pairs (input -> Cast(bfloat16) -> Cast(float), weights
-//     stored bfloat16 -> Cast(float)) and read back into the attribute.
+//     stored bfloat16 -> Cast(float) when they are exact bfloat16 values read only by bf16
+//     layers) and read back into the attribute. Executors round the layer's input and weights to
+//     bfloat16 (round_to_bf16); the bias and the output stay float32.
 //   Attributes precision and wbits never appear as ONNX node attributes (the checker rejects
-//   them); the writer/loader encode them as above.
+//   them): the writer puts them in metadata_props autocompress.precision.<layer> and
+//   autocompress.wbits.<layer>, which the loader reads back (onnx_io.hpp).
 //
 // Identity, Dropout (inference) and Constant never appear: the loader removes / folds them, as it
 // folds the Shape -> Gather -> Unsqueeze -> Concat -> Reshape chains torch emits for flatten.

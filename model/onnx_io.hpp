@@ -33,15 +33,25 @@ struct LoadOptions {
   // (a dim_value >= 0; 0 is a zero-size dimension): a symbolic or unknown dimension is an
   // UnsupportedError naming the input and the dimension.
   //
-  // Either way graph inputs need rank >= 1 and activations are float32.
+  // Either way graph inputs need rank >= 1 and are float32, or uint8 / int8 when only
+  // DequantizeLinear reads them; activations are float32 except QuantizeLinear's outputs.
   bool symbolic_batch = true;
 };
 
 // Load an ONNX model (opsets 9-17) into the canonical IR: checks the model with
 // onnx::checker, folds constants (Constant, Identity, Dropout, torch's Shape->Gather->Unsqueeze->
-// Concat->Reshape chains), normalizes every op to its canonical form, infers all shapes (with a
-// symbolic batch dimension unless options.symbolic_batch is false, see LoadOptions), schedules
-// topologically and names every Conv/Gemm stably.
+// Concat->Reshape chains, Q/DQ of constants), normalizes every op to its canonical form, infers
+// all shapes (with a symbolic batch dimension unless options.symbolic_batch is false, see
+// LoadOptions), schedules topologically and names every Conv/Gemm stably.
+// Quantized models (graph.hpp, "Quantization conventions"): QuantizeLinear / DequantizeLinear
+// stay IR ops; DequantizeLinear of an int8/uint8 initializer is kept as the weight's node (never
+// folded); QLinearConv becomes Q(Conv(DQ(x), DQ(w), float bias)); MatMul / Gemm(transB=0) of a
+// DequantizeLinear weight read it transposed (w_q transposed, axis 0 <-> 1). A Cast to bfloat16
+// and back feeding only Conv/Gemm/MatMul inputs sets precision "bf16" on the layer (the Casts
+// vanish; bfloat16 weights load as float32). metadata_props autocompress.precision.<layer> and
+// autocompress.wbits.<layer> become the layer's attributes (ModelError when no such layer); in
+// files other tools wrote, a Conv/Gemm of the QDQ int8 pattern (is_qdq_int8_layer) gets
+// precision "int8".
 // Throws IoError (cannot read), ModelError (malformed, truncated, missing initializer, shape
 // mismatch: names the node and what was expected), UnsupportedError (op type, node, and the list
 // of supported ops).
@@ -55,7 +65,12 @@ Graph load_onnx_bytes(const std::string& bytes, const std::string& source_name,
 const std::vector<std::string>& supported_onnx_ops();
 
 // Write the IR as a valid ONNX model (opset max(13, graph.opset)); batch dimension written as the
-// symbolic dim "N". Round-trips: load_onnx(save_onnx(g)) computes the same function as g.
+// symbolic dim "N". Round-trips: load_onnx(save_onnx(g)) computes the same function as g, and
+// for graphs in canonical form (what the loader and the compressors produce) is the same IR:
+// nodes, attributes, initializer types and values. The bytes are deterministic. Quantized and
+// bf16 layers are written as load_onnx reads them back: Q/DQ nodes (opset 13, int8/uint8
+// initializers), Cast pairs and bfloat16 weights for bf16 layers, precision and wbits in
+// metadata_props (never as node attributes, which the ONNX checker rejects).
 std::string to_onnx_bytes(const Graph& g);
 void save_onnx(const Graph& g, const std::string& path);
 
