@@ -68,15 +68,15 @@ int run_targets(bool as_json) {
 // The model a recipe makes, for costing: pruned by the recipe's group ratios, factorized where
 // rank < 1, each Conv/Gemm (both factors of a factorized one) carrying the recipe's precision and
 // weight bits as attributes (model/graph.hpp). Weights are not refitted or quantized: latency and
-// energy depend on shapes and modes only. (compressors/apply.hpp builds the real model.)
+// energy depend on shapes and modes only, so no calibration data is needed (compressors/apply.hpp
+// builds the real model, with the same shapes; its int8 layers need calibration data).
 Graph compressed_for_costing(const Graph& g, const ProfileArgs& a, const Profile& p) {
   if (a.recipe.empty()) return g;
   const Recipe r = load_recipe(a.recipe);
   std::set<Precision> legal(p.precisions.begin(), p.precisions.end());
   validate_recipe(r, g, {sha256_file(a.model), legal});
-  PruneOptions po;
-  po.channel_multiple = p.channel_multiple;
-  Graph out = prune(g, group_prune_ratios(r, dependency_groups(g)), po);
+  // Default PruneOptions, as apply() prunes: the same kept channel counts.
+  Graph out = prune(g, group_prune_ratios(r, dependency_groups(g)), PruneOptions{});
   std::map<std::string, double> ranks;
   for (const auto& l : weighted_layers(out))
     if (r.settings(l.name).rank < 1) ranks[l.name] = r.settings(l.name).rank;

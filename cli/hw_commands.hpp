@@ -1,7 +1,11 @@
 // The hardware-model commands of the autocompress CLI:
 //   targets                        the bundled and user target profiles, one line each
-//   profile --model M --target T   per-layer roofline latency and energy on a target, totals,
-//                                  optionally measured per-layer latency on this machine
+//   profile --model M [--recipe R] --target T
+//                                  per-layer roofline latency and energy on a target, totals;
+//                                  on `host` the host model (cached measurements, else the
+//                                  fitted roofline; hwmodels/predict_host.hpp); --measure adds
+//                                  measured per-layer and whole-model latency on this machine
+//   calibrate --target T --from layers.csv   fits efficiency factors and overhead (NNLS)
 // Errors are autocompress::Error subclasses, turned into messages in main() as all others.
 #pragma once
 
