@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include "cli/hw_commands.hpp"
+#include "cli/pareto_commands.hpp"
 #include "cli/search_commands.hpp"
 #include "cli/storage_commands.hpp"
 #include "common/error.hpp"
@@ -244,12 +245,14 @@ int main(int argc, char** argv) {
   ac::cli::HwCommands hw_commands(app);  // targets, profile
   ac::cli::StorageCommands storage_commands(app);  // studies, trials, export
   ac::cli::SearchCommands search_commands(app);    // search, ask, tell, sensitivity
+  ac::cli::ParetoCommands pareto_commands(app);    // pareto, report
 
   try {
     app.parse(argc, argv);
     if (auto rc = hw_commands.run()) return *rc;
     if (auto rc = storage_commands.run()) return *rc;
     if (auto rc = search_commands.run()) return *rc;
+    if (auto rc = pareto_commands.run()) return *rc;
     if (*inspect_cmd) return inspect(ia);
     if (*eval_cmd) return eval(ea);
     if (*run_cmd) return run(ra);

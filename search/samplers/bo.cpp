@@ -281,8 +281,9 @@ std::vector<Candidate> BoSampler::ask(const SamplerContext& ctx, size_t q) {
     if (j >= ctx.known.size() || !ctx.known[j]) black_box.push_back(j);
   size_t observed = 0;
   for (const auto& o : ctx.history) observed += usable(o, black_box) ? 1 : 0;
-  size_t complete = 0;
-  for (const auto& o : ctx.history) complete += o.state == State::kComplete ? 1 : 0;
+  size_t complete = 0;  // usable COMPLETE trials: the warp needs observed values
+  for (const auto& o : ctx.history)
+    complete += o.state == State::kComplete && usable(o, black_box) ? 1 : 0;
   const Inputs inputs(*ctx.space);
   std::vector<Candidate> out;
   if (ctx.next_number < static_cast<int64_t>(settings_.n_init) || observed < 2 || complete < 1 ||

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "search/hypervolume.hpp"
 #include "search/samplers/auto.hpp"
@@ -96,6 +97,26 @@ TEST(BoSampler, AnInformativePriorMeanHelps) {
   const double with_prior =
       median_hypervolume("bo", kFast, [](const Candidate& c) { return 0.9 - damage_of(c); });
   EXPECT_GE(with_prior, plain * 0.99) << "plain " << plain << " with prior " << with_prior;
+}
+
+TEST(BoSampler, LearnsFromPrunedTrialsAndBatchesWithPendingOnes) {
+  Study a;
+  auto bo = make_sampler("bo", 3, kFast);
+  a.run(*bo, 12);
+  for (size_t i = 0; i < a.ctx.history.size(); i += 3) {  // early-stopped: no values
+    a.ctx.history[i].state = Observation::State::kPruned;
+    a.ctx.history[i].values.clear();
+  }
+  a.ctx.pending = make_sampler("random", 9)->ask(a.ctx, 2);
+  a.ctx.next_number += 2;
+  const auto batch = bo->ask(a.ctx, 3);
+  ASSERT_EQ(batch.size(), 3u);
+  std::set<Candidate> distinct(batch.begin(), batch.end());
+  EXPECT_EQ(distinct.size(), 3u);
+  for (const auto& x : batch) {
+    EXPECT_NO_THROW(check_candidate(a.s, x));
+    for (const auto& p : a.ctx.pending) EXPECT_NE(x, p);
+  }
 }
 
 TEST(AutoSampler, RandomDesignThenBoThenNsga2) {
