@@ -17,7 +17,8 @@
 //    become int8 ops: they read x_q itself (qin), keep the integer weights with per-channel scales
 //    (BN folds into the scales and bias), fuse activations and a residual Add (read as r_q when
 //    it is DequantizeLinear(r_q)), and absorb a final QuantizeLinear (qout; per tensor, zero
-//    point 0) unless a residual is float.
+//    point 0) unless a residual is float. Exception: a dense Conv with fewer than 4 input
+//    channels (a stem) runs in float, as VNNI would pad its channels to 4.
 //  - MaxPool / AveragePool / GlobalAveragePool / Flatten / Reshape / Concat between
 //    DequantizeLinear and QuantizeLinear with identical parameters run on the integers.
 //    A quantized Flatten read only by int8 Gemms is bypassed like a float one.

@@ -181,6 +181,18 @@ TEST(Int8VsReference, FlattenGemmHeadReadsIntegers) {
   expect_within_one_step(g, 5);
 }
 
+TEST(Int8VsReference, GemmOnS8Input) {
+  expect_within_one_step(quantized_graph({1, 24, 1, 1},
+                                         [](GraphBuilder& b) {
+                                           b.quantize_weights(true);
+                                           auto f = b.qdq(b.flatten("x"));  // s8
+                                           auto h =
+                                               b.qdq(b.gemm(f, 32));  // s8 again: no activation
+                                           return Outputs{b.qdq(b.unary("Relu", b.gemm(h, 10)))};
+                                         }),
+                         8);
+}
+
 TEST(Int8VsReference, ConcatOnOneGrid) {
   expect_within_one_step(quantized_graph({1, 8, 6, 6}, [](GraphBuilder& b) {
     b.quantize_weights(true);
