@@ -7,9 +7,7 @@
 
 #include "common/error.hpp"
 #include "common/sha256.hpp"
-#include "compressors/lowrank.hpp"
-#include "compressors/prune.hpp"
-#include "compressors/quant.hpp"
+#include "compressors/apply.hpp"
 #include "evaluator/evaluate.hpp"
 #include "evaluator/onednn_executor.hpp"
 #include "model/onnx_io.hpp"
@@ -41,20 +39,6 @@ double known_value(const std::string& o, const KnownObjectives& k) {
   if (o == "energy") return k.energy_j * 1e3;
   if (o == "size") return k.size_bytes / 1e6;
   return std::nan("");
-}
-
-// Applies a layer's precision and weight bits to a built graph. Weight-only quantization is
-// exact as a dequantized float weight (what executors do at compile time).
-void set_precision(Graph& g, Node& n, const LayerSettings& s) {
-  if (s.precision == Precision::kInt8)
-    throw UnsupportedError(g.source, n.name,
-                           "int8 execution needs compressors/apply (not built in yet)");
-  n.attrs["precision"] = std::string(precision_name(s.precision));
-  if (s.wbits >= 8) return;
-  n.attrs["wbits"] = int64_t(s.wbits);
-  TensorData& w = g.initializers.at(n.inputs[1]);
-  const QuantizedWeights q = quantize_weights(w.f, w.shape[0], s.wbits, true);
-  w.f = dequantize_weights(q);
 }
 
 }  // namespace
@@ -277,11 +261,10 @@ CompressionProblem::CompressionProblem(const ProblemConfig& config)
   original_accuracy_ = paired_drop(original_correct_, original_correct_).original;
   original_known_ =
       objectives_->evaluate(candidate_to_recipe(space_, Candidate(space_.space.size(), 0)));
-  const bool prunes = std::any_of(space_.space.knobs.begin(), space_.space.knobs.end(),
-                                  [](const Knob& k) { return k.type == Knob::Type::kPrune; });
-  if (config_.recover && prunes)
-    recon_ = std::make_unique<ReconstructionStats>(collect_reconstruction_stats(
-        model_, calib_, reconstructible_layers(model_), RecoverOptions{}));
+  ApplyOptions ao;
+  ao.prune.channel_multiple = std::max<int64_t>(1, target.channel_multiple);
+  ao.ls_reconstruction = config_.recover;
+  apply_ = std::make_unique<ApplyContext>(model_, calib_, ao);
 }
 
 CompressionProblem::~CompressionProblem() = default;
@@ -351,24 +334,7 @@ Graph CompressionProblem::build(const Recipe& r) const {
   check.legal_precisions =
       std::set<Precision>(target().precisions.begin(), target().precisions.end());
   validate_recipe(r, model_, check);
-  PruneOptions po;
-  po.channel_multiple = std::max<int64_t>(1, target().channel_multiple);
-  PruneReport report;
-  Graph g = prune(model_, group_prune_ratios(r, space_.groups), po, &report);
-  if (recon_ && !report.kept.empty()) g = reconstruct(model_, g, report, *recon_, RecoverOptions{});
-  std::map<std::string, double> ranks;
-  for (const auto& l : space_.layers)
-    if (r.settings(l).rank < 1.0) ranks[l] = r.settings(l).rank;
-  if (!ranks.empty()) g = factorize(g, ranks);
-  for (Node& n : g.nodes) {
-    if (n.op != "Conv" && n.op != "Gemm") continue;
-    const std::string layer =
-        n.name.ends_with("/lowrank_a")
-            ? n.name.substr(0, n.name.size() - std::string("/lowrank_a").size())
-            : n.name;
-    set_precision(g, n, r.settings(layer));
-  }
-  return g;
+  return apply(*apply_, r);
 }
 
 std::vector<uint8_t> CompressionProblem::correct(Executor& ex, int64_t batch, int64_t begin,

@@ -27,8 +27,8 @@
 #include <string>
 #include <vector>
 
+#include "compressors/apply.hpp"
 #include "compressors/recipe.hpp"
-#include "compressors/recover.hpp"
 #include "data/dataset.hpp"
 #include "evaluator/executor.hpp"
 #include "hwmodels/profile.hpp"
@@ -124,7 +124,8 @@ class CompressionProblem {
   std::vector<double> cheap_constraints(const Candidate& c) const;
   KnownObjectives known(const Recipe& r) const { return objectives_->evaluate(r); }
 
-  // The compressed model of a recipe (validated): prune -> factorize -> recover -> precision.
+  // The compressed model of a recipe (validated against the model and target), by
+  // compressors/apply with the context collected once on the calibration data.
   Graph build(const Recipe& r) const;
   // Evaluates a candidate; thread-safe (each call compiles its own executor with `threads`
   // oneDNN threads). Never throws for a candidate's failure: FAIL with the error instead.
@@ -156,7 +157,7 @@ class CompressionProblem {
   std::vector<uint8_t> original_correct_;
   double original_accuracy_ = 0;
   KnownObjectives original_known_;
-  std::unique_ptr<ReconstructionStats> recon_;
+  std::unique_ptr<ApplyContext> apply_;  // statistics of the original on the calibration data
 };
 
 }  // namespace autocompress
