@@ -16,7 +16,8 @@ std::string fast_settings(const std::string& name) {
   if (name == "nsga2") return R"({"population_size": 8})";
   if (name == "random") return R"({"n_init": 6})";
   if (name == "bo") return R"({"n_init": 6, "candidates": 200, "mc_samples": 8})";
-  if (name == "auto") return R"({"n_init": 6, "handover": 24, "bo": {"candidates": 200, "mc_samples": 8}})";
+  if (name == "auto")
+    return R"({"n_init": 6, "handover": 24, "bo": {"candidates": 200, "mc_samples": 8}})";
   return "";
 }
 
