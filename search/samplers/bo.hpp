@@ -26,7 +26,8 @@
 //   and to the front at its predicted values.
 // - The first n_init trials (and any ask with fewer than 2 usable observations) come from the
 //   random sampler's Latin hypercube. Everything is drawn from Rng(seed, trial number), so a
-//   proposal is a deterministic function of (seed, context).
+//   proposal is a deterministic function of (seed, context). ask() changes no state: concurrent
+//   calls are safe (set_prior_mean is not, call it before the study starts).
 #pragma once
 
 #include <cstdint>
