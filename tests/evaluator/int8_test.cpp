@@ -204,6 +204,21 @@ TEST(Int8VsReference, ConcatOnOneGrid) {
   }));
 }
 
+TEST(Int8VsReference, Bf16LayersBetweenInt8Layers) {
+  // Mode boundaries: bf16 output -> QuantizeLinear reorder; DequantizeLinear -> bf16 input.
+  Graph g = quantized_graph({1, 8, 6, 6}, [](GraphBuilder& b) {
+    b.quantize_weights(true);
+    auto a = b.qdq(b.unary("Relu", b.conv(b.qdq("x"), 16, 3, 1, {1, 1, 1, 1})));
+    b.quantize_weights(false);
+    auto f = b.qdq(b.unary("Relu", b.conv(a, 16, 1)));
+    b.quantize_weights(true);
+    return Outputs{b.qdq(b.conv(f, 8, 1))};
+  });
+  for (auto& n : g.nodes)
+    if (n.op == "Conv" && !n.has("precision")) n.attrs["precision"] = std::string("bf16");
+  expect_within_one_step(g, 3, 0.9, false);
+}
+
 TEST(Int8VsReference, StandaloneQuantizeDequantizeWithZeroPointsAndAxes) {
   GraphBuilder b({1, 3, 4, 5});
   auto q = b.quantize("x", 0.02f, DType::kUInt8, 128);
