@@ -11,6 +11,7 @@
 #include <set>
 
 #include "common/error.hpp"
+#include "search/front.hpp"
 #include "search/pareto.hpp"
 #include "storage/filter.hpp"
 #include "storage/sqlite_storage.hpp"
@@ -48,11 +49,6 @@ std::string utc(double t) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", std::gmtime(&s));
   return buf;
-}
-
-bool has_all_values(const Study& s, const FrozenTrial& t) {
-  return t.state == TrialState::kComplete && t.values.size() == s.objectives.size() &&
-         std::none_of(t.values.begin(), t.values.end(), [](double v) { return std::isnan(v); });
 }
 
 // Indices into `trials` of the feasible Pareto set (search/pareto.hpp).
@@ -261,34 +257,6 @@ int trials(const Args& a) {
 
 // ------------------------------------------------------------------ export
 
-// "<layer>/<knob>" -> layers[layer][knob]; a name without '/' -> defaults[name].
-json recipe_json(const Study& s, const FrozenTrial& t) {
-  json defaults = json::object(), layers = json::object(), metrics = json::object();
-  for (const auto& p : t.params) {
-    json v;
-    if (const double* d = std::get_if<double>(&p.value)) {
-      v = std::nearbyint(*d) == *d && std::fabs(*d) < 9e15 ? json(int64_t(*d)) : json(*d);
-    } else {
-      v = std::get<std::string>(p.value);
-    }
-    const size_t slash = p.name.rfind('/');
-    if (slash == std::string::npos)
-      defaults[p.name] = v;
-    else
-      layers[p.name.substr(0, slash)][p.name.substr(slash + 1)] = v;
-  }
-  for (size_t j = 0; j < t.values.size() && j < s.objectives.size(); ++j)
-    metrics[s.objectives[j].name] = num_json(t.values[j]);
-  for (const auto& [k, v] : t.metrics)
-    if (!metrics.contains(k)) metrics[k] = num_json(v);
-  return {{"format", "autocompress-recipe"},
-          {"version", 1},
-          {"model_sha256", s.model_sha256},
-          {"defaults", defaults},
-          {"layers", layers},
-          {"metrics", metrics}};
-}
-
 int export_recipe(const Args& a) {
   auto st = open_read_only(a.db);
   const Study s = st.get_study(a.study);
@@ -300,7 +268,7 @@ int export_recipe(const Args& a) {
     throw UsageError("trial " + std::to_string(a.trial) + " of study '" + s.name + "' is " +
                      to_string(t->state) + "; only COMPLETE trials have measured recipes");
   std::ofstream f(a.output);
-  f << recipe_json(s, *t).dump(2) << "\n";
+  f << trial_recipe(s, *t).dump(2) << "\n";
   f.close();
   if (!f) throw IoError(a.output, "cannot write the recipe");
   std::printf("wrote %s (study '%s', trial %lld)\n", a.output.c_str(), s.name.c_str(),

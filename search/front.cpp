@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "common/error.hpp"
@@ -186,6 +187,26 @@ std::vector<double> reference_or_nadir(const Study& s, std::span<const double> p
   return ref;
 }
 
+FrozenTrial with_known_values(const Study& s, FrozenTrial t,
+                              const std::map<std::string, double>& known) {
+  static const std::map<std::string, std::string> kConstraintOf = {
+      {"latency_ms", "latency"}, {"energy_mj", "energy"}, {"size_mb", "size"}};
+  for (const auto& [name, v] : known) {
+    double old = NAN;
+    if (auto m = t.metrics.find(name); m != t.metrics.end()) old = m->second, m->second = v;
+    for (size_t j = 0; j < s.objectives.size() && j < t.values.size(); ++j)
+      if (s.objectives[j].name == name) {
+        if (std::isnan(old)) old = t.values[j];
+        t.values[j] = v;
+      }
+    const auto c = kConstraintOf.find(name);
+    for (size_t j = 0; c != kConstraintOf.end() && j < s.constraints.size(); ++j)
+      if (s.constraints[j] == c->second && j < t.constraints.size())
+        t.constraints[j] += v - old;  // NaN when the old value is unknown: not feasible
+  }
+  return t;
+}
+
 namespace {
 
 json number_json(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
@@ -232,6 +253,54 @@ json trial_recipe(const Study& s, const FrozenTrial& t) {
     if (!metrics.contains(k)) metrics[k] = number_json(v);
   r["metrics"] = metrics;
   return r;
+}
+
+namespace {
+
+std::string policy_name(const std::string& type, const ParamValue& v) {
+  const auto pct = [](double x) { return std::to_string(int(std::lround(100 * x))); };
+  const double* d = std::get_if<double>(&v);
+  if (type == "precision" && !d) return std::get<std::string>(v) + " everywhere";
+  if (!d) return "";
+  if (type == "wbits") return std::to_string(int(std::lround(*d))) + "-bit weights";
+  if (type == "prune") return pct(*d) + "% uniform pruning";
+  if (type == "rank") return "rank " + pct(*d) + "% everywhere";
+  return "";
+}
+
+ParamValue level_value(const json& l) {
+  return l.is_string() ? ParamValue(l.get<std::string>()) : ParamValue(l.get<double>());
+}
+
+}  // namespace
+
+std::string uniform_policy(const Study& s, const FrozenTrial& t) {
+  if (auto it = t.user_attrs.find("baseline"); it != t.user_attrs.end()) return it->second;
+  const json j = json::parse(s.search_space, nullptr, false);
+  if (!j.is_object() || !j.contains("knobs") || !j["knobs"].is_array()) return "";
+  std::string type;  // the one knob type moved off its first level
+  std::optional<ParamValue> value;
+  try {
+    for (const auto& k : j["knobs"]) {
+      if (k.value("fixed", -1) >= 0) continue;
+      const auto p = std::find_if(t.params.begin(), t.params.end(),
+                                  [&](const Param& q) { return q.name == k.at("name"); });
+      if (p == t.params.end()) return "";
+      if (p->value == level_value(k.at("levels").at(0))) continue;
+      const std::string kt = k.at("type").get<std::string>();
+      if ((!type.empty() && kt != type) || (value && *value != p->value)) return "";
+      type = kt, value = p->value;
+    }
+    // Every free knob of that type must have moved.
+    for (const auto& k : j["knobs"])
+      if (k.value("fixed", -1) < 0 && k.at("type") == type &&
+          std::none_of(t.params.begin(), t.params.end(),
+                       [&](const Param& q) { return q.name == k.at("name") && q.value == *value; }))
+        return "";
+  } catch (const json::exception&) {
+    return "";
+  }
+  return value ? policy_name(type, *value) : "";
 }
 
 std::vector<std::string> layer_order(const Study& s) {

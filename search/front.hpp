@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
@@ -61,11 +62,26 @@ std::vector<double> hypervolume_history_naive(std::span<const double> points, si
 // every point adds volume.
 std::vector<double> reference_or_nadir(const Study& s, std::span<const double> points);
 
+// A trial's numbers under other known values (e.g. latency and energy re-scored for another
+// target): the objectives and metrics named in `known` ("latency_ms", "energy_mj", "size_mb")
+// take the new values, and the constraints on them ("latency", "energy", "size", each value -
+// limit: search/problem.hpp) shift by the same change, so feasibility follows. Accuracy and
+// everything else are unchanged.
+FrozenTrial with_known_values(const Study& s, FrozenTrial t,
+                              const std::map<std::string, double>& known);
+
 // The recipe of a trial as JSON (docs/recipe.md): the user attr "recipe" the search records (the
 // exact, effective recipe) or, without it, one rebuilt from the params ("<layer>/<knob>" ->
 // layers[layer][knob], a name without '/' -> defaults); "metrics" holds the trial's values and
 // metrics. Throws RecipeError when the attr is not valid JSON.
 nlohmann::json trial_recipe(const Study& s, const FrozenTrial& t);
+
+// The uniform policy a trial is, if any: the user attr "baseline" when the search recorded one,
+// else, from the study's search_space knob list, "int8 everywhere" / "bf16 everywhere" (every
+// precision knob at that mode), "4-bit weights", "25% uniform pruning", "rank 50% everywhere"
+// when every free knob of one type has the same value, not its first level, and every other free
+// knob is at its first level. Empty otherwise. These are what the report marks as baselines.
+std::string uniform_policy(const Study& s, const FrozenTrial& t);
 
 // Layer names in schedule order: the order in which they first appear among the knobs of the
 // study's search_space JSON ({"knobs": [{"name": "<layer>/<knob>"}, ...]}); empty when it has no

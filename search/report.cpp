@@ -120,11 +120,6 @@ Data gather(const Study& s, const std::vector<FrozenTrial>& trials) {
   return d;
 }
 
-std::string baseline_of(const FrozenTrial& t) {
-  auto it = t.user_attrs.find("baseline");
-  return it == t.user_attrs.end() ? "" : it->second;
-}
-
 std::string marker(const char* cls, const FrozenTrial& t, double x, double y, double r,
                    const std::string& style, const std::string& tip) {
   return "<circle class=\"" + std::string(cls) + "\" data-trial=\"" + std::to_string(t.number) +
@@ -159,7 +154,7 @@ std::string scatter_svg(const Data& d, size_t i, size_t j) {
           marker("knee", t, u, v, 7,
                  std::string("fill=\"none\" stroke=\"") + kKneeColor + "\" stroke-width=\"2.5\"",
                  "knee: " + tip);
-    if (const std::string b = baseline_of(t); !b.empty())
+    if (const std::string b = uniform_policy(d.s, t); !b.empty())
       special += "<path class=\"baseline\" data-trial=\"" + std::to_string(t.number) + "\" d=\"M" +
                  px(u) + " " + px(v - 6) + " l6 6 l-6 6 l-6 -6 z\" fill=\"" + kBaselineColor +
                  "\" stroke=\"#333\"><title>baseline " + esc(b) + ": " + esc(tip) +

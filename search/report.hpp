@@ -2,8 +2,8 @@
 // and no scripts or external resources, so it opens in any browser and can be mailed around.
 //   - the front in each pair of objectives: every COMPLETE trial (grey; hollow when infeasible),
 //     the front (blue), its knee (red, search/front.hpp) and the uniform baselines (orange
-//     diamonds with their names: trials with the user attr "baseline" = name, set by the search's
-//     warm start);
+//     diamonds with their names: uniform_policy() of search/front.hpp, i.e. the user attr
+//     "baseline" or a trial whose recipe is one uniform setting everywhere);
 //   - the hypervolume of the feasible front over the trial numbers (the study's reference point,
 //     or the nadir rule of reference_or_nadir);
 //   - a per-layer heatmap of the front's knobs (one panel per knob type: prune, precision, weight

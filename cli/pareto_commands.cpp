@@ -1,0 +1,271 @@
+#include "cli/pareto_commands.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/sha256.hpp"
+#include "hwmodels/profile.hpp"
+#include "model/onnx_io.hpp"
+#include "search/front.hpp"
+#include "search/objectives.hpp"
+#include "search/report.hpp"
+#include "storage/sqlite_storage.hpp"
+
+namespace autocompress::cli {
+
+namespace {
+
+using nlohmann::json;
+
+struct Args {
+  std::string db, study, format = "table", export_dir, target, model, output;
+};
+
+SqliteStorage open_read_only(const std::string& db) {
+  SqliteOptions o;
+  o.read_only = true;
+  return SqliteStorage(db, o);
+}
+
+std::string num(double v) {
+  if (std::isnan(v)) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+json num_json(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
+
+// ------------------------------------------------------------------ --target
+
+// The study's model, checked against the hash it recorded.
+Graph study_model(const Study& s, const std::string& override_path) {
+  const std::string path = override_path.empty() ? s.model_path : override_path;
+  if (!std::filesystem::exists(path))
+    throw UsageError("--target: the study's model '" + path +
+                     "' is not there (relative to this directory?); give it with --model");
+  if (!s.model_sha256.empty() && sha256_file(path) != s.model_sha256)
+    throw UsageError("--target: model '" + path + "' has sha256 " + sha256_file(path) +
+                     ", the study was made for " + s.model_sha256);
+  return load_onnx(path);
+}
+
+int64_t latency_batch(const Study& s) {
+  const auto it = s.user_attrs.find("config");
+  if (it == s.user_attrs.end()) return 1;
+  const json c = json::parse(it->second, nullptr, false);
+  return c.is_object() ? c.value("latency_batch", int64_t(1)) : 1;
+}
+
+// Every COMPLETE trial with latency, energy and size recomputed for `target` from its recipe
+// (search/objectives.hpp); trials whose recipe the target cannot run (a precision it lacks) are
+// left out and counted in `skipped`.
+std::vector<FrozenTrial> rescore(const Study& s, const std::vector<FrozenTrial>& trials,
+                                 const Args& a, size_t& skipped, std::string& first_reason) {
+  const Graph g = study_model(s, a.model);
+  const Profile target = find_profile(a.target);
+  const ObjectiveModel model(g, target, latency_batch(s), target.channel_multiple);
+  RecipeCheck check;
+  check.legal_precisions.emplace(target.precisions.begin(), target.precisions.end());
+  std::vector<FrozenTrial> out;
+  skipped = 0;
+  for (const auto& t : trials) {
+    if (!has_all_values(s, t)) continue;
+    try {
+      const Recipe r = parse_recipe(trial_recipe(s, t).dump(), "trial " + std::to_string(t.number));
+      validate_recipe(r, g, check);
+      const KnownObjectives k = model.evaluate(r);
+      out.push_back(with_known_values(s, t,
+                                      {{"latency_ms", k.latency_s * 1e3},
+                                       {"energy_mj", k.energy_j * 1e3},
+                                       {"size_mb", k.size_bytes / 1e6}}));
+    } catch (const RecipeError& e) {
+      if (skipped++ == 0) first_reason = e.what();
+    }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ pareto
+
+struct Row {
+  const FrozenTrial* t;
+  bool knee = false;
+  json recipe;
+  std::vector<LayerRow> layers;
+  std::string summary;
+};
+
+std::vector<Row> front_rows(const Study& s, const std::vector<FrozenTrial>& trials,
+                            const TrialFront& front) {
+  std::vector<double> pts;
+  for (size_t i : front.members)
+    pts.insert(pts.end(), trials[i].values.begin(), trials[i].values.end());
+  const size_t knee =
+      pts.empty() ? SIZE_MAX : knee_point(pts, s.objectives.size(), study_senses(s));
+  const auto order = layer_order(s);
+  std::vector<Row> rows;
+  for (size_t k = 0; k < front.members.size(); ++k) {
+    Row r{&trials[front.members[k]], k == knee, trial_recipe(s, trials[front.members[k]]), {}, {}};
+    r.layers =
+        recipe_layers(parse_recipe(r.recipe.dump(), "trial " + std::to_string(r.t->number)), order);
+    r.summary = recipe_summary(r.layers);
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+void export_recipes(const std::string& dir, const std::vector<Row>& rows) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw IoError(dir, "cannot create the directory: " + ec.message());
+  for (const auto& r : rows) {
+    const std::string path =
+        (std::filesystem::path(dir) / ("trial_" + std::to_string(r.t->number) + ".json")).string();
+    std::ofstream f(path);
+    f << r.recipe.dump(2) << "\n";
+    f.close();
+    if (!f) throw IoError(path, "cannot write the recipe");
+  }
+  std::fprintf(stderr, "wrote %zu recipes to %s\n", rows.size(), dir.c_str());
+}
+
+json row_json(const Study& s, const Row& r) {
+  json values = json::object(), constraints = json::object(), layers = json::array();
+  for (size_t j = 0; j < s.objectives.size(); ++j)
+    values[s.objectives[j].name] = num_json(r.t->values[j]);
+  for (size_t j = 0; j < r.t->constraints.size() && j < s.constraints.size(); ++j)
+    constraints[s.constraints[j]] = num_json(r.t->constraints[j]);
+  for (const auto& l : r.layers)
+    layers.push_back({{"layer", l.layer},
+                      {"prune", l.settings.prune},
+                      {"precision", precision_name(l.settings.precision)},
+                      {"wbits", l.settings.wbits},
+                      {"rank", l.settings.rank}});
+  json j = {{"number", r.t->number},      {"knee", r.knee},       {"values", values},
+            {"constraints", constraints}, {"summary", r.summary}, {"layers", layers}};
+  if (auto b = uniform_policy(s, *r.t); !b.empty()) j["uniform_policy"] = b;
+  return j;
+}
+
+std::string csv_field(const std::string& v) {
+  if (v.find_first_of(",\"\n") == std::string::npos) return v;
+  std::string q = "\"";
+  for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+void print_rows(const Args& a, const Study& s, const std::vector<Row>& rows,
+                const std::string& title) {
+  if (a.format == "json") {
+    json out = json::array();
+    for (const auto& r : rows) out.push_back(row_json(s, r));
+    std::printf("%s\n", out.dump(2).c_str());
+    return;
+  }
+  if (a.format == "csv") {
+    std::string h = "number,knee";
+    for (const auto& o : s.objectives) h += "," + csv_field(o.name);
+    std::printf("%s,summary\n", h.c_str());
+    for (const auto& r : rows) {
+      std::string line = std::to_string(r.t->number) + (r.knee ? ",1" : ",0");
+      for (double v : r.t->values) line += "," + num(v);
+      std::printf("%s,%s\n", line.c_str(), csv_field(r.summary).c_str());
+    }
+    return;
+  }
+  std::printf("%s\n%8s", title.c_str(), "trial");
+  for (const auto& o : s.objectives) std::printf(" %12s", o.name.c_str());
+  std::printf("  %s\n", "per-layer summary");
+  for (const auto& r : rows) {
+    std::printf("%s%7lld", r.knee ? "*" : " ", (long long)r.t->number);
+    for (double v : r.t->values) std::printf(" %12s", num(v).c_str());
+    std::printf("  %s\n", r.summary.c_str());
+  }
+  std::printf("* knee (farthest from the plane through the front's extremes)\n%s\n",
+              kSummaryLegend);
+}
+
+int pareto(const Args& a) {
+  if (a.format != "table" && a.format != "json" && a.format != "csv")
+    throw UsageError("--format must be table, json or csv, got '" + a.format + "'");
+  auto st = open_read_only(a.db);
+  const Study s = st.get_study(a.study);
+  std::vector<FrozenTrial> trials = st.trials(s.id);
+  std::string title = "study '" + s.name + "'";
+  if (!a.target.empty()) {
+    size_t skipped = 0;
+    std::string reason;
+    trials = rescore(s, trials, a, skipped, reason);
+    title += ", re-scored for target '" + a.target + "' (" + std::to_string(trials.size()) +
+             " COMPLETE trials, 0 new evaluations)";
+    if (skipped)
+      std::fprintf(stderr, "autocompress: note: %zu trials cannot run on '%s', e.g. %s\n", skipped,
+                   a.target.c_str(), reason.c_str());
+  }
+  const TrialFront front = study_front(s, trials);
+  if (front.members.empty())
+    std::fprintf(stderr, "autocompress: note: study '%s' has no COMPLETE trial with all values\n",
+                 s.name.c_str());
+  else if (!front.feasible)
+    std::fprintf(stderr,
+                 "autocompress: note: no feasible COMPLETE trial (every constraint <= 0); "
+                 "showing the least-violating front\n");
+  const auto rows = front_rows(s, trials, front);
+  title += ": front of " + std::to_string(rows.size()) + " trials";
+  if (!a.export_dir.empty()) export_recipes(a.export_dir, rows);
+  print_rows(a, s, rows, title);
+  return 0;
+}
+
+int report(const Args& a) {
+  auto st = open_read_only(a.db);
+  const Study s = st.get_study(a.study);
+  const std::string html = render_report(s, st.trials(s.id));
+  std::ofstream f(a.output);
+  f << html;
+  f.close();
+  if (!f) throw IoError(a.output, "cannot write the report");
+  std::printf("wrote %s (study '%s', %zu bytes)\n", a.output.c_str(), s.name.c_str(), html.size());
+  return 0;
+}
+
+}  // namespace
+
+struct ParetoCommands::State {
+  Args a;
+  CLI::App* pareto = nullptr;
+  CLI::App* report = nullptr;
+};
+
+ParetoCommands::ParetoCommands(CLI::App& app) : s_(std::make_unique<State>()) {
+  Args& a = s_->a;
+  auto* p = s_->pareto = app.add_subcommand("pareto", "The Pareto front of a study, knee marked");
+  p->add_option("--db", a.db, "SQLite trial database")->required();
+  p->add_option("--study,-s", a.study, "study name")->required();
+  p->add_option("--format", a.format, "table | json | csv")->capture_default_str();
+  p->add_option("--export-dir", a.export_dir, "write one recipe JSON per front point here");
+  p->add_option("--target", a.target,
+                "re-score latency/energy/size for this hardware profile (no new evaluations)");
+  p->add_option("--model", a.model, "the study's ONNX model (default: the path it recorded)");
+
+  auto* r = s_->report = app.add_subcommand("report", "Write an HTML report of a study");
+  r->add_option("--db", a.db, "SQLite trial database")->required();
+  r->add_option("--study,-s", a.study, "study name")->required();
+  r->add_option("--output,-o", a.output, "the .html file to write")->required();
+}
+
+ParetoCommands::~ParetoCommands() = default;
+
+std::optional<int> ParetoCommands::run() const {
+  if (*s_->pareto) return pareto(s_->a);
+  if (*s_->report) return report(s_->a);
+  return std::nullopt;
+}
+
+}  // namespace autocompress::cli

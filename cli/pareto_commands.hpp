@@ -1,0 +1,40 @@
+// The front commands of the autocompress CLI (issue 6):
+//   pareto --db D --study S [--format table|json|csv] [--export-dir DIR] [--target T [--model M]]
+//          [--verify [--test-data D] [--verify-limit N] [--repeats R]]
+//       the study's front (constraint-domination) as a table: trial, objectives, a compact
+//       per-layer summary, the knee marked. --export-dir writes one recipe per front point.
+//       --target re-scores every COMPLETE trial's latency / energy / size for another hardware
+//       profile from its recipe (accuracy does not depend on the target) and shows that target's
+//       front: zero new evaluations. --verify re-evaluates the front on the test split (paired
+//       accuracy against the original, with 95% intervals) and measures host latency (median of
+//       repeated runs with a bootstrap 95% interval).
+//   report --db D --study S -o report.html
+//       one self-contained HTML file with SVG plots (search/report.hpp).
+// The database is opened read-only. Errors are autocompress::Error subclasses, turned into
+// messages in main().
+#pragma once
+
+#include <memory>
+#include <optional>
+
+namespace CLI {
+class App;
+}
+
+namespace autocompress::cli {
+
+class ParetoCommands {
+ public:
+  // Adds the subcommands to app; keep the object alive until run().
+  explicit ParetoCommands(CLI::App& app);
+  ~ParetoCommands();
+  // After app.parse(): runs the chosen command if it is one of these and returns its exit code;
+  // std::nullopt when another command was chosen.
+  std::optional<int> run() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace autocompress::cli
