@@ -65,7 +65,7 @@ TEST(Describe, ShapesOfConvDepthwiseGemm) {
   EXPECT_EQ(stem.kh, 3);
   EXPECT_EQ(stem.wbits, 32);
   EXPECT_DOUBLE_EQ(stem.taps, (82.0 / 28) * (82.0 / 28));  // 3x3, pad 1: 2 x 28 border taps lost
-  EXPECT_DOUBLE_EQ(s[10].taps, 0);                        // Gemm
+  EXPECT_DOUBLE_EQ(s[10].taps, 0);                         // Gemm
   EXPECT_FALSE(stem.residual);
   EXPECT_TRUE(s[3].residual);  // conv2 + BN + Add(pool1 output) + ReLU
   const auto& dw = s[5];
@@ -161,6 +161,33 @@ TEST(Describe, MobileNetV2) {
   EXPECT_EQ(residual, 10);
   EXPECT_EQ(eltwise, 0);
   EXPECT_EQ(s.size(), ac::weighted_layers(g).size() + 1);  // + GlobalAveragePool
+}
+
+}  // namespace
+
+namespace {
+
+TEST(GraphPrecisions, ReadsTheNodesAttributes) {
+  ac::Graph g = fashion();
+  for (auto& n : g.nodes) {
+    if (n.name == "/expand/expand.0/Conv") n.attrs["precision"] = std::string("bf16");
+    if (n.name == "/fc1/Gemm")
+      n.attrs["precision"] = std::string("int8"), n.attrs["wbits"] = int64_t(4);
+    if (n.name == "/fc2/Gemm") n.attrs["wbits"] = int64_t(6);  // weight-only under fp32
+  }
+  const auto p = ac::graph_precisions(g);
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p.at("/expand/expand.0/Conv").mode, ac::Precision::kBf16);
+  EXPECT_EQ(p.at("/expand/expand.0/Conv").wbits, 0);
+  EXPECT_EQ(p.at("/fc1/Gemm").mode, ac::Precision::kInt8);
+  EXPECT_EQ(p.at("/fc1/Gemm").wbits, 4);
+  EXPECT_EQ(p.at("/fc2/Gemm").mode, ac::Precision::kFp32);
+  EXPECT_EQ(p.at("/fc2/Gemm").wbits, 6);
+  for (const auto& d : ac::describe(g, 1, p))
+    if (d.name == "/expand/expand.0/Conv") EXPECT_EQ(d.precision, ac::Precision::kBf16);
+  for (auto& n : g.nodes)
+    if (n.name == "/fc2/Gemm") n.attrs["precision"] = std::string("fp64");
+  EXPECT_THROW(ac::graph_precisions(g), ac::ModelError);
 }
 
 }  // namespace
