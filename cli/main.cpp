@@ -9,6 +9,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
 
+#include "cli/compress_commands.hpp"
 #include "cli/hw_commands.hpp"
 #include "cli/pareto_commands.hpp"
 #include "cli/search_commands.hpp"
@@ -243,6 +244,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--executor", ra.executor, "onednn | reference")->capture_default_str();
 
   ac::cli::HwCommands hw_commands(app);  // targets, profile
+  ac::cli::CompressCommands compress_commands(app);  // apply, inspect --recipe
   ac::cli::StorageCommands storage_commands(app);  // studies, trials, export
   ac::cli::SearchCommands search_commands(app);    // search, ask, tell, sensitivity
   ac::cli::ParetoCommands pareto_commands(app);    // pareto, report
@@ -253,6 +255,7 @@ int main(int argc, char** argv) {
     if (auto rc = storage_commands.run()) return *rc;
     if (auto rc = search_commands.run()) return *rc;
     if (auto rc = pareto_commands.run()) return *rc;
+    if (auto rc = compress_commands.run()) return *rc;
     if (*inspect_cmd) return inspect(ia);
     if (*eval_cmd) return eval(ea);
     if (*run_cmd) return run(ra);

@@ -43,6 +43,7 @@ ApplyOptions fast_options() {
   o.recover.batch = o.calib.batch = 16;
   o.extra_calib_images = 16;
   o.recover.threads = o.calib.threads = 1;  // no OpenMP spinning on a shared machine
+  o.quant.bias_correction = true;           // off by default; the suite covers it
   return o;
 }
 

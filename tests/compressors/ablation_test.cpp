@@ -1,0 +1,171 @@
+// The ablation of BENCHMARKS.md ("Compression without fine-tuning"): the example model, calibration
+// on the first 512 train images, top-1 on the validation split (10k) and the test split, paired
+// standard errors of the differences. Asserts the goal (uniform int8 loses <= 0.5 points)
+// and that every recovery step on by default in ApplyOptions gains more than two paired SEs.
+// Minutes of evaluation, so it runs only when AC_ABLATION is set:
+//   AC_ABLATION=1 build/tests/compressors/compressors_test --gtest_filter='Ablation.*'
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <numeric>
+
+#include "compressors/apply.hpp"
+#include "evaluator/evaluate.hpp"
+#include "evaluator/onednn_executor.hpp"
+#include "model/onnx_io.hpp"
+
+namespace autocompress {
+namespace {
+
+const std::string kSrc = AC_SOURCE_DIR;
+const std::string kFashion = "/usr/share/datasets/fashion-mnist";
+
+Recipe uniform(const nlohmann::json& defaults) {
+  nlohmann::json j{{"format", "autocompress-recipe"},
+                   {"version", 1},
+                   {"model_sha256", std::string(64, '0')},
+                   {"defaults", defaults}};
+  return parse_recipe(j.dump(), "ablation");
+}
+
+// 1 per correctly classified sample.
+std::vector<double> correct(const Graph& m, const Dataset& ds) {
+  auto ex = compile(m, {256, 1});  // one thread: no OpenMP spinning on a shared machine
+  const EvalResult e = evaluate(*ex, m, ds, 256, {}, true);
+  std::vector<double> c(size_t(ds.size()));
+  for (int64_t i = 0; i < ds.size(); ++i) {
+    const float* row = e.outputs.data() + i * e.classes;
+    c[size_t(i)] = double(std::max_element(row, row + e.classes) - row == ds.labels[size_t(i)]);
+  }
+  return c;
+}
+
+double mean(const std::vector<double>& v) {
+  return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
+}
+
+// Standard error of mean(a - b) over paired samples.
+double paired_se(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> d(a.size());
+  for (size_t i = 0; i < a.size(); ++i) d[i] = a[i] - b[i];
+  const double m = mean(d);
+  double ss = 0;
+  for (double x : d) ss += (x - m) * (x - m);
+  return std::sqrt(ss / double(d.size() - 1) / double(d.size()));
+}
+
+struct Row {
+  std::string name;
+  std::vector<double> val, test;
+};
+
+class Ablation : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!std::getenv("AC_ABLATION")) return;
+    Graph g = load_onnx(kSrc + "/examples/fashion_cnn.onnx");
+    const Normalization norm = model_normalization(g);
+    val_ = new Dataset(load_mnist_dir(kFashion, Split::kVal, norm));
+    test_ = new Dataset(load_mnist_dir(kFashion, Split::kTest, norm));
+    ApplyOptions o;
+    o.recover.threads = o.calib.threads = 1;
+    ctx_ = new ApplyContext(std::move(g), load_mnist_dir(kFashion, Split::kTrain, norm, 512), o);
+    base_ = new Row{"fp32", correct(ctx_->original(), *val_), correct(ctx_->original(), *test_)};
+  }
+  void SetUp() override {
+    if (!ctx_) GTEST_SKIP() << "minutes of evaluation: set AC_ABLATION=1 to run";
+  }
+  static void TearDownTestSuite() { delete ctx_, delete val_, delete test_, delete base_; }
+
+  static Row run(const std::string& name, const Recipe& r, const ApplyOptions& o) {
+    const Graph m = apply(*ctx_, r, o);
+    Row row{name, correct(m, *val_), correct(m, *test_)};
+    std::printf("%-44s val %.2f %% (drop %+.2f, paired SE %.2f)  test %.2f %%\n", name.c_str(),
+                100 * mean(row.val), 100 * (mean(row.val) - mean(base_->val)),
+                100 * paired_se(row.val, base_->val), 100 * mean(row.test));
+    return row;
+  }
+  // Gain of `with` over `without` in points and its paired SE, printed.
+  static std::pair<double, double> gain(const Row& with, const Row& without) {
+    const double g = mean(with.val) - mean(without.val), se = paired_se(with.val, without.val);
+    std::printf("  gain of %s over %s: %+.2f points (paired SE %.2f)\n", with.name.c_str(),
+                without.name.c_str(), 100 * g, 100 * se);
+    return {g, se};
+  }
+
+  static inline ApplyContext* ctx_ = nullptr;
+  static inline Dataset *val_ = nullptr, *test_ = nullptr;
+  static inline Row* base_ = nullptr;
+};
+
+TEST_F(Ablation, UniformInt8) {
+  std::printf("%-44s val %.2f %%  test %.2f %%\n", "fp32", 100 * mean(base_->val),
+              100 * mean(base_->test));
+  const Recipe r = uniform({{"precision", "int8"}});
+  ApplyOptions o = ctx_->options();
+  Row best = run("int8 (defaults)", r, o);
+  for (ActScale m : {ActScale::kMinMax, ActScale::kPercentile, ActScale::kMse}) {
+    o = ctx_->options();
+    o.quant.act_scale = m;
+    run(std::string("int8, activation scales ") + act_scale_name(m), r, o);
+  }
+  o = ctx_->options();
+  o.quant.bias_correction = true;
+  gain(run("int8 with bias correction", r, o), best);
+  o = ctx_->options();
+  o.quant.mse_clipping = false;
+  gain(best, run("int8 without MSE weight clipping", r, o));
+  EXPECT_LE(mean(base_->val) - mean(best.val), 0.005);
+}
+
+TEST_F(Ablation, FourBitWeights) {
+  const Recipe r = uniform({{"wbits", 4}});
+  ApplyOptions o = ctx_->options();
+  o.quant.mse_clipping = o.quant.bias_correction = false;
+  const Row naive = run("4-bit weights, max-abs, no bias correction", r, o);
+  o.quant.mse_clipping = true;
+  const Row mse = run("4-bit weights, MSE clipping", r, o);
+  o.quant.mse_clipping = false, o.quant.bias_correction = true;
+  const Row bc = run("4-bit weights, bias correction", r, o);
+  o.quant.mse_clipping = true;
+  const Row both = run("4-bit weights, MSE clipping + bias correction", r, o);
+  const auto [g_mse, se_mse] = gain(mse, naive);
+  const auto [g_bc, se_bc] = gain(bc, naive);
+  gain(both, mse);
+  gain(both, bc);
+  if (ctx_->options().quant.mse_clipping) EXPECT_GT(g_mse, 2 * se_mse);
+  if (ctx_->options().quant.bias_correction) EXPECT_GT(g_bc, 2 * se_bc);
+}
+
+TEST_F(Ablation, HalfRank) {
+  const Recipe r = uniform({{"rank", 0.5}});
+  ApplyOptions o = ctx_->options();
+  o.bn_reestimation = false;
+  const Row plain = run("rank 0.5, no recovery", r, o);
+  o.bn_reestimation = true;
+  const Row bn = run("rank 0.5, BN re-estimation", r, o);
+  const auto [g, se] = gain(bn, plain);
+  if (ctx_->options().bn_reestimation) EXPECT_GT(g, 2 * se);
+}
+
+TEST_F(Ablation, HalfPruningThroughApply) {
+  const Recipe r = uniform({{"prune", 0.5}});
+  ApplyOptions o = ctx_->options();
+  o.ls_reconstruction = o.bn_reestimation = false;
+  const Row plain = run("prune 0.5, no recovery", r, o);
+  o.ls_reconstruction = true;
+  const Row ls = run("prune 0.5, LS reconstruction", r, o);
+  o.bn_reestimation = true;
+  const Row both = run("prune 0.5, LS + BN re-estimation", r, o);
+  const auto [g, se] = gain(ls, plain);
+  gain(both, ls);
+  EXPECT_GT(g, 2 * se);
+  o.bn_reestimation = false;
+  run("prune 0.5 + LS, then int8", uniform({{"prune", 0.5}, {"precision", "int8"}}), o);
+}
+
+}  // namespace
+}  // namespace autocompress
