@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cli/query_format.hpp"
 #include "common/error.hpp"
 #include "common/sha256.hpp"
 #include "hwmodels/profile.hpp"
@@ -25,21 +26,6 @@ using nlohmann::json;
 struct Args {
   std::string db, study, format = "table", export_dir, target, model, output;
 };
-
-SqliteStorage open_read_only(const std::string& db) {
-  SqliteOptions o;
-  o.read_only = true;
-  return SqliteStorage(db, o);
-}
-
-std::string num(double v) {
-  if (std::isnan(v)) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
-json num_json(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
 
 // ------------------------------------------------------------------ --target
 
@@ -62,7 +48,7 @@ int64_t latency_batch(const Study& s) {
   return c.is_object() ? c.value("latency_batch", int64_t(1)) : 1;
 }
 
-// Every COMPLETE trial with latency, energy and size recomputed for `target` from its recipe
+// Every COMPLETE trial with latency and energy recomputed for `target` from its recipe
 // (search/objectives.hpp); trials whose recipe the target cannot run (a precision it lacks) are
 // left out and counted in `skipped`.
 std::vector<FrozenTrial> rescore(const Study& s, const std::vector<FrozenTrial>& trials,
@@ -80,10 +66,9 @@ std::vector<FrozenTrial> rescore(const Study& s, const std::vector<FrozenTrial>&
       const Recipe r = parse_recipe(trial_recipe(s, t).dump(), "trial " + std::to_string(t.number));
       validate_recipe(r, g, check);
       const KnownObjectives k = model.evaluate(r);
-      out.push_back(with_known_values(s, t,
-                                      {{"latency_ms", k.latency_s * 1e3},
-                                       {"energy_mj", k.energy_j * 1e3},
-                                       {"size_mb", k.size_bytes / 1e6}}));
+      // Packed size does not depend on the target: kept as recorded.
+      out.push_back(with_known_values(
+          s, t, {{"latency_ms", k.latency_s * 1e3}, {"energy_mj", k.energy_j * 1e3}}));
     } catch (const RecipeError& e) {
       if (skipped++ == 0) first_reason = e.what();
     }
@@ -151,13 +136,6 @@ json row_json(const Study& s, const Row& r) {
             {"constraints", constraints}, {"summary", r.summary}, {"layers", layers}};
   if (auto b = uniform_policy(s, *r.t); !b.empty()) j["uniform_policy"] = b;
   return j;
-}
-
-std::string csv_field(const std::string& v) {
-  if (v.find_first_of(",\"\n") == std::string::npos) return v;
-  std::string q = "\"";
-  for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
 }
 
 void print_rows(const Args& a, const Study& s, const std::vector<Row>& rows,

@@ -3,7 +3,7 @@
 //          [--verify [--test-data D] [--verify-limit N] [--repeats R]]
 //       the study's front (constraint-domination) as a table: trial, objectives, a compact
 //       per-layer summary, the knee marked. --export-dir writes one recipe per front point.
-//       --target re-scores every COMPLETE trial's latency / energy / size for another hardware
+//       --target re-scores every COMPLETE trial's latency and energy for another hardware
 //       profile from its recipe (accuracy does not depend on the target) and shows that target's
 //       front: zero new evaluations. --verify re-evaluates the front on the test split (paired
 //       accuracy against the original, with 95% intervals) and measures host latency (median of

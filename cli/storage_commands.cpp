@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "cli/query_format.hpp"
 #include "common/error.hpp"
 #include "search/front.hpp"
 #include "search/pareto.hpp"
@@ -27,21 +28,6 @@ struct Args {
   int64_t limit = 0, trial = -1;
   bool pareto = false;
 };
-
-SqliteStorage open_read_only(const std::string& db) {
-  SqliteOptions o;
-  o.read_only = true;
-  return SqliteStorage(db, o);
-}
-
-std::string num(double v) {
-  if (std::isnan(v)) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
-json num_json(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
 
 std::string utc(double t) {
   if (t <= 0) return "-";
@@ -168,13 +154,6 @@ json trial_json(const Study& s, const FrozenTrial& t) {
   if (!t.error.empty()) j["error"] = t.error;
   if (t.requeued_from) j["requeued_from"] = *t.requeued_from;
   return j;
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
 }
 
 void print_trials(const Args& a, const Study& s, const Table& tab,
