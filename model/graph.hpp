@@ -65,7 +65,7 @@
 //     files they are written as Cast pairs (input -> Cast(bfloat16) -> Cast(float), weights
 //     stored bfloat16 -> Cast(float) when they are exact bfloat16 values read only by bf16
 //     layers) and read back into the attribute. Executors round the layer's input and weights to
-//     bfloat16 (round_to_bf16); the bias and the output stay float32.
+//     bfloat16 (round_to_bf16); the reference keeps the bias and the output in float32.
 //   Attributes precision and wbits never appear as ONNX node attributes (the checker rejects
 //   them): the writer puts them in metadata_props autocompress.precision.<layer> and
 //   autocompress.wbits.<layer>, which the loader reads back (onnx_io.hpp).
