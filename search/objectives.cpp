@@ -148,12 +148,13 @@ double packed_size_bytes(const Graph& g) {
 }
 
 ObjectiveModel::ObjectiveModel(const Graph& g, const Profile& target, int64_t batch,
-                               int64_t channel_multiple)
+                               int64_t channel_multiple, std::set<std::string> refit_layers)
     : shape_only_(g),
       target_(target),
       batch_(batch),
       channel_multiple_(channel_multiple),
-      analysis_(analyze_channels(g)) {
+      analysis_(analyze_channels(g)),
+      refit_(std::move(refit_layers)) {
   for (auto& [name, t] : shape_only_.initializers) t.f.clear(), t.i.clear();
   for (const auto& l : weighted_layers(g)) layers_.push_back(l.name);
 }
@@ -170,6 +171,16 @@ Graph ObjectiveModel::compressed(const Recipe& r,
     if (k < gr.channels) kept[id] = k;
   }
   prune_shapes(g, analysis_, kept);
+  for (Node& n : g.nodes)  // LS refit writes a bias into layers that had none (recover.cpp)
+    if (refit_.count(n.name) && (n.inputs.size() < 3 || n.inputs[2].empty()) &&
+        g.value(n.inputs[0]).shape != shape_only_.value(n.inputs[0]).shape) {
+      const std::string b = n.name + ".recovered_bias";
+      const Shape shape{g.value(n.inputs[1]).shape.at(0)};
+      g.values[b] = {b, DType::kFloat, shape};
+      g.initializers[b] = {DType::kFloat, shape, {}, {}};
+      n.inputs.resize(3);
+      n.inputs[2] = b;
+    }
   for (const auto& name : layers_) {
     const LayerSettings s = r.settings(name);
     Node& n = *std::find_if(g.nodes.begin(), g.nodes.end(),

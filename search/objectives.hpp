@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,9 +48,11 @@ LayerPrecision layer_precision(const LayerSettings& s);
 
 class ObjectiveModel {
  public:
-  // `g` is the original model, `groups` its dependency_groups(); the schedule is for `batch`.
+  // `g` is the original model; the schedule is for `batch`. `refit_layers`: the layers that
+  // least-squares reconstruction refits when they read pruned channels (the keys of
+  // ApplyContext::ls_stats().layers when it is on); a refitted layer without a bias gains one.
   ObjectiveModel(const Graph& g, const Profile& target, int64_t batch = 1,
-                 int64_t channel_multiple = 16);
+                 int64_t channel_multiple = 16, std::set<std::string> refit_layers = {});
   // The compressed schedule of a recipe (validated against the model beforehand).
   std::vector<LayerDesc> schedule(const Recipe& r) const;
   KnownObjectives evaluate(const Recipe& r) const;
@@ -64,6 +67,7 @@ class ObjectiveModel {
   int64_t batch_, channel_multiple_;
   ChannelAnalysis analysis_;
   std::vector<std::string> layers_;  // Conv/Gemm of the original, schedule order
+  std::set<std::string> refit_;
 };
 
 }  // namespace autocompress

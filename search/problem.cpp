@@ -240,8 +240,6 @@ CompressionProblem::CompressionProblem(const ProblemConfig& config)
   model_ = load_onnx(config_.model);
   const Profile target = find_profile(config_.target);
   space_ = build_compression_space(model_, sha256_file(config_.model), target, config_.space);
-  objectives_ = std::make_unique<ObjectiveModel>(model_, target, config_.latency_batch,
-                                                 target.channel_multiple);
   const Normalization norm = model_normalization(model_);
   val_ = load_split(config_.data, config_.labels, Split::kVal, norm, config_.val_limit);
   check_fits(val_, model_.value(model_.inputs.at(0)).shape);
@@ -259,12 +257,17 @@ CompressionProblem::CompressionProblem(const ProblemConfig& config)
   for (size_t i = 0; i < original_top1_.size(); ++i)
     original_correct_.push_back(!val_.has_labels() || original_top1_[i] == val_.labels[i]);
   original_accuracy_ = paired_drop(original_correct_, original_correct_).original;
-  original_known_ =
-      objectives_->evaluate(candidate_to_recipe(space_, Candidate(space_.space.size(), 0)));
   ApplyOptions ao;
   ao.prune.channel_multiple = std::max<int64_t>(1, target.channel_multiple);
   ao.ls_reconstruction = config_.recover;
   apply_ = std::make_unique<ApplyContext>(model_, calib_, ao);
+  std::set<std::string> refit;
+  if (ao.ls_reconstruction)
+    for (const auto& [name, gram] : apply_->ls_stats().layers) refit.insert(name);
+  objectives_ = std::make_unique<ObjectiveModel>(model_, target, config_.latency_batch,
+                                                 ao.prune.channel_multiple, refit);
+  original_known_ =
+      objectives_->evaluate(candidate_to_recipe(space_, Candidate(space_.space.size(), 0)));
 }
 
 CompressionProblem::~CompressionProblem() = default;

@@ -1,0 +1,106 @@
+// The compression problem: paired accuracy drop, early stopping, evaluation of candidates.
+#include "search/problem.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace autocompress {
+namespace {
+
+ProblemConfig small_config() {
+  ProblemConfig c;
+  c.model = std::string(AC_SOURCE_DIR) + "/examples/fashion_cnn.onnx";
+  c.val_limit = 300;
+  c.calib_limit = 64;
+  c.chunk = 100;
+  c.max_accuracy_drop = 1.0;
+  return c;
+}
+
+const CompressionProblem& problem() {
+  static const CompressionProblem p(small_config());
+  return p;
+}
+
+TEST(PairedDrop, MeanAndStandardError) {
+  // Differences 1, 0, 0, -1 ... : drop = mean, se = sd / sqrt(n).
+  const std::vector<uint8_t> orig{1, 1, 1, 0, 1, 1}, cand{0, 1, 1, 1, 0, 1};
+  const PairedDrop d = paired_drop(orig, cand);
+  EXPECT_EQ(d.n, 6);
+  EXPECT_DOUBLE_EQ(d.drop, 100.0 * 1 / 6);
+  const double mean = 1.0 / 6,
+               var = (2 * std::pow(1 - mean, 2) + std::pow(-1 - mean, 2) + 3 * mean * mean) / 5;
+  EXPECT_NEAR(d.se, 100 * std::sqrt(var / 6), 1e-9);
+  EXPECT_NEAR(d.original, 5.0 / 6, 1e-12);
+  EXPECT_NEAR(d.accuracy, 4.0 / 6, 1e-12);
+  EXPECT_FALSE(cannot_meet(d, 1.0, 3.0));  // 16.7 - 3 * 15.2 < 1
+  EXPECT_TRUE(cannot_meet({100, 0.5, 0.9, 40, 4}, 1.0, 3.0));
+  EXPECT_FALSE(cannot_meet({100, 0.5, 0.9, 40, 4}, 0, 3.0));  // no constraint: never
+}
+
+TEST(Problem, OriginalCandidateLosesNothing) {
+  const auto& p = problem();
+  EXPECT_GT(p.original_accuracy(), 0.8);
+  const Evaluation e = p.evaluate(Candidate(p.space().space.size(), 0), 2);
+  ASSERT_EQ(e.result.state, TrialState::kComplete) << e.result.error;
+  EXPECT_DOUBLE_EQ(e.result.metrics.at("accuracy_drop"), 0.0);
+  EXPECT_DOUBLE_EQ(e.result.metrics.at("accuracy_se"), 0.0);
+  EXPECT_EQ(e.result.values.size(), 3u);
+  EXPECT_DOUBLE_EQ(e.result.values[0], p.original_accuracy());
+  const auto ref = p.reference_point();
+  EXPECT_DOUBLE_EQ(ref[0], p.original_accuracy() - 0.01);
+  EXPECT_DOUBLE_EQ(e.result.values[1], ref[1]);  // the original's latency
+  EXPECT_DOUBLE_EQ(e.result.values[2], ref[2]);  // and size
+  EXPECT_EQ(e.result.constraints, std::vector<double>{-1.0});
+  EXPECT_TRUE(e.result.user_attrs.count("recipe"));
+}
+
+TEST(Problem, HopelessCandidateIsPrunedEarly) {
+  const auto& p = problem();
+  Candidate c(p.space().space.size());
+  for (size_t j = 0; j < c.size(); ++j) c[j] = int(p.space().space.knobs[j].levels.size()) - 1;
+  const Evaluation e = p.evaluate(c, 2);
+  ASSERT_EQ(e.result.state, TrialState::kPruned) << e.result.error;
+  EXPECT_LT(e.result.metrics.at("images"), 300);
+  EXPECT_GT(e.result.metrics.at("accuracy_drop"), 1.0);
+}
+
+TEST(Problem, StopAbandonsTheTrial) {
+  const auto& p = problem();
+  const Evaluation e = p.evaluate(Candidate(p.space().space.size(), 0), 2, [] { return true; });
+  EXPECT_EQ(e.result.state, TrialState::kFail);
+  EXPECT_NE(e.result.error.find("interrupted"), std::string::npos);
+}
+
+TEST(Problem, AdditivePriorInterpolatesCurves) {
+  const auto& s = problem().space();
+  const Knob& k = *std::max_element(
+      s.space.knobs.begin(), s.space.knobs.end(),
+      [](const Knob& a, const Knob& b) { return a.levels.size() < b.levels.size(); });
+  const size_t j = size_t(&k - s.space.knobs.data());
+  ASSERT_GE(k.levels.size(), 3u);
+  const size_t last = k.levels.size() - 1;
+  const std::vector<SensitivityCurve> curves{
+      {k.name, {k.levels[0], k.levels[last]}, {0.0, 4.0}, {0, 0.1}}};
+  const auto back = parse_sensitivity(sensitivity_json(curves));
+  Candidate c(s.space.size(), 0);
+  EXPECT_DOUBLE_EQ(additive_drop_prior(s, back, c), 0.0);
+  c[j] = int(last);
+  EXPECT_DOUBLE_EQ(additive_drop_prior(s, back, c), 4.0);
+  c[j] = 1;
+  EXPECT_DOUBLE_EQ(additive_drop_prior(s, back, c), 4.0 / double(last));
+}
+
+TEST(Problem, ConfigRoundTripsAndRejectsUnknownKeys) {
+  const ProblemConfig c = small_config();
+  const ProblemConfig back = parse_problem_config(problem_config_json(c));
+  EXPECT_EQ(problem_config_json(back), problem_config_json(c));
+  EXPECT_THROW(parse_problem_config(nlohmann::json::parse(R"({"max_acc_drop": 1})")), UsageError);
+  EXPECT_THROW(parse_problem_config(nlohmann::json::parse(R"({"objectives": ["accuracy"]})")),
+               UsageError);
+}
+
+}  // namespace
+}  // namespace autocompress
