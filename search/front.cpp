@@ -323,9 +323,11 @@ std::vector<LayerRow> recipe_layers(const Recipe& r, const std::vector<std::stri
   std::vector<LayerRow> out;
   std::set<std::string> done;
   for (const auto& l : order)
-    if (r.layers.count(l) && done.insert(l).second) out.push_back({l, r.settings(l)});
+    if (done.insert(l).second) out.push_back({l, r.settings(l)});
   for (const auto& [l, o] : r.layers)
     if (!done.count(l)) out.push_back({l, r.settings(l)});
+  // Without the model's layer list, the defaults stand for every layer the recipe does not name.
+  if (order.empty() && !(r.defaults == LayerSettings{})) out.push_back({"*", r.defaults});
   return out;
 }
 
@@ -349,7 +351,7 @@ std::string recipe_summary(std::span<const LayerRow> layers) {
   std::string out;
   for (const auto& l : layers) {
     if (!out.empty()) out += ' ';
-    out += layer_code(l.settings);
+    out += (l.layer == "*" ? "others " : "") + layer_code(l.settings);
   }
   return out;
 }

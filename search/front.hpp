@@ -92,8 +92,10 @@ struct LayerRow {
   std::string layer;
   LayerSettings settings;
 };
-// Every layer of the recipe's "layers" with its effective settings: first those of `order` that
-// the recipe names, in that order, then the others by name.
+// Every layer with its effective settings: those of `order` (the model's layers, defaults
+// applied), then layers the recipe names that `order` lacks, by name. With an empty `order` and
+// non-default defaults, a last row "*" holds the defaults (every other layer; "others ..." in
+// the summary).
 std::vector<LayerRow> recipe_layers(const Recipe& r, const std::vector<std::string>& order);
 
 // One layer in a few characters: compute mode f / b / i (fp32 / bf16 / int8), the weight bits

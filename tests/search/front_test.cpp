@@ -166,7 +166,7 @@ TEST(RecipeSummary, OneCodePerLayerInScheduleOrder) {
       "layers":{"c1":{"wbits":4},"c2":{"prune":0.5,"rank":0.75},"z":{"precision":"bf16"},
                 "fc":{"precision":"fp32","wbits":6}}})");
   const auto rows = recipe_layers(r, layer_order(s));
-  ASSERT_EQ(rows.size(), 4u);
+  ASSERT_EQ(rows.size(), 4u);  // c2, c1 from the order, then fc and z by name
   EXPECT_EQ(rows[0].layer, "c2");
   EXPECT_EQ(rows[2].layer, "fc");  // layers the order lacks follow by name
   EXPECT_EQ(recipe_summary(rows), "i8-p50-r75 i4 f6 b");
@@ -175,6 +175,7 @@ TEST(RecipeSummary, OneCodePerLayerInScheduleOrder) {
   const std::vector<LayerRow> uniform = {{"a", same}, {"b", same}};
   EXPECT_EQ(recipe_summary(uniform), "all i8");
   EXPECT_EQ(layer_code(LayerSettings{}), "f");
+  EXPECT_EQ(recipe_summary(recipe_layers(r, {})), "i4 i8-p50-r75 f6 b others i8");
 }
 
 TEST(UniformPolicy, NamesOneKnobTypeMovedEverywhere) {
