@@ -54,10 +54,12 @@ struct MeasureOptions {
 struct Measurement {
   std::vector<double> layer_s;          // per schedule entry (0 for entries no step ran for)
   std::vector<std::string> signatures;  // per schedule entry, at options' batch and threads
-  double reorder_s = 0;  // layout / precision reorders oneDNN inserted (overhead, not a layer)
-  double other_s = 0;    // steps no schedule entry claims (output copies, fills)
-  double steps_s = 0;    // sum of every step's median (layer_s + reorder_s + other_s)
-  double model_s = 0;    // median of whole-model runs (steps not waited on one by one)
+  double reorder_s = 0;    // layout / precision reorders oneDNN inserted (overhead, not a layer)
+  double other_s = 0;      // steps no schedule entry claims (output copies, fills)
+  double steps_s = 0;      // sum of every step's median (layer_s + reorder_s + other_s)
+  double model_s = 0;      // median of whole-model runs (steps not waited on one by one)
+  double model_min_s = 0;  // fastest whole-model run: on a loaded machine runs longer than a
+                           // scheduler time slice are preempted, and the median shows the load
 };
 
 // Compiles g with the oneDNN evaluator and measures it: steps are matched to `schedule` (from
