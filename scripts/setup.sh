@@ -9,6 +9,7 @@ PACKAGES=(
   libonnx-dev libprotobuf-dev protobuf-compiler libeigen3-dev libnlopt-cxx-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   dataset-fashion-mnist libonnx-testdata
+  python3-onnx chromium
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
