@@ -235,6 +235,12 @@ void argmax_rows(const std::vector<float>& logits, int64_t classes, std::vector<
 
 }  // namespace
 
+CompressionSpace problem_space(const ProblemConfig& config) {
+  const ProblemConfig c = parse_problem_config(json::object(), config);
+  return build_compression_space(load_onnx(c.model), sha256_file(c.model), find_profile(c.target),
+                                 c.space);
+}
+
 CompressionProblem::CompressionProblem(const ProblemConfig& config)
     : config_(parse_problem_config(json::object(), config)) {
   model_ = load_onnx(config_.model);

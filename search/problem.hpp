@@ -65,6 +65,11 @@ struct ProblemConfig {
 ProblemConfig parse_problem_config(const nlohmann::json& j, ProblemConfig base = {});
 nlohmann::json problem_config_json(const ProblemConfig& c);
 
+// The search space of a config alone (loads the model; no data, no calibration): what
+// CompressionProblem::space() is for the same config. For `tell`, which rebuilds an asked trial's
+// recipe from its params without paying for the whole problem.
+CompressionSpace problem_space(const ProblemConfig& config);
+
 // Paired accuracy statistics of a candidate against the original on the same images.
 struct PairedDrop {
   int64_t n = 0;

@@ -335,6 +335,12 @@ void tell_values(Storage& storage, const Study& study, int64_t number,
   if (!values.empty() && !std::isnan(orig) && !std::isnan(at("accuracy")))
     r.metrics["accuracy_drop"] = 100 * (orig - at("accuracy"));
   r.user_attrs["told_by"] = "tell";
+  const auto t = storage.find_trial(study.id, number);
+  if (t && !t->params.empty() && study.user_attrs.count("config")) {
+    const CompressionSpace space = problem_space(parse_problem_config(cfg));
+    r.user_attrs["recipe"] =
+        recipe_to_json(candidate_to_recipe(space, candidate_from_params(space, t->params)));
+  }
   storage.tell(study.id, number, r);
 }
 

@@ -75,7 +75,8 @@ class StudyRunner {
   const Study& study() const { return study_; }
 
   // One manual step, for `ask`: reserves a trial, proposes (a queued or warm-start candidate
-  // first), records its params and recipe attr, returns the trial number and recipe JSON.
+  // first), records its params (tell_values records the recipe attr), returns the trial number
+  // and recipe JSON.
   struct Asked {
     int64_t number = -1;
     Candidate x;
@@ -105,7 +106,9 @@ class StudyRunner {
 
 // Records an external measurement for `tell`: values in the study's objective order (accuracy
 // as a fraction), constraints computed from them where the study knows how (accuracy_drop from
-// the recorded original accuracy, cheap ones from the recipe).
+// the recorded original accuracy, cheap ones from the recipe). Like the search loop, it records
+// the trial's exact recipe JSON in the user attr "recipe" (rebuilt from its params and the
+// study's recorded config), so `export` and `pareto --export-dir` use it.
 void tell_values(Storage& storage, const Study& study, int64_t number,
                  const std::vector<double>& values, const std::string& state = "COMPLETE");
 

@@ -88,6 +88,8 @@ TEST(Study, AskAndTellLikeAnExternalEvaluator) {
   const auto t = st.find_trial(r.study().id, 0);
   ASSERT_TRUE(t);
   EXPECT_EQ(t->state, TrialState::kComplete);
+  ASSERT_TRUE(t->user_attrs.count("recipe"));  // the exact recipe `ask` printed, for export
+  EXPECT_EQ(t->user_attrs.at("recipe"), asked.recipe_json);
   ASSERT_EQ(t->constraints.size(), 1u);  // accuracy_drop, from the recorded original accuracy
   EXPECT_GT(t->constraints[0], 0);
   const StudySummary s = summarize(r.study(), st.trials(r.study().id));
