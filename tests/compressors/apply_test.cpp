@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <random>
 #include <set>
 
@@ -284,6 +285,42 @@ TEST(Apply, CalibrationlessRecipesNeedData) {
   const Graph q = apply(ctx, recipe_with({{"wbits", 4}}), o);
   EXPECT_EQ(std::get<int64_t>(q.find_node("/fc1/Gemm")->attrs.at("wbits")), 4);
   EXPECT_EQ(recipe_layer_of("/fc1/Gemm/lowrank_a"), "/fc1/Gemm");
+}
+
+// Issue 3: evaluating the written file gives the same metrics as evaluating the recipe in memory
+// (an int8 + 4-bit + pruned recipe, through save_onnx / load_onnx and the oneDNN executor).
+TEST(Apply, WrittenFileEvaluatesLikeTheGraphInMemory) {
+  const Graph g = load_onnx(kSrc + "/examples/fashion_cnn.onnx");
+  const ApplyContext ctx(g, calibration_for(g, 64), fast_options());
+  const nlohmann::json j{{"format", "autocompress-recipe"},
+                         {"version", 1},
+                         {"model_sha256", kZeros},
+                         {"defaults", {{"prune", 0.25}, {"precision", "int8"}}},
+                         {"layers", {{"/fc1/Gemm", {{"wbits", 4}}}}}};
+  const Graph mem = apply(ctx, parse_recipe(j.dump(), "test"));
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "ac_compressors_test_roundtrip.onnx").string();
+  save_onnx(mem, path);
+  const Graph file = load_onnx(path);
+  std::filesystem::remove(path);
+  const auto params = [](const Graph& x) {
+    int64_t n = 0;
+    for (const auto& l : weighted_layers(x)) n += l.params;
+    return n;
+  };
+  EXPECT_LT(params(file), params(g));  // pruned
+  EXPECT_TRUE(std::any_of(file.nodes.begin(), file.nodes.end(),
+                          [](const Node& n) { return n.op == "QuantizeLinear"; }));  // int8
+  const Dataset val = load_mnist_dir(kFashion, Split::kVal, model_normalization(g), 200);
+  auto em = compile(mem, {50, 1});
+  auto ef = compile(file, {50, 1});
+  const EvalResult a = evaluate(*em, mem, val, 50, {}, true);
+  const EvalResult b = evaluate(*ef, file, val, 50, {}, true);
+  ASSERT_EQ(a.metrics.count, 200);
+  ASSERT_TRUE(a.metrics.top1 && b.metrics.top1);
+  EXPECT_EQ(*a.metrics.top1, *b.metrics.top1);
+  EXPECT_GT(*a.metrics.top1, 0.5);  // the compressed model still classifies
+  EXPECT_EQ(a.outputs, b.outputs);  // bit-identical logits
 }
 
 }  // namespace
