@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include <unistd.h>
+
 #include "common/sha256.hpp"
 #include "model/onnx_io.hpp"
 
@@ -17,13 +19,24 @@ namespace {
 const std::string kSrc = AC_SOURCE_DIR;
 const std::string kModel = kSrc + "/examples/fashion_cnn.onnx";
 
+// A directory of this process: CTest runs the cases of this binary as parallel processes, which
+// must not share recipe, log or model files.
+std::string scratch() {
+  static const std::string dir = [] {
+    const std::string d = ::testing::TempDir() + "/compress_cli_" + std::to_string(::getpid());
+    std::filesystem::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
 struct Result {
   int code = 0;
   std::string output;
 };
 
 Result run(const std::string& args) {
-  const std::string log = ::testing::TempDir() + "/compress_cli.log";
+  const std::string log = scratch() + "/compress_cli.log";
   const int st = std::system((std::string(AC_CLI) + " " + args + " > " + log + " 2>&1").c_str());
   std::ifstream f(log);
   return {WEXITSTATUS(st), std::string(std::istreambuf_iterator<char>(f), {})};
@@ -31,7 +44,7 @@ Result run(const std::string& args) {
 
 std::string write_recipe(const std::string& body, const std::string& hash = "") {
   static int count = 0;  // one file per recipe: the cases are written before they run
-  const std::string path = ::testing::TempDir() + "/recipe" + std::to_string(count++) + ".json";
+  const std::string path = scratch() + "/recipe" + std::to_string(count++) + ".json";
   std::ofstream(path) << R"({"format":"autocompress-recipe","version":1,"model_sha256":")" +
                              (hash.empty() ? sha256_file(kModel) : hash) + "\"," + body + "}";
   return path;
@@ -39,7 +52,7 @@ std::string write_recipe(const std::string& body, const std::string& hash = "") 
 
 Result apply(const std::string& recipe, const std::string& extra = "") {
   return run("apply -m " + kModel + " -r " + recipe + " --calib-images 32 -o " +
-             ::testing::TempDir() + "/out.onnx " + extra);
+             scratch() + "/out.onnx " + extra);
 }
 
 TEST(CompressCli, BadRecipesExitWithUsageCode) {
@@ -59,7 +72,7 @@ TEST(CompressCli, BadRecipesExitWithUsageCode) {
     EXPECT_EQ(r.code, 2) << text << "\n" << r.output;
     EXPECT_NE(r.output.find(c.says), std::string::npos) << r.output;
   }
-  const std::string bad = ::testing::TempDir() + "/bad.json";
+  const std::string bad = scratch() + "/bad.json";
   std::ofstream(bad) << "{\"format\": ";
   const Result r = apply(bad);
   EXPECT_EQ(r.code, 2);
@@ -70,7 +83,7 @@ TEST(CompressCli, ApplyWritesAQuantizedModelAndInspectComparesSizes) {
   const std::string recipe = write_recipe(R"("defaults":{"precision":"int8"})");
   const Result r = apply(recipe);
   ASSERT_EQ(r.code, 0) << r.output;
-  const Graph q = load_onnx(::testing::TempDir() + "/out.onnx");
+  const Graph q = load_onnx(scratch() + "/out.onnx");
   int dq = 0;
   for (const auto& n : q.nodes) dq += n.op == "DequantizeLinear";
   EXPECT_GT(dq, 9);
