@@ -54,7 +54,8 @@ TEST(Fusion, TensorWithTwoReadersIsNotFusedThrough) {
   auto c = b.conv("x", 4, 1);
   auto r = b.unary("Relu", c);
   auto s = b.unary("Sigmoid", c);
-  auto ops = fuse(b.finish({r, s}));
+  const Graph graph = b.finish({r, s});
+  auto ops = fuse(graph);
   EXPECT_EQ(ops.size(), 3u);
   EXPECT_TRUE(ops[0].post.empty());
 }
@@ -64,7 +65,8 @@ TEST(Fusion, ResidualComputedAfterTheConvIsNotFusedIntoIt) {
   auto a = b.conv("x", 4, 1);
   auto later = b.conv("x", 4, 1);
   auto y = b.binary("Add", a, later);
-  auto ops = fuse(b.finish({y}));
+  const Graph graph = b.finish({y});
+  auto ops = fuse(graph);
   ASSERT_EQ(ops.size(), 2u);  // the Add fuses into the second conv instead
   EXPECT_TRUE(ops[0].post.empty());
   ASSERT_EQ(ops[1].post.size(), 1u);
@@ -74,7 +76,8 @@ TEST(Fusion, ResidualComputedAfterTheConvIsNotFusedIntoIt) {
 TEST(Fusion, SigmoidTimesInputBecomesSwish) {
   GraphBuilder b({1, 4, 5, 5});
   auto s = b.binary("Mul", b.unary("Sigmoid", "x"), "x");
-  auto ops = fuse(b.finish({s}));
+  const Graph graph = b.finish({s});
+  auto ops = fuse(graph);
   ASSERT_EQ(ops.size(), 1u);
   ASSERT_TRUE(ops[0].act.has_value());
   EXPECT_EQ(ops[0].act->kind, Activation::kSwish);
@@ -85,7 +88,8 @@ TEST(Fusion, GraphOutputIsNeverFusedAway) {
   GraphBuilder b({1, 4, 5, 5});
   auto c = b.conv("x", 4, 1);
   auto r = b.unary("Relu", c);
-  auto ops = fuse(b.finish({c, r}));
+  const Graph graph = b.finish({c, r});
+  auto ops = fuse(graph);
   EXPECT_EQ(ops.size(), 2u);
 }
 
@@ -135,7 +139,8 @@ TEST(FusionInt8, ResidualIsReadAsIntegers) {
       b.qdq(b.unary("Relu", b.conv(b.qdq("x", 0.05f, DType::kInt8), 8, 1)), 0.1f, DType::kUInt8);
   auto h = b.qdq(b.unary("Relu", b.conv(r, 8, 3, 1, {1, 1, 1, 1})), 0.1f, DType::kUInt8);
   auto y = b.quantize(b.unary("Relu", b.binary("Add", b.conv(h, 8, 1), r)), 0.2f, DType::kUInt8);
-  auto ops = fuse(b.finish({b.dequantize(y)}));
+  const Graph graph = b.finish({b.dequantize(y)});
+  auto ops = fuse(graph);
   ASSERT_EQ(ops.size(), 5u);  // Q(x), three int8 convs, DQ(y)
   const FusedOp& last = ops[3];
   ASSERT_EQ(last.post.size(), 2u);  // Add, Relu; the Q sets the output scale
@@ -152,7 +157,8 @@ TEST(FusionInt8, FloatResidualKeepsQuantizeSeparate) {
   b.quantize_weights(true);
   auto y = b.quantize(b.binary("Add", b.conv(b.qdq(f, 0.1f, DType::kInt8), 8, 1), f), 0.2f,
                       DType::kInt8);
-  auto ops = fuse(b.finish({b.dequantize(y)}));
+  const Graph graph = b.finish({b.dequantize(y)});
+  auto ops = fuse(graph);
   ASSERT_EQ(ops.size(), 5u);  // float conv, Q, int8 conv + sum, Q, DQ
   EXPECT_TRUE(ops[2].int8());
   EXPECT_FALSE(ops[2].qout.has_value());
@@ -184,7 +190,8 @@ TEST(FusionInt8, PoolingAndFlattenStayInIntegersAndGemmReadsTheFourDTensor) {
 TEST(FusionInt8, PoolingOnAnotherGridIsNotInteger) {
   GraphBuilder b({1, 4, 6, 6});
   auto p = b.qdq(b.pool("AveragePool", b.qdq("x", 0.1f, DType::kInt8), 2, 2), 0.05f, DType::kInt8);
-  auto ops = fuse(b.finish({p}));
+  const Graph graph = b.finish({p});
+  auto ops = fuse(graph);
   ASSERT_EQ(ops.size(), 5u);  // Q, DQ, pool in float, Q, DQ
   EXPECT_TRUE(ops[2].qin.empty());
 }
