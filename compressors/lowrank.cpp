@@ -32,13 +32,11 @@ TruncatedSvd truncated_svd(const Eigen::MatrixXd& w, int64_t r) {
 
 namespace {
 
-TensorData to_tensor(const Eigen::MatrixXd& m, Shape shape) {
-  TensorData t;
-  t.shape = std::move(shape);
-  t.f.resize(m.size());
+std::vector<float> row_major(const Eigen::MatrixXd& m) {
+  std::vector<float> f(size_t(m.size()));
   for (Eigen::Index i = 0; i < m.rows(); ++i)
-    for (Eigen::Index j = 0; j < m.cols(); ++j) t.f[i * m.cols() + j] = float(m(i, j));
-  return t;
+    for (Eigen::Index j = 0; j < m.cols(); ++j) f[size_t(i * m.cols() + j)] = float(m(i, j));
+  return f;
 }
 
 void add_initializer(Graph& g, const std::string& name, TensorData t) {
@@ -46,8 +44,9 @@ void add_initializer(Graph& g, const std::string& name, TensorData t) {
   g.initializers[name] = std::move(t);
 }
 
-// Why `n` is left unchanged at rank r of its [m, k] weight matrix, or "" to factorize it.
-std::string skip_reason(const Graph& g, const Node& n, int64_t m, int64_t k, int64_t r) {
+}  // namespace
+
+std::string lowrank_skip_reason(const Graph& g, const Node& n, int64_t m, int64_t k, int64_t r) {
   if (n.op == "Conv" && n.i("group", 1) != 1)
     return "grouped conv (group " + std::to_string(n.i("group", 1)) + ") is not factorized";
   if (g.find_node(n.name + "/lowrank_a")) return "already factorized";
@@ -58,6 +57,8 @@ std::string skip_reason(const Graph& g, const Node& n, int64_t m, int64_t k, int
   return "";
 }
 
+namespace {
+
 bool still_read(const Graph& g, const std::string& t) {
   const auto reads = [&](const Node& n) {
     return std::find(n.inputs.begin(), n.inputs.end(), t) != n.inputs.end();
@@ -66,28 +67,28 @@ bool still_read(const Graph& g, const std::string& t) {
          std::find(g.outputs.begin(), g.outputs.end(), t) != g.outputs.end();
 }
 
-// Replace node `index` of `g` (a Conv or Gemm) by its two factors at rank r.
-void split_layer(Graph& g, size_t index, int64_t r) {
-  const Node orig = g.nodes[index];
-  const TensorData& w = g.initializer(orig.inputs[1]);
-  const int64_t m = w.shape[0], k = w.size() / m;
-  Eigen::MatrixXd mat(m, k);
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < k; ++j) mat(i, j) = double(w.f[i * k + j]);
-  const TruncatedSvd svd = truncated_svd(mat, r);
+}  // namespace
 
-  Shape a_shape = w.shape, b_shape{m, r};
+void split_layer(Graph& g, size_t index, int64_t r, std::vector<float> a, std::vector<float> b) {
+  const Node orig = g.nodes.at(index);
+  const Shape w = g.value(orig.inputs[1]).shape;
+  const int64_t m = w[0];
+  Shape a_shape = w, b_shape{m, r};
   a_shape[0] = r;
   if (orig.op == "Conv") b_shape = {m, r, 1, 1};
   const std::string a_w = orig.name + "/lowrank_a.W", b_w = orig.name + "/lowrank_b.W";
-  add_initializer(g, a_w, to_tensor(svd.a, a_shape));
-  add_initializer(g, b_w, to_tensor(svd.b, b_shape));
+  add_initializer(g, a_w, TensorData{DType::kFloat, a_shape, std::move(a), {}});
+  add_initializer(g, b_w, TensorData{DType::kFloat, b_shape, std::move(b), {}});
 
   Node first = orig;
   first.name = orig.name + "/lowrank_a";
   first.inputs = {orig.inputs[0], a_w};
   first.outputs = {orig.outputs[0] + "/lowrank"};
-  g.values[first.outputs[0]] = {first.outputs[0], DType::kFloat, {}};
+  const auto out = g.values.find(orig.outputs[0]);
+  Shape mid = out == g.values.end() ? Shape{} : out->second.shape;
+  if (mid.size() >= 2) mid[1] = r;
+  else mid.clear();
+  g.values[first.outputs[0]] = {first.outputs[0], DType::kFloat, mid};
   Node& second = g.nodes[index];
   second.inputs[0] = first.outputs[0];
   second.inputs[1] = b_w;
@@ -96,7 +97,7 @@ void split_layer(Graph& g, size_t index, int64_t r) {
     second.attrs["pads"] = std::vector<int64_t>{0, 0, 0, 0};
     second.attrs["dilations"] = std::vector<int64_t>{1, 1};
   }
-  g.nodes.insert(g.nodes.begin() + index, std::move(first));
+  g.nodes.insert(g.nodes.begin() + std::ptrdiff_t(index), std::move(first));
 
   const std::string& old = orig.inputs[1];
   if (!still_read(g, old)) {
@@ -104,8 +105,6 @@ void split_layer(Graph& g, size_t index, int64_t r) {
     g.values.erase(old);
   }
 }
-
-}  // namespace
 
 Graph factorize(const Graph& g, const std::map<std::string, double>& rank_fraction,
                 LowRankReport* report) {
@@ -130,11 +129,16 @@ Graph factorize(const Graph& g, const std::map<std::string, double>& rank_fracti
       const TensorData& w = g.initializer(n.inputs[1]);
       const int64_t m = w.shape[0], k = w.size() / m;
       const int64_t r = lowrank_rank(m, k, it->second);
-      const std::string why = skip_reason(g, n, m, k, r);
+      const std::string why = lowrank_skip_reason(g, n, m, k, r);
       if (!why.empty()) {
         rep.skipped[n.name] = why;
       } else {
-        split_layer(out, at, r);
+        const TensorData& wo = out.initializer(out.nodes[at].inputs[1]);
+        Eigen::MatrixXd mat(m, k);
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < k; ++j) mat(i, j) = double(wo.f[size_t(i * k + j)]);
+        const TruncatedSvd svd = truncated_svd(mat, r);
+        split_layer(out, at, r, row_major(svd.a), row_major(svd.b));
         rep.rank[n.name] = r;
         ++at;
       }

@@ -49,6 +49,17 @@ struct TruncatedSvd {
 };
 TruncatedSvd truncated_svd(const Eigen::MatrixXd& w, int64_t r);
 
+// Why layer `n` with a [m, k] weight matrix is left unchanged at rank r (grouped conv, already
+// factorized, not fewer MACs), or "" when it is factorized.
+std::string lowrank_skip_reason(const Graph& g, const Node& n, int64_t m, int64_t k, int64_t r);
+
+// The graph surgery of one factorization at rank r (naming above): node `index` (Conv with group
+// 1, or Gemm) becomes "<name>/lowrank_a" with weight `a` (row-major [r, ...]) followed by the
+// original node, now reading it with weight `b` ([m, r] or [m, r, 1, 1]). `a` and `b` may be
+// empty when only shapes matter (the objective model, search/objectives.cpp). The original weight
+// is dropped when nothing else reads it.
+void split_layer(Graph& g, size_t index, int64_t r, std::vector<float> a, std::vector<float> b);
+
 // Factorize each layer of `rank_fraction` (layer name -> fraction of full rank kept) whose
 // fraction is < 1. Throws UsageError naming the layer for an unknown layer, a node that is not
 // Conv/Gemm, or a fraction outside (0, 1].

@@ -51,43 +51,17 @@ void prune_shapes(Graph& g, const ChannelAnalysis& a, const std::map<int, int64_
   }
 }
 
-// Mirrors compressors/lowrank.cpp's split_layer on shapes only.
+// The factorized graph's shapes: compressors/lowrank's surgery without the SVD.
 void factorize_shapes(Graph& g, const std::string& name, double fraction,
                       std::map<std::string, LayerPrecision>& per_layer) {
   const auto pos =
       std::find_if(g.nodes.begin(), g.nodes.end(), [&](const Node& n) { return n.name == name; });
-  const Node orig = *pos;
-  const Shape w = g.value(orig.inputs[1]).shape;
+  const Shape w = g.value(pos->inputs[1]).shape;
   const int64_t m = w[0], k = numel(w) / m, r = lowrank_rank(m, k, fraction);
-  if ((orig.op == "Conv" && orig.i("group", 1) != 1) || r * (m + k) >= m * k) return;
-  Shape a_shape = w, b_shape{m, r};
-  a_shape[0] = r;
-  if (orig.op == "Conv") b_shape = {m, r, 1, 1};
-  const std::string a_w = name + "/lowrank_a.W", b_w = name + "/lowrank_b.W";
-  g.values[a_w] = {a_w, DType::kFloat, a_shape};
-  g.initializers[a_w] = {DType::kFloat, a_shape, {}, {}};
-  g.values[b_w] = {b_w, DType::kFloat, b_shape};
-  g.initializers[b_w] = {DType::kFloat, b_shape, {}, {}};
-  Node first = orig;
-  first.name = name + "/lowrank_a";
-  first.inputs = {orig.inputs[0], a_w};
-  first.outputs = {orig.outputs[0] + "/lowrank"};
-  Shape mid = g.value(orig.outputs[0]).shape;
-  mid[1] = r;
-  g.values[first.outputs[0]] = {first.outputs[0], DType::kFloat, mid};
-  Node& second = *pos;
-  second.inputs[0] = first.outputs[0];
-  second.inputs[1] = b_w;
-  if (orig.op == "Conv") {
-    second.attrs["strides"] = std::vector<int64_t>{1, 1};
-    second.attrs["pads"] = std::vector<int64_t>{0, 0, 0, 0};
-    second.attrs["dilations"] = std::vector<int64_t>{1, 1};
-  }
-  g.values.erase(orig.inputs[1]);
-  g.initializers.erase(orig.inputs[1]);
+  if (!lowrank_skip_reason(g, *pos, m, k, r).empty()) return;
+  split_layer(g, size_t(pos - g.nodes.begin()), r, {}, {});
   const auto p = per_layer.find(name);
-  if (p != per_layer.end()) per_layer[first.name] = p->second;
-  g.nodes.insert(pos, std::move(first));
+  if (p != per_layer.end()) per_layer[name + "/lowrank_a"] = p->second;
 }
 
 double packed(int64_t count, int bits) { return std::ceil(double(count) * bits / 8.0); }
