@@ -136,8 +136,12 @@ TEST_F(Ablation, FourBitWeights) {
   const auto [g_bc, se_bc] = gain(bc, naive);
   gain(both, mse);
   gain(both, bc);
-  if (ctx_->options().quant.mse_clipping) EXPECT_GT(g_mse, 2 * se_mse);
-  if (ctx_->options().quant.bias_correction) EXPECT_GT(g_bc, 2 * se_bc);
+  if (ctx_->options().quant.mse_clipping) {
+    EXPECT_GT(g_mse, 2 * se_mse);
+  }
+  if (ctx_->options().quant.bias_correction) {
+    EXPECT_GT(g_bc, 2 * se_bc);
+  }
 }
 
 TEST_F(Ablation, HalfRank) {
@@ -148,7 +152,9 @@ TEST_F(Ablation, HalfRank) {
   o.bn_reestimation = true;
   const Row bn = run("rank 0.5, BN re-estimation", r, o);
   const auto [g, se] = gain(bn, plain);
-  if (ctx_->options().bn_reestimation) EXPECT_GT(g, 2 * se);
+  if (ctx_->options().bn_reestimation) {
+    EXPECT_GT(g, 2 * se);
+  }
 }
 
 TEST_F(Ablation, HalfPruningThroughApply) {

@@ -42,8 +42,9 @@ float step_of(const Graph& g, const std::string& t) {
 void expect_within_one_step(const Graph& g, int64_t batch = 3, double min_exact = 0.99,
                             bool all_int8 = true) {
   for (const auto& op : fuse(g))
-    if (all_int8 && (op.node->op == "Conv" || op.node->op == "Gemm"))
+    if (all_int8 && (op.node->op == "Conv" || op.node->op == "Gemm")) {
       EXPECT_TRUE(op.int8()) << op.node->name << " does not run in int8";
+    }
   const auto in = random_input(g, batch);
   const auto want = make_reference_executor(g)->run({in});
   const auto got = compile(g, {batch, 1})->run({in});
@@ -143,8 +144,11 @@ TEST(Int8VsReference, FloatResidualIsAddedBeforeTheRounding) {
     return Outputs{b.qdq(b.binary("Add", b.conv(b.qdq(f), 8, 3, 1, {1, 1, 1, 1}), f))};
   });
   g.nodes[0].attrs.erase("precision");
-  for (const auto& op : fuse(g))
-    if (op.node->name == g.nodes[0].name) EXPECT_FALSE(op.int8());
+  for (const auto& op : fuse(g)) {
+    if (op.node->name == g.nodes[0].name) {
+      EXPECT_FALSE(op.int8());
+    }
+  }
   const auto in = random_input(g, 2);
   const auto want = make_reference_executor(g)->run({in})[0].data;
   const auto got = compile(g, {2, 1})->run({in})[0].data;

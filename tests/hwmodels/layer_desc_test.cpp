@@ -183,8 +183,11 @@ TEST(GraphPrecisions, ReadsTheNodesAttributes) {
   EXPECT_EQ(p.at("/fc1/Gemm").wbits, 4);
   EXPECT_EQ(p.at("/fc2/Gemm").mode, ac::Precision::kFp32);
   EXPECT_EQ(p.at("/fc2/Gemm").wbits, 6);
-  for (const auto& d : ac::describe(g, 1, p))
-    if (d.name == "/expand/expand.0/Conv") EXPECT_EQ(d.precision, ac::Precision::kBf16);
+  for (const auto& d : ac::describe(g, 1, p)) {
+    if (d.name == "/expand/expand.0/Conv") {
+      EXPECT_EQ(d.precision, ac::Precision::kBf16);
+    }
+  }
   for (auto& n : g.nodes)
     if (n.name == "/fc2/Gemm") n.attrs["precision"] = std::string("fp64");
   EXPECT_THROW(ac::graph_precisions(g), ac::ModelError);

@@ -95,11 +95,16 @@ TEST(Nondominated, SelectBestFollowsTheRanksOnRandomSets) {
       std::vector<int> taken(n, 0);
       for (size_t i = 0; i < k; ++i) {
         EXPECT_EQ(taken[best[i]]++, 0);
-        if (i > 0) EXPECT_LE(rank[best[i - 1]], rank[best[i]]);
+        if (i > 0) {
+          EXPECT_LE(rank[best[i - 1]], rank[best[i]]);
+        }
       }
       // Nothing left out ranks better than the worst taken.
-      for (size_t i = 0; i < n; ++i)
-        if (!taken[i]) EXPECT_GE(rank[i], rank[best.back()]);
+      for (size_t i = 0; i < n; ++i) {
+        if (!taken[i]) {
+          EXPECT_GE(rank[i], rank[best.back()]);
+        }
+      }
     }
 }
 
