@@ -29,14 +29,6 @@ struct Args {
   bool pareto = false;
 };
 
-std::string utc(double t) {
-  if (t <= 0) return "-";
-  const std::time_t s = std::time_t(t);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", std::gmtime(&s));
-  return buf;
-}
-
 // Indices into `trials` of the feasible Pareto set (search/pareto.hpp).
 std::vector<size_t> pareto_indices(const Study& s, const std::vector<FrozenTrial>& trials) {
   std::vector<size_t> complete;
@@ -83,8 +75,8 @@ int studies(const Args& a) {
                     {"model_sha256", s.model_sha256},
                     {"trials", counts},
                     {"best", b},
-                    {"created", utc(s.created_at)},
-                    {"last_activity", utc(last)}});
+                    {"created", utc_time(s.created_at)},
+                    {"last_activity", utc_time(last)}});
   }
   if (a.format == "json") {
     std::printf("%s\n", rows.dump(2).c_str());
@@ -148,7 +140,7 @@ json trial_json(const Study& s, const FrozenTrial& t) {
   json metrics = json::object();
   for (const auto& [k, v] : t.metrics) metrics[k] = num_json(v);
   json j = {{"number", t.number},           {"state", to_string(t.state)},    {"worker", t.worker},
-            {"started", utc(t.started_at)}, {"finished", utc(t.finished_at)}, {"values", values},
+            {"started", utc_time(t.started_at)}, {"finished", utc_time(t.finished_at)}, {"values", values},
             {"metrics", metrics},           {"constraints", constraints},     {"params", params},
             {"user_attrs", t.user_attrs}};
   if (!t.error.empty()) j["error"] = t.error;

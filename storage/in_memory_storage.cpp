@@ -115,6 +115,7 @@ FrozenTrial InMemoryStorage::ask(int64_t study_id, const std::string& worker) {
     t.state = TrialState::kRunning;
     t.worker = worker;
     t.started_at = t.heartbeat_at = now;
+    t.lease_until = 0;
     return t;
   }
   FrozenTrial t;
@@ -140,6 +141,13 @@ void InMemoryStorage::heartbeat(int64_t study_id, int64_t number) {
   running(study_id, number).heartbeat_at = unix_now();
 }
 
+void InMemoryStorage::lease(int64_t study_id, int64_t number, double seconds) {
+  std::lock_guard lock(mu_);
+  auto& t = running(study_id, number);
+  t.heartbeat_at = unix_now();
+  t.lease_until = seconds > 0 ? t.heartbeat_at + seconds : 0;
+}
+
 void InMemoryStorage::tell(int64_t study_id, int64_t number, const TrialResult& r) {
   std::lock_guard lock(mu_);
   auto& t = running(study_id, number);
@@ -163,10 +171,10 @@ int InMemoryStorage::fail_stale_trials(double grace) {
     const size_t count = d.trials.size();
     for (size_t i = 0; i < count; ++i) {
       auto& t = d.trials[i];
-      if (t.state != TrialState::kRunning || t.heartbeat_at >= now - grace) continue;
+      if (t.state != TrialState::kRunning || t.heartbeat_at >= now - grace || t.lease_until > now)
+        continue;
       t.state = TrialState::kFail;
-      t.error = "worker '" + t.worker + "' stopped sending heartbeats (grace " +
-                std::to_string(grace) + " s)";
+      t.error = stale_reason(t, grace);
       t.finished_at = now;
       ++n;
       if (t.requeued_from) continue;

@@ -22,6 +22,7 @@ class InMemoryStorage final : public Storage {
   FrozenTrial ask(int64_t study_id, const std::string& worker) override;
   void set_params(int64_t study_id, int64_t number, const std::vector<Param>& params) override;
   void heartbeat(int64_t study_id, int64_t number) override;
+  void lease(int64_t study_id, int64_t number, double seconds) override;
   void tell(int64_t study_id, int64_t number, const TrialResult& result) override;
   int fail_stale_trials(double grace_seconds) override;
 

@@ -64,6 +64,13 @@ CREATE TABLE trial_user_attrs (
 INSERT INTO schema_version (version) VALUES (1);
 )sql";
 
+// Version 2: per-trial leases (Storage::lease), for trials reserved by `autocompress ask` and
+// evaluated outside any worker. NULL = no lease, as for every trial recorded before.
+const char* const kV2 = R"sql(
+ALTER TABLE trials ADD COLUMN lease_until REAL;
+UPDATE schema_version SET version = 2;
+)sql";
+
 std::string quote_literal(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("''") : std::string(1, c);
@@ -73,7 +80,7 @@ std::string quote_literal(const std::string& s) {
 }  // namespace
 
 const std::vector<std::string>& migrations() {
-  static const std::vector<std::string> m = {kV1};
+  static const std::vector<std::string> m = {kV1, kV2};
   return m;
 }
 

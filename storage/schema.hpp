@@ -12,7 +12,7 @@
 
 namespace autocompress {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 // migrations()[v]: SQL script that upgrades version v to v+1 (also setting schema_version).
 const std::vector<std::string>& migrations();

@@ -46,6 +46,7 @@ struct SqliteStorage::Impl {
   int64_t statements = 0;
   int64_t kill_after = 0;
   double last_stale_check = 0;
+  int version = kSchemaVersion;  // of the open file (a read-only open may see an older one)
   std::map<int64_t, std::set<std::string>> known_metrics;  // per study, committed names
   std::mutex mu;
   std::mt19937 rng{std::random_device{}()};
@@ -257,10 +258,12 @@ struct SqliteStorage::Impl {
       try {
         const int v = transaction(false, [&] { return read_version(); });
         check_version(v);
-        if (opt.read_only && v < kSchemaVersion)
+        // Versions >= 1 read fine: columns added later read as their defaults (lease_until).
+        if (opt.read_only && v < 1)
           throw StorageError(ErrorKind::kData, path,
                              "schema version " + std::to_string(v) +
                                  " needs an upgrade; open it once for writing");
+        version = v;
       } catch (...) {
         close();
         throw;
@@ -276,6 +279,7 @@ struct SqliteStorage::Impl {
         check_version(v);
         for (int i = v; i < kSchemaVersion; ++i) exec_script(migrations()[size_t(i)]);
         if (v < kSchemaVersion) rebuild_flat_view();
+        version = kSchemaVersion;
       });
       fail_stale(opt.stale_grace_s);
     } catch (...) {
@@ -466,23 +470,29 @@ struct SqliteStorage::Impl {
     last_stale_check = now;
     struct Stale {
       int64_t trial_id, study_id, number;
-      std::string worker;
+      std::string reason;
       bool requeued;
     };
     std::vector<Stale> stale;
     {
       Query q(*this,
-              "SELECT trial_id, study_id, number, worker, requeued_from IS NOT NULL "
-              "FROM trials WHERE state = 'RUNNING' AND heartbeat_at < ?");
-      q.bind(1, now - grace);
-      while (q.step())
-        stale.push_back({q.integer(0), q.integer(1), q.integer(2), q.text(3), q.integer(4) != 0});
+              "SELECT trial_id, study_id, number, worker, requeued_from IS NOT NULL, "
+              "heartbeat_at, COALESCE(lease_until, 0) FROM trials WHERE state = 'RUNNING' AND "
+              "heartbeat_at < ? AND (lease_until IS NULL OR lease_until <= ?)");
+      q.bind(1, now - grace).bind(2, now);
+      while (q.step()) {
+        FrozenTrial t;
+        t.worker = q.text(3);
+        t.heartbeat_at = q.time(5);
+        t.lease_until = q.time(6);
+        stale.push_back(
+            {q.integer(0), q.integer(1), q.integer(2), stale_reason(t, grace), q.integer(4) != 0});
+      }
     }
     for (const auto& s : stale) {
       Query u(*this,
               "UPDATE trials SET state = 'FAIL', finished_at = ?, error = ? WHERE trial_id = ?");
-      u.bind(1, now).bind(2, "worker '" + s.worker + "' stopped sending heartbeats (grace " +
-                                 std::to_string(grace) + " s)");
+      u.bind(1, now).bind(2, s.reason);
       u.bind(3, s.trial_id).run();
       if (s.requeued) continue;  // re-queued once only
       int64_t new_id;
@@ -519,7 +529,7 @@ struct SqliteStorage::Impl {
       if (trial_id >= 0) {
         Query u(*this,
                 "UPDATE trials SET state = 'RUNNING', worker = ?, started_at = ?, "
-                "heartbeat_at = ? WHERE trial_id = ?");
+                "heartbeat_at = ?, lease_until = NULL WHERE trial_id = ?");
         u.bind(1, worker).bind(2, now).bind(3, now).bind(4, trial_id).run();
       } else {
         {
@@ -584,9 +594,10 @@ struct SqliteStorage::Impl {
   // Trials of a study (all, the ones matching a filter, or one number), in number order.
   std::vector<FrozenTrial> load_trials(int64_t study_id, const Filter* where,
                                        const int64_t* number) {
-    std::string sql =
-        "SELECT trial_id, number, state, worker, started_at, finished_at, heartbeat_at, error, "
-        "requeued_from FROM trials WHERE study_id = ?";
+    std::string sql = std::string(
+                          "SELECT trial_id, number, state, worker, started_at, finished_at, "
+                          "heartbeat_at, error, requeued_from, ") +
+                      (version >= 2 ? "lease_until" : "NULL") + " FROM trials WHERE study_id = ?";
     Filter::Sql f;
     if (number) sql += " AND number = ?";
     if (where) {
@@ -617,6 +628,7 @@ struct SqliteStorage::Impl {
         t.heartbeat_at = q.time(6);
         t.error = q.text(7);
         if (!q.null(8)) t.requeued_from = q.integer(8);
+        t.lease_until = q.time(9);
         index[q.integer(0)] = out.size();
         out.push_back(std::move(t));
       }
@@ -764,6 +776,16 @@ void SqliteStorage::tell(int64_t study_id, int64_t number, const TrialResult& re
                       : impl_->transaction(false, [&] { return impl_->study_by_id(study_id); });
   validate_result(s, number, result);
   impl_->tell(study_id, number, result);
+}
+
+void SqliteStorage::lease(int64_t study_id, int64_t number, double seconds) {
+  std::lock_guard lock(impl_->mu);
+  impl_->transaction(true, [&] {
+    const int64_t id = impl_->running_trial(study_id, number);
+    const double now = unix_now();
+    Impl::Query q(*impl_, "UPDATE trials SET heartbeat_at = ?, lease_until = ? WHERE trial_id = ?");
+    q.bind(1, now).bind_time(2, seconds > 0 ? now + seconds : 0).bind(3, id).run();
+  });
 }
 
 int SqliteStorage::fail_stale_trials(double grace_seconds) {

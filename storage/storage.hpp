@@ -14,9 +14,13 @@
 // - ask() reserves the next trial: the lowest-numbered WAITING trial if there is one (its params
 //   come with it), else a new trial whose number is one more than the study's largest. Numbers
 //   are dense and unique per study, also with many concurrent workers.
-// - Stale trials: a RUNNING trial whose heartbeat is older than the backend's grace is marked FAIL
-//   with a reason, and, unless it was itself a re-queue, re-queued once as a new WAITING trial
-//   with the same params. SqliteStorage does this on open and periodically in ask().
+// - Stale trials: a RUNNING trial whose heartbeat is older than the backend's grace, and whose
+//   lease (if any) has ended, is marked FAIL with a reason starting "stale: ", and, unless it was
+//   itself a re-queue, re-queued once as a new WAITING trial with the same params. SqliteStorage
+//   does this on open and periodically in ask().
+// - Leases: a trial evaluated outside any worker process (`autocompress ask`, then the user's
+//   hours of fine-tuning or device measurement, then `tell`) has nobody sending heartbeats; a
+//   lease keeps it RUNNING until its deadline instead. Its heartbeat still counts as well.
 // - Errors: unknown study names and bad filters throw StorageError(kUsage) naming what is known.
 #pragma once
 
@@ -54,11 +58,14 @@ class Storage {
   virtual void set_params(int64_t study_id, int64_t number, const std::vector<Param>& params) = 0;
   // Refreshes the heartbeat of a RUNNING trial.
   virtual void heartbeat(int64_t study_id, int64_t number) = 0;
+  // Refreshes the heartbeat of a RUNNING trial and sets its lease to end `seconds` from now
+  // (replacing an earlier deadline, also a later one); seconds <= 0 removes the lease.
+  virtual void lease(int64_t study_id, int64_t number, double seconds) = 0;
   // Finishes a RUNNING trial with its result. values.size() must equal the objective count for
   // COMPLETE; constraints empty or one per study constraint; else StorageError(kUsage).
   virtual void tell(int64_t study_id, int64_t number, const TrialResult& result) = 0;
-  // Marks RUNNING trials with heartbeat older than `grace_seconds` FAIL and re-queues them once.
-  // Returns how many were marked.
+  // Marks RUNNING trials with heartbeat older than `grace_seconds` and no running lease FAIL and
+  // re-queues them once. Returns how many were marked.
   virtual int fail_stale_trials(double grace_seconds) = 0;
 
   virtual std::optional<FrozenTrial> find_trial(int64_t study_id, int64_t number) const = 0;
@@ -70,5 +77,12 @@ class Storage {
 
 // Unix time in seconds (wall clock: heartbeats are compared across processes).
 double unix_now();
+// "2026-11-24 14:20:45Z" (UTC, whole seconds); "-" for 0 (not yet).
+std::string utc_time(double unix_seconds);
+
+// The FAIL reason fail_stale_trials records for `t` (whose lease_until and worker it reads), and
+// whether a finished trial was failed that way (also by older versions, which wrote no prefix).
+std::string stale_reason(const FrozenTrial& t, double grace_seconds);
+bool failed_as_stale(const FrozenTrial& t);
 
 }  // namespace autocompress

@@ -76,6 +76,7 @@ struct FrozenTrial {
   std::map<std::string, double> metrics;
   std::vector<double> constraints;
   double started_at = 0, finished_at = 0, heartbeat_at = 0;  // Unix seconds; 0 = not yet
+  double lease_until = 0;  // Unix seconds; 0 = no lease (Storage::lease)
   std::string worker;
   std::string error;                     // why it FAILed (or was pruned), else empty
   std::optional<int64_t> requeued_from;  // number of the FAILed trial this one repeats

@@ -209,6 +209,46 @@ TYPED_TEST(StorageConformance, HeartbeatKeepsASlowTrialAlive) {
   }
 }
 
+// `autocompress ask` reserves a trial that nobody heartbeats while the user evaluates it for hours:
+// its lease keeps it RUNNING past the grace, and when the lease ends it is failed as stale.
+TYPED_TEST(StorageConformance, LeaseKeepsATrialWithoutHeartbeats) {
+  auto& st = *this->st;
+  const Study s = st.create_study(test_spec());
+  const auto leased = st.ask(s.id, "cli");
+  const auto plain = st.ask(s.id, "gone");
+  st.lease(s.id, leased.number, 8 * 3600);
+  const auto t = *st.find_trial(s.id, leased.number);
+  EXPECT_NEAR(t.lease_until - t.heartbeat_at, 8 * 3600, 1e-3);
+  EXPECT_EQ(st.fail_stale_trials(/*grace_seconds=*/-1), 1);  // every heartbeat is stale now
+  EXPECT_EQ(st.find_trial(s.id, plain.number)->state, TrialState::kFail);
+  EXPECT_TRUE(failed_as_stale(*st.find_trial(s.id, plain.number)));
+  EXPECT_EQ(st.find_trial(s.id, leased.number)->state, TrialState::kRunning);
+
+  st.lease(s.id, leased.number, 0.05);  // shortened; it ends while the heartbeat is fresh
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(st.fail_stale_trials(3600), 0);  // the heartbeat still counts
+  EXPECT_EQ(st.fail_stale_trials(-1), 1);
+  const auto failed = *st.find_trial(s.id, leased.number);
+  EXPECT_TRUE(failed_as_stale(failed));
+  EXPECT_NE(failed.error.find("lease of worker 'cli' ended"), std::string::npos) << failed.error;
+  EXPECT_THROW(st.lease(s.id, leased.number, 60), StorageError);  // finished: immutable
+  EXPECT_THROW(st.tell(s.id, leased.number, test_result(0)), StorageError);
+
+  const auto copy = st.ask(s.id, "w");  // plain's re-queued copy: no lease of its own
+  EXPECT_EQ(copy.requeued_from, std::optional<int64_t>(plain.number));
+  EXPECT_EQ(copy.lease_until, 0);
+  st.lease(s.id, copy.number, 3600);
+  st.lease(s.id, copy.number, 0);  // removed: the grace alone decides again
+  EXPECT_EQ(st.find_trial(s.id, copy.number)->lease_until, 0);
+  EXPECT_EQ(st.fail_stale_trials(-1), 1);
+  const auto own = st.ask(s.id, "w");  // failed by its worker: not stale
+  TrialResult r;
+  r.state = TrialState::kFail;
+  r.error = "oneDNN: out of memory";
+  st.tell(s.id, own.number, r);
+  EXPECT_FALSE(failed_as_stale(*st.find_trial(s.id, own.number)));
+}
+
 TYPED_TEST(StorageConformance, FiltersSelectTheSameTrials) {
   const Study s = this->st->create_study(test_spec());
   this->record(s, 12);

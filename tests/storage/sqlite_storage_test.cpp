@@ -98,7 +98,8 @@ TEST(SqliteStorage, NewerSchemaIsRefusedUnchanged) {
   }
   raw_sql(path, "UPDATE schema_version SET version = 99");
   expect_refused(path, ErrorKind::kData,
-                 "newer autocompress (schema version 99, this binary knows up to 1)");
+                 "newer autocompress (schema version 99, this binary knows up to " +
+                     std::to_string(kSchemaVersion) + ")");
   expect_refused(path, ErrorKind::kData, "schema version 99", true);
 }
 
@@ -182,7 +183,8 @@ TEST(SqliteStorage, OpensTheSchemaV1Fixture) {
   const auto path = dir.file("v1.db");
   std::filesystem::copy_file(std::string(AC_SOURCE_DIR) + "/tests/storage/fixtures/schema_v1.db",
                              path);
-  {
+  std::vector<FrozenTrial> before;
+  {  // read-only: read as it is (columns added since read as their defaults), never upgraded
     SqliteOptions o;
     o.read_only = true;
     SqliteStorage ro(path, o);
@@ -193,13 +195,31 @@ TEST(SqliteStorage, OpensTheSchemaV1Fixture) {
     EXPECT_EQ(all[3].values, test_result(3).values);
     EXPECT_EQ(all[6].error, "oneDNN: out of memory");
     EXPECT_EQ(all[8].state, TrialState::kRunning);
+    before = all;
   }
-  SqliteStorage st(path);  // the stale RUNNING trial is failed and re-queued on open
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM schema_version"), "1");
+  SqliteStorage st(path);  // upgraded to the current schema; the stale RUNNING trial is failed
+  EXPECT_EQ(raw_sql(path, "SELECT version FROM schema_version"), std::to_string(kSchemaVersion));
   const auto s = st.get_study("cnn");
+  const auto after = st.trials(s.id);
+  ASSERT_EQ(after.size(), 10u);     // the 9 recorded, and trial 8's re-queued copy
+  for (size_t i = 0; i < 8; ++i) {  // nothing recorded is lost or changed by the migration
+    EXPECT_EQ(after[i].state, before[i].state) << i;
+    EXPECT_EQ(after[i].params, before[i].params) << i;
+    EXPECT_EQ(after[i].values, before[i].values) << i;
+    EXPECT_EQ(after[i].error, before[i].error) << i;
+    EXPECT_EQ(after[i].metrics, before[i].metrics) << i;
+    EXPECT_EQ(after[i].user_attrs, before[i].user_attrs) << i;
+    EXPECT_EQ(after[i].finished_at, before[i].finished_at) << i;
+    EXPECT_EQ(after[i].lease_until, 0) << i;
+  }
   EXPECT_EQ(st.find_trial(s.id, 8)->state, TrialState::kFail);
+  EXPECT_TRUE(failed_as_stale(*st.find_trial(s.id, 8)));
   const auto t = st.ask(s.id, "w");
   EXPECT_EQ(t.number, 9);
   EXPECT_EQ(t.requeued_from, std::optional<int64_t>(8));
+  st.lease(s.id, t.number, 3600);  // the new column works on the upgraded file
+  EXPECT_GT(st.find_trial(s.id, t.number)->lease_until, t.started_at + 3000);
   EXPECT_EQ(raw_sql(path, "PRAGMA integrity_check"), "ok");
 }
 
