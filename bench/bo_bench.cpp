@@ -8,6 +8,12 @@
 // the first seed's hypervolume after 100 evaluations, the median after 500 over the seeds.
 //   ./bo_bench --benchmark_filter=bo_suggest
 //   ./bo_bench --benchmark_filter='bo_standard/zdt1/seeds:1'
+// And auto's hand-over from bo to nsga2 (search/samplers/auto.hpp): auto with hand-over h is bo
+// for trials < h and a fresh nsga2 from trial h on (the phase depends on the trial number only),
+// so one 500-evaluation bo run per seed, continued by nsga2 from its first h trials, gives auto
+// at h = 100, 200, 300 and bo alone ("never") at the cost of one bo run: medians over the seeds
+// of the hypervolume after 500 evaluations, and bo's CPU per ask by trial window.
+//   ./bo_bench --benchmark_filter='handover/.*/seeds:5'
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -94,6 +100,50 @@ void bo_standard(benchmark::State& state, const std::string& problem_name) {
   state.counters["hv500_median"] = finals[finals.size() / 2];
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+void handover(benchmark::State& state, const std::string& problem_name) {
+  constexpr size_t kBudget = 500;
+  const std::vector<size_t> handovers = {100, 200, 300, kBudget};  // kBudget: never (bo alone)
+  const auto problem = ac::make_problem(problem_name);
+  const auto seeds = uint64_t(state.range(0));
+  std::vector<std::vector<double>> finals(handovers.size());
+  std::vector<double> bo_cpu(kBudget, 0.0);  // summed over the seeds
+  for (auto _ : state) {
+    for (uint64_t seed = 0; seed < seeds; ++seed) {
+      auto bo = ac::make_sampler("bo", seed);
+      auto ctx = ac::problem_context(problem);
+      for (size_t i = 0; i < handovers.size(); ++i) {
+        const auto part =
+            ac::continue_problem(*bo, problem, ctx, handovers[i] - ctx.history.size());
+        for (size_t t = 0; t < part.ask_cpu.size(); ++t)
+          bo_cpu[handovers[i] - part.ask_cpu.size() + t] += part.ask_cpu[t];
+        if (handovers[i] == kBudget) {
+          finals[i].push_back(part.hypervolume.back());
+          continue;
+        }
+        auto fork = ctx;  // auto with this hand-over: a fresh nsga2 on bo's first h trials
+        auto nsga2 = ac::make_sampler("nsga2", seed);
+        finals[i].push_back(
+            ac::continue_problem(*nsga2, problem, fork, kBudget - handovers[i]).hypervolume.back());
+      }
+    }
+  }
+  for (size_t i = 0; i < handovers.size(); ++i) {
+    const std::string at = handovers[i] == kBudget ? "never" : std::to_string(handovers[i]);
+    state.counters["hv500_handover_" + at] = median(finals[i]);
+  }
+  for (size_t from = 0; from < kBudget; from += 100) {  // bo's CPU per ask, per 100 trials
+    double sum = 0;
+    for (size_t t = from; t < from + 100; ++t) sum += bo_cpu[t];
+    state.counters["bo_cpu_ms_" + std::to_string(from) + "_" + std::to_string(from + 100)] =
+        1e3 * sum / double(100 * seeds);
+  }
+}
+
 }  // namespace
 
 BENCHMARK(bo_suggest)
@@ -107,6 +157,13 @@ BENCHMARK(bo_suggest)
 int main(int argc, char** argv) {
   for (const auto& problem : ac::problem_names())
     benchmark::RegisterBenchmark(("bo_standard/" + problem).c_str(), bo_standard, problem)
+        ->ArgName("seeds")
+        ->Arg(1)
+        ->Arg(5)
+        ->Iterations(1)
+        ->Unit(benchmark::kSecond);
+  for (const auto& problem : ac::problem_names())
+    benchmark::RegisterBenchmark(("handover/" + problem).c_str(), handover, problem)
         ->ArgName("seeds")
         ->Arg(1)
         ->Arg(5)

@@ -88,16 +88,18 @@ SamplerContext problem_context(const Problem& problem) {
   return ctx;
 }
 
-ProblemRun run_problem(Sampler& sampler, const Problem& problem, size_t budget) {
-  SamplerContext ctx = problem_context(problem);
+ProblemRun continue_problem(Sampler& sampler, const Problem& problem, SamplerContext& ctx,
+                            size_t budget) {
   const std::vector<Sense> senses = ctx.senses;
   std::vector<double> points;
+  for (const auto& o : ctx.history) points.insert(points.end(), o.values.begin(), o.values.end());
   ProblemRun run;
   for (size_t t = 0; t < budget; ++t) {
     const auto start = std::chrono::steady_clock::now();
     const double start_cpu = thread_cpu_seconds();
     Candidate x = sampler.ask(ctx, 1).at(0);
-    run.ask_cpu_seconds += thread_cpu_seconds() - start_cpu;
+    run.ask_cpu.push_back(thread_cpu_seconds() - start_cpu);
+    run.ask_cpu_seconds += run.ask_cpu.back();
     run.ask_seconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     check_candidate(problem.space, x);
@@ -108,6 +110,11 @@ ProblemRun run_problem(Sampler& sampler, const Problem& problem, size_t budget) 
     run.hypervolume.push_back(hypervolume(points, problem.objectives, problem.reference, senses));
   }
   return run;
+}
+
+ProblemRun run_problem(Sampler& sampler, const Problem& problem, size_t budget) {
+  SamplerContext ctx = problem_context(problem);
+  return continue_problem(sampler, problem, ctx, budget);
 }
 
 }  // namespace autocompress

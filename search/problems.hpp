@@ -33,11 +33,17 @@ struct ProblemRun {
   std::vector<double> hypervolume;  // after each evaluation: entry i = after i + 1 evaluations
   double ask_seconds = 0;           // wall time spent inside Sampler::ask
   double ask_cpu_seconds = 0;       // this thread's CPU time inside Sampler::ask
+  std::vector<double> ask_cpu;      // per evaluation: this thread's CPU seconds inside ask
 };
 
 // Runs `budget` sequential trials (ask one, evaluate, record), the hypervolume trace at the
 // problem's reference point. The sampler carries its seed.
 ProblemRun run_problem(Sampler& sampler, const Problem& problem, size_t budget);
+// The same for `budget` more trials on `ctx`, whose history may already hold trials of `problem`
+// (the hypervolume trace covers the whole history): one sampler's run continued by another, as
+// auto hands over from bo to nsga2.
+ProblemRun continue_problem(Sampler& sampler, const Problem& problem, SamplerContext& ctx,
+                            size_t budget);
 
 // The SamplerContext of `problem` with no history yet.
 SamplerContext problem_context(const Problem& problem);
