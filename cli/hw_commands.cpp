@@ -18,6 +18,7 @@
 #include "hwmodels/measure.hpp"
 #include "hwmodels/predict_host.hpp"
 #include "hwmodels/profile.hpp"
+#include "hwmodels/runnable.hpp"
 #include "model/onnx_io.hpp"
 
 namespace autocompress::cli {
@@ -233,7 +234,10 @@ json profile_json(const ProfileArgs& a, const Profile& p, const ProfileRun& run)
 
 int run_profile(const ProfileArgs& a) {
   const Profile p = find_profile(a.target);
-  const Graph g = compressed_for_costing(load_onnx(a.model), a, p);
+  Graph g = compressed_for_costing(load_onnx(a.model), a, p);
+  // On the host, int8 and weight-quantized layers are costed and measured as the evaluator runs
+  // their QDQ model (Q/DQ steps, float stems; hwmodels/runnable.hpp).
+  if (p.name == "host") g = runnable_model(g);
   LayerPrecision lp{p.precisions[0], a.wbits, a.abits};
   if (!a.precision.empty()) lp.mode = parse_mode(a.precision, "--precision");
   ProfileRun run;

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "common/error.hpp"
+#include "evaluator/fusion.hpp"
 
 namespace autocompress {
 
@@ -12,6 +13,51 @@ Precision parse_mode(const std::string& s, const std::string& field) {
   if (auto p = parse_precision(s)) return *p;
   throw UsageError(field + ": unknown precision '" + s + "' (expected fp32, bf16 or int8)");
 }
+
+namespace {
+
+bool is_int8_type(DType t) { return t == DType::kUInt8 || t == DType::kInt8; }
+
+// x_q when t = DequantizeLinear(x_q) of a per-tensor u8/s8 activation (as evaluator/fusion.cpp).
+std::optional<QuantTensor> dequantized(const Graph& g, const std::string& t) {
+  const Node* dq = g.producer(t);
+  if (!dq || dq->op != "DequantizeLinear" || g.is_initializer(dq->inputs[0])) return std::nullopt;
+  auto p = quant_params(g, *dq);
+  if (!p || !p->per_tensor() || !is_int8_type(p->dtype)) return std::nullopt;
+  return QuantTensor{dq->inputs[0], p->scale[0], p->zero_point[0], p->dtype};
+}
+
+// Weights t = DequantizeLinear(int8 initializer), symmetric, per tensor or per output channel.
+bool int8_weights(const Graph& g, const std::string& t) {
+  const Node* dq = g.producer(t);
+  if (!dq || dq->op != "DequantizeLinear" || !g.is_initializer(dq->inputs[0])) return false;
+  const TensorData& q = g.initializer(dq->inputs[0]);
+  auto p = quant_params(g, *dq);
+  if (q.dtype != DType::kInt8 || !p || !p->symmetric() || q.shape.empty()) return false;
+  return p->per_tensor() || (p->axis == 0 && int64_t(p->scale.size()) == q.shape[0]);
+}
+
+constexpr int64_t kMinInt8Channels = 4;  // evaluator/fusion.cpp: VNNI multiplies 4 channels
+
+// The integer input of a Conv/Gemm the evaluator runs in int8 (fusion.cpp's int8_input): DQ(x_q)
+// with zero point 0, int8 weights, not a dense Conv with fewer than 4 input channels.
+std::optional<QuantTensor> int8_input(const Graph& g, const Node& n) {
+  auto q = dequantized(g, n.inputs[0]);
+  if (!q || q->zero_point != 0 || !int8_weights(g, n.inputs[1])) return std::nullopt;
+  if (n.op == "Conv" && n.i("group", 1) == 1 && g.value(n.inputs[1]).shape.at(1) < kMinInt8Channels)
+    return std::nullopt;
+  return q;
+}
+
+// The grid a QuantizeLinear node quantizes to, when per tensor u8/s8.
+std::optional<QuantTensor> quantizes_to(const Graph& g, const Node* q) {
+  if (!q || q->op != "QuantizeLinear") return std::nullopt;
+  auto p = quant_params(g, *q);
+  if (!p || !p->per_tensor() || !is_int8_type(p->dtype)) return std::nullopt;
+  return QuantTensor{q->outputs[0], p->scale[0], p->zero_point[0], p->dtype};
+}
+
+}  // namespace
 
 std::map<std::string, LayerPrecision> graph_precisions(const Graph& g) {
   std::map<std::string, LayerPrecision> out;
@@ -28,6 +74,9 @@ std::map<std::string, LayerPrecision> graph_precisions(const Graph& g) {
     const int nat = precision_bits(p.mode);
     const int wbits = int(n.i("wbits", nat));
     p.wbits = wbits < nat ? wbits : 0;
+    // A quantized graph's int8 layer that the evaluator runs in float: weight-only quantization.
+    if (p.mode == Precision::kInt8 && g.producer(n.inputs[1]) && !int8_input(g, n))
+      p = {Precision::kFp32, wbits < 32 ? wbits : 0, 0};
     out[n.name] = p;
   }
   return out;
@@ -119,6 +168,7 @@ double mean_taps(const Node& n, const LayerDesc& d) {
 struct Stored {
   Precision mode = Precision::kFp32;
   int bits = 32;
+  bool s8 = false;  // 8-bit integers: s8 (else u8)
 };
 
 class Describer {
@@ -144,16 +194,20 @@ class Describer {
     for (const auto& in : g_.inputs) stored_[in] = {};
     for (const auto& n : g_.nodes) {
       if (absorbed_.count(&n)) continue;
+      if (integer_through(n)) continue;
       if (n.op == "Flatten" || n.op == "Reshape") {
         stored_[n.outputs[0]] = stored(n.inputs[0]);
+        reads_.insert(n.inputs[0]);
       } else if (n.op == "Conv" || n.op == "Gemm") {
         weighted(n);
+      } else if (n.op == "QuantizeLinear" || n.op == "DequantizeLinear") {
+        quant_step(n);
       } else {
         unweighted(n);
       }
     }
     for (const auto& t : g_.outputs) convert(t, Precision::kFp32, 32);
-    return std::move(out_);
+    return drop_unread_dequantize();
   }
 
  private:
@@ -187,6 +241,7 @@ class Describer {
 
   // Converts tensor t into `mode` unless it already is (or was converted before).
   void convert(const std::string& t, Precision mode, int bits) {
+    reads_.insert(t);
     const Stored s = stored(t);
     if (s.mode == mode || !reordered_.insert({t, mode}).second) return;
     const Dims d = dims_of(g_.value(t).shape);
@@ -198,6 +253,7 @@ class Describer {
     r.precision = mode;
     r.abits = s.bits;
     r.obits = bits;
+    r.s8_in = s.s8;
     out_.push_back(r);
   }
 
@@ -252,6 +308,7 @@ class Describer {
       if (d.groups > 1 && d.groups == d.c_in) d.kind = LayerKind::kDepthwise;
       d.taps = mean_taps(n, d);
     }
+    if (auto q = int8_input(g_, n)) return lowered_int8(n, d, *q);
     const LayerPrecision p = precision_for(n.name);
     d.precision = p.mode, d.wbits = p.wbits, d.abits = p.abits, d.obits = p.abits;
     std::string residual;
@@ -259,7 +316,104 @@ class Describer {
     convert(n.inputs[0], p.mode, p.abits);
     if (d.residual) convert(residual, p.mode, p.abits);
     out_.push_back(d);
-    stored_[out] = {p.mode, p.abits};
+    stored_[out] = {p.mode, p.abits, false};
+  }
+
+  // DQ(x_q) -> Conv/Gemm -> post-ops -> [Q]: one int8 layer reading x_q (fusion.cpp's weighted()).
+  // The residual is read as r_q when it is DQ(r_q) with zero point 0; the Q is absorbed unless the
+  // residual is float (it must be added before the rounding).
+  void lowered_int8(const Node& n, LayerDesc& d, const QuantTensor& x) {
+    auto it = per_layer_.find(n.name);
+    const int nat = precision_bits(Precision::kInt8);
+    int wbits = int(n.i("wbits", nat));
+    if (it != per_layer_.end() && it->second.mode == Precision::kInt8 && it->second.wbits)
+      wbits = it->second.wbits;
+    d.precision = Precision::kInt8, d.wbits = wbits, d.abits = nat, d.obits = 32;
+    d.s8_in = x.dtype == DType::kInt8;
+    std::string residual;
+    std::string out = absorb_chain(n, d, residual);
+    bool float_residual = false;
+    if (d.residual) {
+      auto r = dequantized(g_, residual);
+      float_residual = !r || r->zero_point != 0;
+      if (!float_residual) residual = r->name;
+    }
+    Stored o{Precision::kFp32, 32, false};
+    if (!float_residual)
+      if (auto q = quantizes_to(g_, sole_consumer(out)); q && q->zero_point == 0) {
+        absorbed_.insert(sole_consumer(out));
+        out = q->name, d.obits = nat, d.s8_out = q->dtype == DType::kInt8;
+        o = {Precision::kInt8, nat, d.s8_out};
+      }
+    convert(x.name, Precision::kInt8, nat);
+    if (d.residual)
+      convert(residual, float_residual ? Precision::kFp32 : Precision::kInt8,
+              float_residual ? 32 : nat);
+    out_.push_back(d);
+    stored_[out] = o;
+  }
+
+  // DQ -> MaxPool / AveragePool / GlobalAveragePool / Flatten / Reshape / Concat -> Q, all inputs
+  // and the output on one grid: the op runs on the integers (fusion.cpp's integer_through).
+  bool integer_through(const Node& n) {
+    static const std::set<std::string> kOps{"MaxPool", "AveragePool", "GlobalAveragePool",
+                                            "Flatten", "Reshape",     "Concat"};
+    if (!kOps.count(n.op)) return false;
+    const auto grid = quantizes_to(g_, sole_consumer(n.outputs[0]));
+    if (!grid) return false;
+    std::vector<std::string> ints;
+    const size_t data_inputs = n.op == "Concat" ? n.inputs.size() : 1;
+    for (size_t k = 0; k < data_inputs; ++k) {
+      auto q = dequantized(g_, n.inputs[k]);
+      if (!q || !q->same_grid(*grid)) return false;
+      ints.push_back(q->name);
+    }
+    absorbed_.insert(sole_consumer(n.outputs[0]));
+    const Stored o{Precision::kInt8, 8, grid->dtype == DType::kInt8};
+    if (n.op == "Flatten" || n.op == "Reshape") {  // a view of the integers
+      stored_[grid->name] = o;
+      return true;
+    }
+    LayerDesc d = layer_of(n, ints, o);
+    d.s8_in = d.s8_out = o.s8;
+    for (const auto& t : ints) convert(t, Precision::kInt8, 8);
+    out_.push_back(d);
+    stored_[grid->name] = o;
+    return true;
+  }
+
+  // A QuantizeLinear the evaluator runs on its own, or a DequantizeLinear of an activation (kept
+  // only if something reads its float output: drop_unread_dequantize).
+  void quant_step(const Node& n) {
+    if (g_.is_initializer(n.inputs[0])) return;  // weights: dequantized at compile time
+    const Stored s = stored(n.inputs[0]);
+    reads_.insert(n.inputs[0]);
+    const auto p = quant_params(g_, n);
+    const bool s8 = p && p->dtype == DType::kInt8;
+    const bool q = n.op == "QuantizeLinear";
+    const Dims dm = dims_of(g_.value(n.outputs[0]).shape);
+    LayerDesc r;
+    r.name = n.name;
+    r.kind = LayerKind::kReorder;
+    r.batch = batch_;
+    r.c_in = r.c_out = dm.c, r.h_in = r.h_out = dm.h, r.w_in = r.w_out = dm.w;
+    r.precision = q ? Precision::kInt8 : Precision::kFp32;
+    r.abits = s.bits, r.obits = q ? 8 : 32;
+    r.s8_in = s.s8, r.s8_out = q && s8;
+    r.graph_op = true;
+    if (!q) dequantize_at_[n.outputs[0]] = out_.size();
+    out_.push_back(r);
+    stored_[n.outputs[0]] = q ? Stored{Precision::kInt8, 8, s8} : Stored{};
+  }
+
+  std::vector<LayerDesc> drop_unread_dequantize() {
+    std::set<size_t> drop;
+    for (const auto& [t, k] : dequantize_at_)
+      if (!reads_.count(t)) drop.insert(k);
+    std::vector<LayerDesc> kept;
+    for (size_t k = 0; k < out_.size(); ++k)
+      if (!drop.count(k)) kept.push_back(std::move(out_[k]));
+    return kept;
   }
 
   // Activation inputs of n (no initializers), in order.
@@ -270,13 +424,11 @@ class Describer {
     return r;
   }
 
-  void unweighted(const Node& n) {
-    const auto acts = activations(n);
-    if (acts.empty()) return;  // constant computation: nothing runs at inference
-    const Stored s = stored(acts[0]);
+  // The description of an unweighted op reading `acts` (kind from its op type), in mode s.
+  LayerDesc layer_of(const Node& n, const std::vector<std::string>& acts, const Stored& s) {
     LayerDesc d = base(n, LayerKind::kEltwise, acts[0], n.outputs[0]);
     d.precision = s.mode, d.abits = d.obits = s.bits, d.wbits = 0;
-    std::string out = n.outputs[0];
+    d.s8_in = d.s8_out = s.mode == Precision::kInt8 && s.s8;
     if (n.op == "BatchNormalization") {
       d.kind = LayerKind::kBatchNorm;
     } else if (n.op == "MaxPool" || n.op == "AveragePool") {
@@ -290,7 +442,18 @@ class Describer {
       d.kind = LayerKind::kConcat;
       d.c_in = 0;
       for (const auto& a : acts) d.c_in += dims_of(g_.value(a).shape).c;
-    } else if (is_binary(n.op)) {
+    }
+    return d;
+  }
+
+  void unweighted(const Node& n) {
+    const auto acts = activations(n);
+    if (acts.empty()) return;  // constant computation: nothing runs at inference
+    const Stored s = stored(acts[0]);
+    reads_.insert(acts[0]);
+    LayerDesc d = layer_of(n, acts, s);
+    std::string out = n.outputs[0];
+    if (is_binary(n.op)) {
       const int64_t full = numel(with_batch(g_.value(n.outputs[0]).shape, 1));
       d.inputs = 0;
       for (const auto& a : acts) d.inputs += numel(with_batch(g_.value(a).shape, 1)) == full;
@@ -314,6 +477,8 @@ class Describer {
   std::set<const Node*> absorbed_;
   std::unordered_map<std::string, Stored> stored_;
   std::set<std::pair<std::string, Precision>> reordered_;
+  std::set<std::string> reads_;                            // tensors some layer reads
+  std::unordered_map<std::string, size_t> dequantize_at_;  // DQ output -> its entry in out_
   std::vector<LayerDesc> out_;
 };
 

@@ -45,13 +45,22 @@ struct LayerDesc {
   int wbits = 0;   // weight bits (0: no weights)
   int abits = 32;  // bits of the activations read
   int obits = 32;  // bits of the activations written (a reorder's destination width)
+  // 8-bit integer activations are u8 unless these say s8 (read / written). oneDNN's VNNI kernels
+  // multiply u8 x s8: an s8 source costs a shift and a compensation term.
+  bool s8_in = false, s8_out = false;
+  // kReorder only: a QuantizeLinear / DequantizeLinear node of the graph (named after the node),
+  // which the evaluator runs, and measure() times, as a step of its own. false: a conversion
+  // describe() infers at a precision-mode boundary, which oneDNN folds into the reading layer.
+  bool graph_op = false;
 };
 
 // The precision a compressed graph carries on its Conv/Gemm nodes (attrs "precision" and "wbits",
 // model/graph.hpp), as describe()'s per_layer map: an int8 layer reads 8-bit activations; a float
 // layer with wbits below its mode's width has quantized weights. Nodes without the attributes are
-// left out (they take describe()'s fallback). Throws ModelError naming a node whose precision
-// attribute is not fp32/bf16/int8.
+// left out (they take describe()'s fallback). In a QDQ graph a layer marked int8 that the
+// evaluator runs in float (a stem with fewer than 4 input channels, evaluator/fusion.hpp) is
+// reported as fp32 with its weight bits (its weights are dequantized at compile time).
+// Throws ModelError naming a node whose precision attribute is not fp32/bf16/int8.
 std::map<std::string, LayerPrecision> graph_precisions(const Graph& g);
 
 // Multiply-accumulates (Conv/Gemm) or elementary operations (pooling: one per window element,
@@ -67,6 +76,13 @@ int64_t layer_macs(const LayerDesc& d);
 // in the mode of its first activation input. The graph input and output are fp32. Wherever a layer
 // reads a tensor produced in another mode, a kReorder layer converting it is inserted (once per
 // tensor and destination mode); within one mode requantization to other bit widths is fused.
+// Quantized (QDQ) graphs are described as the oneDNN evaluator lowers them (evaluator/fusion.hpp,
+// conventions in model/graph.hpp): DQ(x_q) -> Conv/Gemm (weights DQ of an int8 initializer) ->
+// BN / activations / residual Add (read as r_q when it is DQ(r_q)) -> Q is one int8 layer reading
+// x_q (u8/s8), writing the Q's output (else float32), wbits from the node's attribute (8 when
+// absent); pooling, Concat, Flatten and Reshape between DQ and Q of one grid run in int8; every
+// other QuantizeLinear and every DequantizeLinear whose float output something reads is a kReorder
+// step named after its node (graph_op). Weight-only DQ under fp32/bf16 is that mode with wbits.
 // Throws UsageError naming the layer for bits outside 1..natural width of the mode, and
 // ModelError naming a per_layer entry that is not a Conv/Gemm of g.
 std::vector<LayerDesc> describe(const Graph& g, int64_t batch,

@@ -129,6 +129,11 @@ std::string layer_key(const LayerDesc& d) {
   append_int(o, "|w=", d.wbits);
   append_int(o, "|a=", d.abits);
   append_int(o, "|o=", d.obits);
+  if (d.s8_in || d.s8_out) {  // only where an 8-bit side is signed: older keys stay valid
+    o += "|s8=";
+    o += d.s8_in ? '1' : '0';
+    o += d.s8_out ? '1' : '0';
+  }
   return o;
 }
 
@@ -191,6 +196,11 @@ SignedLayer parse_signature(const std::string& sig, const std::string& where) {
   d.wbits = int(parse_int(get("w"), "w", where));
   d.abits = int(parse_int(get("a"), "a", where));
   d.obits = int(parse_int(get("o"), "o", where));
+  if (auto it = kv.find("s8"); it != kv.end()) {
+    if (it->second.size() != 2 || it->second.find_first_not_of("01") != std::string::npos)
+      throw DataError(where, "field 's8': expected two of 0/1, got '" + it->second + "'");
+    d.s8_in = it->second[0] == '1', d.s8_out = it->second[1] == '1';
+  }
   s.threads = int(parse_int(get("t"), "t", where));
   s.host = {get("cpu"), get("dnnl")};
   return s;
@@ -269,7 +279,7 @@ std::vector<double> measure_cached(const Graph& g, const std::vector<LayerDesc>&
     if (hit) out[k] = hit->seconds;
     // oneDNN's reorders are attributed to the layers' overhead (Measurement::reorder_s), so a
     // kReorder entry is never stored: it must not force a measurement every time.
-    missing = missing || (!hit && d.kind != LayerKind::kReorder);
+    missing = missing || (!hit && (d.kind != LayerKind::kReorder || d.graph_op));
   }
   if (!missing) return out;
   const Measurement m = measure(g, schedule, options);
@@ -282,7 +292,7 @@ std::vector<double> measure_cached(const Graph& g, const std::vector<LayerDesc>&
 double reorder_bytes(const std::vector<LayerDesc>& schedule) {
   double bytes = 0;
   for (const auto& d : schedule)
-    if (d.kind == LayerKind::kReorder)
+    if (d.kind == LayerKind::kReorder && !d.graph_op)
       bytes += double(d.batch * d.c_out * d.h_out * d.w_out) * (d.abits + d.obits) / 8;
   return bytes;
 }

@@ -32,7 +32,8 @@ struct SignedLayer {
 // One line without commas (safe as a CSV field):
 //   "conv|b=64|c=1x16|in=28x28|out=28x28|k=3x3|s=1|g=1|taps=9|n=1|res=0|fp32|w=32|a=32|o=32|
 //    t=2|cpu=AMD EPYC 9R14|dnnl=2.6.0"
-// ',' and '|' in the host strings become ' '. taps is printed to round-trip exactly.
+// ',' and '|' in the host strings become ' '. taps is printed to round-trip exactly. After "o="
+// an int8 layer or reorder with a signed side has "|s8=IO" (I, O: 1 = s8, 0 = u8).
 std::string layer_signature(const SignedLayer& s);
 // The layer part of a signature (up to "|o=32"): the key within one host and thread count.
 std::string layer_key(const LayerDesc& d);
@@ -77,7 +78,8 @@ struct ModelSample {
   double reorder_bytes = 0;
   double seconds = 0;
 };
-// Bytes read and written by the kReorder entries of a schedule (source + destination widths).
+// Bytes read and written by the inferred kReorder entries of a schedule (source + destination
+// widths); graph_op reorders are measured steps, summed with the layers.
 double reorder_bytes(const std::vector<LayerDesc>& schedule);
 // The cache key of a model sample: "model|layers=..|reorder_bytes=..|id=<hash of the layer
 // signatures>|t=..|cpu=..|dnnl=..". Not a layer signature: parse_signature rejects it.
@@ -95,8 +97,8 @@ void record(MeasureCache& cache, const std::vector<LayerDesc>& schedule, const M
 // Per-layer seconds of `schedule` on this host, a shape measured once per machine: entries whose
 // signature is in `cache` are read from it; when any is missing the model is measured once and
 // every layer a step ran for is stored (median over options.repeats), with the model sample.
-// Entries no step runs for (kReorder layers: oneDNN's reorders count as reorder_s) stay 0 and are
-// not stored.
+// Entries no step runs for (inferred kReorder layers: oneDNN's reorders count as reorder_s) stay 0
+// and are not stored; QuantizeLinear / DequantizeLinear steps (graph_op reorders) are layers.
 std::vector<double> measure_cached(const Graph& g, const std::vector<LayerDesc>& schedule,
                                    const MeasureOptions& options, MeasureCache& cache);
 

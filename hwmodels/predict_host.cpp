@@ -134,7 +134,7 @@ HostPrediction predict_host(const std::vector<LayerDesc>& schedule, const HostMo
   double layers = 0, reorders = 0;
   for (size_t k = 0; k < schedule.size(); ++k) {
     const auto& d = schedule[k];
-    if (d.kind == LayerKind::kReorder) {
+    if (d.kind == LayerKind::kReorder && !d.graph_op) {
       const double t = m.reorder_s_per_byte > 0 ? m.reorder_s_per_byte * reorder_bytes({d})
                                                 : roofline(d, m.profile).latency_s;
       out.layer_s[k] = t;
@@ -155,7 +155,7 @@ HostPrediction predict_host(const std::vector<LayerDesc>& schedule, const HostMo
 HostPrediction predict_host(const Graph& g, const std::vector<LayerDesc>& schedule, HostModel& m,
                             MeasureCache& cache, const HostPredictOptions& options) {
   const bool unseen = std::any_of(schedule.begin(), schedule.end(), [&](const LayerDesc& d) {
-    return d.kind != LayerKind::kReorder && !m.layers.count(layer_key(d));
+    return (d.kind != LayerKind::kReorder || d.graph_op) && !m.layers.count(layer_key(d));
   });
   if (options.measure_unseen && unseen && !schedule.empty()) {
     const Measurement meas = measure(g, schedule, {schedule[0].batch, m.threads, options.repeats});
@@ -163,7 +163,8 @@ HostPrediction predict_host(const Graph& g, const std::vector<LayerDesc>& schedu
     // Entries no step ran for cost nothing here; remembered (in memory) so they are not measured
     // again, but not stored: calibration needs positive latencies.
     for (size_t k = 0; k < schedule.size(); ++k)
-      if (schedule[k].kind != LayerKind::kReorder) add_layer(m, schedule[k], meas.layer_s[k]);
+      if (schedule[k].kind != LayerKind::kReorder || schedule[k].graph_op)
+        add_layer(m, schedule[k], meas.layer_s[k]);
   }
   return predict_host(schedule, m);
 }

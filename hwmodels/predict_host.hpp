@@ -11,8 +11,9 @@
 //             efficiency per kind and per-layer overhead were fitted by NNLS to the cached layers
 //             of this host and thread count in the layer's precision mode (hwmodels/calibrate.hpp;
 //             bf16 kernels are not exactly twice as fast as fp32 ones)
-//   reorders  the schedule's kReorder layers (precision-mode boundaries): reorder_s_per_byte x
-//             the bytes they convert
+//   reorders  the schedule's inferred kReorder layers (precision-mode boundaries):
+//             reorder_s_per_byte x the bytes they convert; QuantizeLinear / DequantizeLinear
+//             nodes of a QDQ graph (graph_op) run as steps of their own and count as layers
 //   model     total = layer_scale x sum(layers) + sum(reorders) + fixed_s
 //
 // layer_scale, reorder_s_per_byte and fixed_s are fitted by NNLS to the whole-model runs the

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
-#include "model/onnx_io.hpp"
+#include "models.hpp"
 
 namespace ac = autocompress;
 using ac::LayerKind;
@@ -11,10 +11,7 @@ using ac::Precision;
 
 namespace {
 
-const ac::Graph& fashion() {
-  static const ac::Graph g = ac::load_onnx(AC_SOURCE_DIR "/examples/fashion_cnn.onnx");
-  return g;
-}
+const ac::Graph& fashion() { return ac::testing::fashion_cnn(); }
 
 struct Expected {
   const char* name;

@@ -1,0 +1,24 @@
+// The model a costing graph stands for, runnable by the oneDNN evaluator, so that int8 and
+// weight-quantized recipes can be measured without the user's calibration data.
+//
+// A costing graph (cli `profile --recipe`, bench/hw_prediction_study) carries the recipe's modes
+// as Conv/Gemm attributes only (precision, wbits; model/graph.hpp). runnable_model() writes them
+// into the graph with the quantize pass (compressors/quantize_pass.hpp), exactly as `apply` does,
+// but with activation statistics from a fixed synthetic input instead of calibration data: latency
+// depends on the shapes, the modes and whether an 8-bit tensor is u8 or s8 (>= 0 or not), not on
+// the scales. The synthetic input has both signs, as normalized images do, and ReLU outputs stay
+// >= 0 whatever the input, so the u8/s8 choices are those of the real model.
+#pragma once
+
+#include "model/graph.hpp"
+
+namespace autocompress {
+
+// True when some Conv/Gemm of g is int8 or has weights below 8 bits (attrs, not yet QDQ).
+bool needs_quantization(const Graph& g);
+
+// g with its int8 / weight-quantized layers quantized (QDQ), for measuring; g itself when there is
+// nothing to quantize. `samples`: synthetic inputs the statistics are collected on.
+Graph runnable_model(const Graph& g, int64_t samples = 8);
+
+}  // namespace autocompress
