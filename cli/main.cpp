@@ -13,6 +13,7 @@
 #include "cli/hw_commands.hpp"
 #include "cli/pareto_commands.hpp"
 #include "cli/search_commands.hpp"
+#include "cli/serve_commands.hpp"
 #include "cli/storage_commands.hpp"
 #include "common/error.hpp"
 #include "data/dataset.hpp"
@@ -248,6 +249,7 @@ int main(int argc, char** argv) {
   ac::cli::StorageCommands storage_commands(app);  // studies, trials, export
   ac::cli::SearchCommands search_commands(app);    // search, ask, tell, sensitivity
   ac::cli::ParetoCommands pareto_commands(app);    // pareto, report
+  ac::cli::ServeCommands serve_commands(app);      // serve (external samplers)
 
   try {
     app.parse(argc, argv);
@@ -255,6 +257,7 @@ int main(int argc, char** argv) {
     if (auto rc = storage_commands.run()) return *rc;
     if (auto rc = search_commands.run()) return *rc;
     if (auto rc = pareto_commands.run()) return *rc;
+    if (auto rc = serve_commands.run()) return *rc;
     if (auto rc = compress_commands.run()) return *rc;
     if (*inspect_cmd) return inspect(ia);
     if (*eval_cmd) return eval(ea);

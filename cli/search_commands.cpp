@@ -317,6 +317,18 @@ int run_sensitivity(const State& s) {
 
 struct SearchCommands::State : cli::State {};
 
+struct FlagsState : cli::State {};  // ProblemFlags' (the anonymous one is not nameable outside)
+
+ProblemFlags::ProblemFlags(CLI::App* command) : s_(std::make_unique<FlagsState>()) {
+  add_problem_flags(command, s_->a, s_->opts, false);
+}
+ProblemFlags::~ProblemFlags() = default;
+std::pair<ProblemConfig, StudyOptions> ProblemFlags::effective() const {
+  return cli::effective(*s_);
+}
+bool ProblemFlags::given(const std::string& key) const { return cli::given(*s_, key); }
+const std::string& ProblemFlags::db() const { return s_->a.db; }
+
 SearchCommands::SearchCommands(CLI::App& app) : s_(std::make_unique<State>()) {
   Args& a = s_->a;
   s_->search = app.add_subcommand("search", "Search Pareto-optimal compression recipes");

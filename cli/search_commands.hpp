@@ -8,6 +8,10 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <utility>
+
+#include "search/study.hpp"
 
 namespace CLI {
 class App;
@@ -27,6 +31,20 @@ class SearchCommands {
  private:
   struct State;
   std::unique_ptr<State> s_;
+};
+
+// The problem and study flags of `search` (without its budget flags) on another command, e.g.
+// `serve`, so that it describes the identical problem: defaults <- --config <- flags.
+class ProblemFlags {
+ public:
+  explicit ProblemFlags(CLI::App* command);
+  ~ProblemFlags();
+  std::pair<ProblemConfig, StudyOptions> effective() const;
+  bool given(const std::string& key) const;  // "sampler", "seed", ... (search_commands.cpp)
+  const std::string& db() const;
+
+ private:
+  std::unique_ptr<struct FlagsState> s_;
 };
 
 }  // namespace autocompress::cli
