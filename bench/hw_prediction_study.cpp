@@ -9,15 +9,20 @@
 //
 // Random recipes: each prunable dependency group pruned with probability q_prune by 25/50/75 %
 // (channels kept in multiples of 16); each Conv/Gemm (group 1) factorized with probability q_rank
-// to rank 25/50 %; each Conv/Gemm (both factors of a factorized one) in bf16 with probability
-// q_bf16; the three probabilities drawn per recipe, so recipes range from untouched to heavily
-// compressed. Weights are not refitted: latency depends on shapes and modes only.
+// to rank 25/50 %; each Conv/Gemm (both factors of a factorized one) in int8 with probability
+// q_int8 (--int8 caps it; 0 gives the float-only study), else bf16 with probability q_bf16; its
+// weights at 4 bits with probability q_w4 (int8: 4-bit weights; fp32 / bf16: weight-only); the
+// probabilities drawn per recipe, so recipes range from untouched to heavily compressed, float
+// only to int8 throughout. Weights are not refitted: latency depends on shapes and modes only.
+// int8 and 4-bit layers are quantized as `apply` does, on synthetic activation statistics
+// (hwmodels/runnable.hpp), and described as the evaluator lowers the QDQ graph.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <random>
@@ -31,6 +36,7 @@
 #include "hwmodels/measure.hpp"
 #include "hwmodels/predict_host.hpp"
 #include "hwmodels/roofline.hpp"
+#include "hwmodels/runnable.hpp"
 #include "model/onnx_io.hpp"
 
 namespace ac = autocompress;
@@ -41,7 +47,8 @@ struct Args {
   int64_t batch = 8;
   int threads = 1, repeats = 15, calib = 20, test = 50;
   uint64_t seed = 1;
-  std::string csv;
+  double int8 = 0.6;  // the largest per-recipe int8 probability
+  std::string csv, layers_csv;
   std::vector<std::string> models = {"examples/fashion_cnn.onnx", "tests/fixtures/resnet18_32.onnx",
                                      "tests/fixtures/mobilenet_v2_64.onnx"};
 };
@@ -51,7 +58,7 @@ struct Candidate {
   int recipe = 0;
   ac::Graph g;
   std::vector<ac::LayerDesc> schedule;
-  double macs = 0, bf16_share = 0;
+  double macs = 0, bf16_share = 0, int8_share = 0;
 };
 
 template <class T>
@@ -63,9 +70,11 @@ bool chance(std::mt19937_64& rng, double q) {
   return std::uniform_real_distribution<double>(0, 1)(rng) < q;
 }
 
-ac::Graph random_compression(const ac::Graph& base, std::mt19937_64& rng) {
+ac::Graph random_compression(const ac::Graph& base, std::mt19937_64& rng, double int8) {
   std::uniform_real_distribution<double> u(0, 1);
   const double q_prune = u(rng) * 0.7, q_rank = u(rng) * 0.4, q_bf16 = u(rng);
+  // Drawn after the float study's three, so --int8 0 gives its recipes back.
+  const double q_int8 = int8 > 0 ? u(rng) * int8 : 0, q_w4 = int8 > 0 ? u(rng) * 0.5 : 0;
   std::map<int, double> ratios;
   for (const auto& grp : ac::dependency_groups(base))
     if (grp.prunable && chance(rng, q_prune)) ratios[grp.id] = pick(rng, {0.25, 0.5, 0.75});
@@ -75,28 +84,40 @@ ac::Graph random_compression(const ac::Graph& base, std::mt19937_64& rng) {
     if ((n.op == "Gemm" || (n.op == "Conv" && n.i("group", 1) == 1)) && chance(rng, q_rank))
       ranks[n.name] = pick(rng, {0.25, 0.5});
   if (!ranks.empty()) g = ac::factorize(g, ranks);
-  std::map<std::string, bool> bf16;  // by layer, so both factors agree
+  struct Mode {
+    const char* precision;
+    int64_t wbits;
+  };
+  std::map<std::string, Mode> modes;  // by layer, so both factors agree
   for (auto& n : g.nodes) {
     if (n.op != "Conv" && n.op != "Gemm") continue;
     const auto slash = n.name.rfind("/lowrank_a");
     const std::string layer = slash == std::string::npos ? n.name : n.name.substr(0, slash);
-    if (!bf16.count(layer)) bf16[layer] = chance(rng, q_bf16);
-    if (bf16[layer]) n.attrs["precision"] = std::string("bf16");
+    if (!modes.count(layer)) {
+      const bool i8 = chance(rng, q_int8), bf = !i8 && chance(rng, q_bf16);
+      const bool w4 = int8 > 0 && chance(rng, q_w4);
+      modes[layer] = {i8 ? "int8" : bf ? "bf16" : "fp32", w4 ? 4 : 8};
+    }
+    const Mode& m = modes[layer];
+    if (std::string(m.precision) != "fp32") n.attrs["precision"] = std::string(m.precision);
+    if (std::string(m.precision) == "int8" || m.wbits < 8) n.attrs["wbits"] = m.wbits;
   }
-  return g;
+  return ac::runnable_model(g);
 }
 
 Candidate make_candidate(const std::string& path, const ac::Graph& base, int recipe,
                          const Args& a) {
   std::mt19937_64 rng(a.seed * 1000003 + uint64_t(recipe) * 7919 + std::hash<std::string>{}(path));
-  Candidate c{path.substr(path.rfind('/') + 1), recipe, random_compression(base, rng), {}, 0, 0};
+  Candidate c{path.substr(path.rfind('/') + 1), recipe, random_compression(base, rng, a.int8)};
   c.schedule = ac::describe(c.g, a.batch, ac::graph_precisions(c.g));
-  double bf16_macs = 0;
+  double bf16_macs = 0, int8_macs = 0;
   for (const auto& d : c.schedule) {
     c.macs += double(ac::layer_macs(d));
     if (d.precision == ac::Precision::kBf16) bf16_macs += double(ac::layer_macs(d));
+    if (d.precision == ac::Precision::kInt8) int8_macs += double(ac::layer_macs(d));
   }
   c.bf16_share = bf16_macs / c.macs;
+  c.int8_share = int8_macs / c.macs;
   return c;
 }
 
@@ -260,6 +281,9 @@ void print_summary_row(const char* name, const Summary& s) {
               s.rho_bands, s.rho_bands_min);
 }
 
+void print_groups(const std::vector<TestRow>& rows,
+                  const std::function<std::string(const TestRow&)>& key);
+
 // `fastest`: against the fastest run of each measurement instead of the median.
 void report_whole_model(const std::vector<TestRow>& rows, bool fastest) {
   std::vector<double> m1, m2;
@@ -279,20 +303,35 @@ void report_whole_model(const std::vector<TestRow>& rows, bool fastest) {
   }
   if (fastest) return;
   std::printf("\nwithin +-10 %% by model (noise floor / host model / FLOPs only):\n");
+  print_groups(rows, [](const TestRow& r) { return r.c->model; });
+  std::printf("\nby precision mix:\n");
+  print_groups(rows, [](const TestRow& r) {
+    return std::string(r.c->int8_share > 0 ? "with int8" : "float only") +
+           (r.c->bf16_share > 0 ? " + bf16" : "");
+  });
+}
+
+// One line per group of test rows: the share within +-10 % of the noise floor, the host model and
+// FLOPs only, the measured range and the cache hits.
+void print_groups(const std::vector<TestRow>& rows,
+                  const std::function<std::string(const TestRow&)>& key) {
   std::map<std::string, std::vector<const TestRow*>> by_model;
-  for (const auto& r : rows) by_model[r.c->model].push_back(&r);
+  for (const auto& r : rows) by_model[key(r)].push_back(&r);
   for (const auto& [m, rs] : by_model) {
     std::vector<double> a, b, h, f;
     double hits = 0;
     for (const auto* r : rs)
       a.push_back(r->meas1), b.push_back(r->meas2), h.push_back(r->pred.at(kPredictors[0])),
           f.push_back(r->pred.at(kPredictors[kFlops])), hits += r->hit_share / double(rs.size());
+    std::vector<double> bias;  // signed relative error of the host model: a systematic miss
+    for (size_t i = 0; i < a.size(); ++i) bias.push_back((h[i] - a[i]) / a[i]);
     std::printf(
-        "  %-22s n=%zu  %3.0f %% / %3.0f %% / %3.0f %%   measured %.0f-%.0f us, cache "
-        "hits %.0f %% of layers\n",
+        "  %-22s n=%zu  %3.0f %% / %3.0f %% / %3.0f %%   host model median error %+.1f %%, "
+        "measured %.0f-%.0f us, cache hits %.0f %% of layers\n",
         m.c_str(), rs.size(), 100 * share_within(b, a, 0.1), 100 * share_within(h, a, 0.1),
-        100 * share_within(f, a, 0.1), 1e6 * *std::min_element(a.begin(), a.end()),
-        1e6 * *std::max_element(a.begin(), a.end()), 100 * hits);
+        100 * share_within(f, a, 0.1), 100 * quantile(bias, 0.5),
+        1e6 * *std::min_element(a.begin(), a.end()), 1e6 * *std::max_element(a.begin(), a.end()),
+        100 * hits);
   }
 }
 
@@ -304,7 +343,7 @@ void report_layers(const std::vector<TestRow>& rows, const Fitted& f) {
     const auto warm = ac::predict_host(r.c->schedule, f.all);
     for (size_t k = 0; k < r.c->schedule.size(); ++k) {
       const auto& d = r.c->schedule[k];
-      if (d.kind == ac::LayerKind::kReorder || r.layer_s[k] <= 0) continue;
+      if ((d.kind == ac::LayerKind::kReorder && !d.graph_op) || r.layer_s[k] <= 0) continue;
       const double roof = ac::roofline(d, f.all.profile).latency_s;
       for (const std::string& key : {std::string("all"), std::string(ac::kind_name(d.kind))}) {
         modeled[key].push_back(std::abs(roof - r.layer_s[k]) / r.layer_s[k]);
@@ -329,14 +368,35 @@ void report_layers(const std::vector<TestRow>& rows, const Fitted& f) {
   }
 }
 
+// Per test layer: the first measurement and the host model's prediction, with its source.
+void write_layers_csv(const std::string& path, const std::vector<TestRow>& rows, const Fitted& f) {
+  std::ofstream o(path);
+  o << "model,recipe,layer,kind,precision,source,measured_s,predicted_s,key\n";
+  for (const auto& r : rows) {
+    const auto warm = ac::predict_host(r.c->schedule, f.all);
+    for (size_t k = 0; k < r.c->schedule.size(); ++k) {
+      const auto& d = r.c->schedule[k];
+      if (d.kind == ac::LayerKind::kReorder && !d.graph_op) continue;
+      o << r.c->model << "," << r.c->recipe << "," << d.name << "," << ac::kind_name(d.kind) << ","
+        << ac::precision_name(d.precision) << ","
+        << (warm.measured[k] ? "cached"
+            : warm.scaled[k] ? "scaled"
+                             : "roofline")
+        << "," << r.layer_s[k] << "," << warm.layer_s[k] << "," << ac::layer_key(d) << "\n";
+    }
+  }
+}
+
 void write_csv(const std::string& path, const std::vector<TestRow>& rows) {
   std::ofstream o(path);
-  o << "model,recipe,macs,bf16_share,cache_hits,measured1_s,measured2_s,fastest1_s,fastest2_s";
+  o << "model,recipe,macs,bf16_share,int8_share,cache_hits,measured1_s,measured2_s,fastest1_s,"
+       "fastest2_s";
   for (const char* p : kPredictors) o << ",\"" << p << "\"";
   o << "\n";
   for (const auto& r : rows) {
     o << r.c->model << "," << r.c->recipe << "," << r.c->macs << "," << r.c->bf16_share << ","
-      << r.hit_share << "," << r.meas1 << "," << r.meas2 << "," << r.min1 << "," << r.min2;
+      << r.c->int8_share << "," << r.hit_share << "," << r.meas1 << "," << r.meas2 << "," << r.min1
+      << "," << r.min2;
     for (const char* p : kPredictors) o << "," << r.pred.at(p);
     o << "\n";
   }
@@ -354,7 +414,10 @@ int main(int argc, char** argv) {
   app.add_option("--calib", a.calib, "calibration recipes per model")->capture_default_str();
   app.add_option("--test", a.test, "test recipes per model")->capture_default_str();
   app.add_option("--seed", a.seed, "recipe seed")->capture_default_str();
+  app.add_option("--int8", a.int8, "largest per-recipe int8 probability (0: float recipes only)")
+      ->capture_default_str();
   app.add_option("--csv", a.csv, "write the per-model rows here");
+  app.add_option("--layers-csv", a.layers_csv, "write the per-layer rows of the test models here");
   app.add_option("--models", a.models, "ONNX models (paths relative to the source tree)");
   CLI11_PARSE(app, argc, argv);
   try {
@@ -409,6 +472,7 @@ int main(int argc, char** argv) {
     report_whole_model(rows, true);
     report_layers(rows, f);
     if (!a.csv.empty()) write_csv(a.csv, rows);
+    if (!a.layers_csv.empty()) write_layers_csv(a.layers_csv, rows, f);
     std::filesystem::remove_all(dir);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -137,6 +137,11 @@ std::string layer_key(const LayerDesc& d) {
   return o;
 }
 
+LayerDesc as_run_here(LayerDesc d) {
+  if (d.wbits > 0) d.wbits = precision_bits(d.precision);
+  return d;
+}
+
 std::string layer_signature(const SignedLayer& s) {
   return layer_key(s.layer) + '|' + host_fields(s.threads, s.host);
 }
@@ -262,7 +267,7 @@ Measurement measure(const Graph& g, const std::vector<LayerDesc>& schedule,
   const int threads = measured_threads(options.threads);  // what really ran
   for (auto d : schedule) {
     d.batch = options.batch;  // what really ran
-    m.signatures.push_back(layer_signature({d, threads, this_host()}));
+    m.signatures.push_back(layer_signature({as_run_here(d), threads, this_host()}));
   }
   return m;
 }
@@ -275,7 +280,7 @@ std::vector<double> measure_cached(const Graph& g, const std::vector<LayerDesc>&
   for (size_t k = 0; k < schedule.size(); ++k) {
     auto d = schedule[k];
     d.batch = options.batch;
-    const auto hit = cache.get(layer_signature({d, threads, this_host()}));
+    const auto hit = cache.get(layer_signature({as_run_here(d), threads, this_host()}));
     if (hit) out[k] = hit->seconds;
     // oneDNN's reorders are attributed to the layers' overhead (Measurement::reorder_s), so a
     // kReorder entry is never stored: it must not force a measurement every time.

@@ -35,6 +35,11 @@ struct SignedLayer {
 // ',' and '|' in the host strings become ' '. taps is printed to round-trip exactly. After "o="
 // an int8 layer or reorder with a signed side has "|s8=IO" (I, O: 1 = s8, 0 = u8).
 std::string layer_signature(const SignedLayer& s);
+// d as this host's oneDNN evaluator runs it: weights at the width of the layer's mode. There are no
+// sub-byte kernels here: 4-bit int8 weights are stored as s8, and weight-only quantization under
+// fp32 / bf16 is dequantized at compile time (evaluator/fusion.hpp), so those layers run, and are
+// measured and cached, as their mode's kernel.
+LayerDesc as_run_here(LayerDesc d);
 // The layer part of a signature (up to "|o=32"): the key within one host and thread count.
 std::string layer_key(const LayerDesc& d);
 // The machine part of every signature: "t=2|cpu=AMD EPYC 9R14|dnnl=2.6.0" (cleaned as above).

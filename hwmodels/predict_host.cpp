@@ -58,7 +58,8 @@ namespace {
 
 // A measured layer into the lookups; a layer that costs nothing (no step ran for it) is looked up
 // but never scaled.
-void add_layer(HostModel& m, const LayerDesc& d, double seconds) {
+void add_layer(HostModel& m, const LayerDesc& layer, double seconds) {
+  const LayerDesc d = as_run_here(layer);
   if (!m.layers.emplace(layer_key(d), seconds).second || !(seconds > 0)) return;
   const double roof = roofline(d, m.mode_profile[int(d.precision)]).latency_s;
   m.geometry[geometry_key(d)].push_back({d, seconds, roof});
@@ -112,7 +113,7 @@ namespace {
 // nearest in roofline time, so the ratio corrects little), else the fitted roofline.
 double unseen_layer(const LayerDesc& d, const HostModel& m, bool& scaled) {
   const double roof = roofline(d, m.mode_profile[int(d.precision)]).latency_s;
-  const auto it = m.geometry.find(geometry_key(d));
+  const auto it = m.geometry.find(geometry_key(as_run_here(d)));
   scaled = it != m.geometry.end();
   if (!scaled) return roof;
   const CachedLayer* best = nullptr;
@@ -141,7 +142,7 @@ HostPrediction predict_host(const std::vector<LayerDesc>& schedule, const HostMo
       reorders += t;
       continue;
     }
-    const auto hit = m.layers.find(layer_key(d));
+    const auto hit = m.layers.find(layer_key(as_run_here(d)));
     out.measured[k] = hit != m.layers.end();
     bool scaled = false;
     out.layer_s[k] = out.measured[k] ? hit->second : unseen_layer(d, m, scaled);
@@ -155,7 +156,8 @@ HostPrediction predict_host(const std::vector<LayerDesc>& schedule, const HostMo
 HostPrediction predict_host(const Graph& g, const std::vector<LayerDesc>& schedule, HostModel& m,
                             MeasureCache& cache, const HostPredictOptions& options) {
   const bool unseen = std::any_of(schedule.begin(), schedule.end(), [&](const LayerDesc& d) {
-    return (d.kind != LayerKind::kReorder || d.graph_op) && !m.layers.count(layer_key(d));
+    return (d.kind != LayerKind::kReorder || d.graph_op) &&
+           !m.layers.count(layer_key(as_run_here(d)));
   });
   if (options.measure_unseen && unseen && !schedule.empty()) {
     const Measurement meas = measure(g, schedule, {schedule[0].batch, m.threads, options.repeats});

@@ -62,6 +62,27 @@ TEST(PredictHost, CacheForMeasuredShapesCalibratedRooflineOtherwise) {
               1e-6 * alone.layer_s[0]);
 }
 
+// This host has no sub-byte kernels: an int8 layer with 4-bit weights runs (and was measured) as
+// the 8-bit one, a weight-only 4-bit fp32 layer as the fp32 one.
+TEST(PredictHost, FourBitWeightsFindTheirModesKernelInTheCache) {
+  const auto int8 = t::conv(64, 64, 16, 3, ac::Precision::kInt8);
+  const auto fp32 = t::conv(64, 64, 16, 3);
+  const std::vector<ac::CachedMeasurement> cached{
+      {ac::layer_signature({ac::as_run_here(int8), 2, kHost}), 3e-5, 5, kStamp},
+      {ac::layer_signature({ac::as_run_here(fp32), 2, kHost}), 9e-5, 5, kStamp}};
+  const auto m = ac::fit_host_model(t::fixed_profile(), cached, 2, kHost);
+  const auto pred = ac::predict_host({t::conv(64, 64, 16, 3, ac::Precision::kInt8, 4),
+                                      t::conv(64, 64, 16, 3, ac::Precision::kFp32, 4)},
+                                     m);
+  EXPECT_TRUE(pred.measured[0]);
+  EXPECT_EQ(pred.layer_s[0], 3e-5);
+  EXPECT_TRUE(pred.measured[1]);
+  EXPECT_EQ(pred.layer_s[1], 9e-5);
+  // The roofline of a fixed-width target agrees: bits beyond the mode's are not faster.
+  EXPECT_EQ(ac::roofline(t::conv(64, 64, 16, 3, ac::Precision::kInt8, 4), m.profile).latency_s,
+            ac::roofline(int8, m.profile).latency_s);
+}
+
 TEST(PredictHost, ScalesACachedLayerOfTheSameGeometryByTheRooflineRatio) {
   // One cached conv measured 2x slower than the untuned profile predicts: a pruned variant of
   // it (fewer channels, same geometry) is predicted 2x its roofline too.
