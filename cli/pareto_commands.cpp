@@ -6,15 +6,18 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "cli/query_format.hpp"
 #include "common/error.hpp"
 #include "common/sha256.hpp"
+#include "hwmodels/measure.hpp"
 #include "hwmodels/profile.hpp"
 #include "model/onnx_io.hpp"
 #include "search/front.hpp"
 #include "search/objectives.hpp"
 #include "search/report.hpp"
+#include "search/verify.hpp"
 #include "storage/sqlite_storage.hpp"
 
 namespace autocompress::cli {
@@ -25,6 +28,8 @@ using nlohmann::json;
 
 struct Args {
   std::string db, study, format = "table", export_dir, target, model, output;
+  bool verify = false;
+  VerifyOptions v;
 };
 
 // ------------------------------------------------------------------ --target
@@ -169,9 +174,142 @@ void print_rows(const Args& a, const Study& s, const std::vector<Row>& rows,
               kSummaryLegend);
 }
 
+// ------------------------------------------------------------------ --verify
+
+// The front's points, then the study's uniform baselines that are not on it (any finished trial
+// with a recipe: a baseline pruned on validation is still a baseline).
+std::vector<VerifyItem> verify_items(const Study& s, const std::vector<FrozenTrial>& trials,
+                                     const std::vector<Row>& rows) {
+  std::vector<VerifyItem> items;
+  std::set<int64_t> on_front;
+  for (const auto& r : rows) {
+    items.push_back({r.t->number, true, uniform_policy(s, *r.t), r.recipe});
+    on_front.insert(r.t->number);
+  }
+  for (const auto& t : trials) {
+    if (on_front.count(t.number) || t.params.empty() ||
+        (t.state != TrialState::kComplete && t.state != TrialState::kPruned))
+      continue;
+    if (auto b = uniform_policy(s, t); !b.empty())
+      items.push_back({t.number, false, b, trial_recipe(s, t)});
+  }
+  return items;
+}
+
+std::string role(const VerifyItem& it) {
+  if (it.number < 0) return "original";
+  const std::string f = it.front ? "front" : "";
+  if (it.baseline.empty()) return f;
+  return f.empty() ? "uniform: " + it.baseline : f + ", uniform: " + it.baseline;
+}
+
+std::string interval(double v, double lo, double hi, const char* f) {
+  char buf[96];
+  const std::string fmt = std::string(f) + " [" + f + ", " + f + "]";
+  std::snprintf(buf, sizeof buf, fmt.c_str(), v, lo, hi);
+  return buf;
+}
+
+void print_verified(const std::vector<VerifiedTrial>& rows) {
+  std::printf("%8s  %-34s %-24s %-24s %9s  %s\n", "trial", "role", "test acc % [95% CI]",
+              "drop pts [95% CI]", "size MB", "host latency ms, median [CI]");
+  for (const auto& v : rows) {
+    const double acc = 100 * v.test.accuracy, h = 100 * kZ95 * v.accuracy_se;
+    const double dh = kZ95 * v.test.se;
+    std::printf("%8s  %-34s %-24s %-24s %9.4f  %s\n",
+                v.item.number < 0 ? "-" : std::to_string(v.item.number).c_str(),
+                role(v.item).c_str(), interval(acc, acc - h, acc + h, "%.2f").c_str(),
+                v.item.number < 0
+                    ? "-"
+                    : interval(v.test.drop, v.test.drop - dh, v.test.drop + dh, "%.2f").c_str(),
+                v.size_mb,
+                interval(v.latency_ms.median, v.latency_ms.lo, v.latency_ms.hi, "%.4f").c_str());
+  }
+}
+
+void print_pick(const char* what, const char* rule, const UniformComparison::Pick& p, double goal) {
+  if (p.number < 0) {
+    std::printf("  %s, %s: no front point qualifies\n", what, rule);
+    return;
+  }
+  std::printf(
+      "  %s, %s: trial %lld, %.2fx (goal >= %.1fx: %s); test accuracy %+.2f +- %.2f "
+      "points vs the baseline (paired SE)\n",
+      what, rule, (long long)p.number, p.ratio, goal, p.ratio >= goal ? "met" : "missed", p.diff,
+      p.se);
+}
+
+void print_comparison(const UniformComparison& c) {
+  if (c.baseline < 0) {
+    std::printf("no uniform baseline among the study's trials: no comparison\n");
+    return;
+  }
+  std::printf(
+      "\nagainst the best uniform baseline by test accuracy: trial %lld (%s, %.2f %%)\n"
+      "a front point qualifies when its test accuracy is >= the baseline's (strict) or "
+      "not below it by more than 1.96 paired SE (within CI)\n",
+      (long long)c.baseline, c.baseline_name.c_str(), 100 * c.baseline_accuracy);
+  print_pick("smaller (packed size)", "strict", c.smaller_strict, 1.3);
+  print_pick("smaller (packed size)", "within CI", c.smaller_ci, 1.3);
+  print_pick("faster (measured host latency)", "strict", c.faster_strict, 1.2);
+  print_pick("faster (measured host latency)", "within CI", c.faster_ci, 1.2);
+}
+
+// Finished trials are immutable (storage/storage.hpp), so the verification goes to study attrs:
+// "verify:<trial>" per trial ("verify:original" for the original) and "verify" for the run.
+void record_verification(const Args& a, const Study& s, const std::vector<VerifiedTrial>& rows,
+                         const json& run) {
+  SqliteStorage st(a.db, SqliteOptions{});
+  for (const auto& v : rows)
+    st.set_study_user_attr(
+        s.id,
+        "verify:" + (v.item.number < 0 ? std::string("original") : std::to_string(v.item.number)),
+        verified_json(v).dump());
+  st.set_study_user_attr(s.id, "verify", run.dump());
+}
+
+int verify(const Args& a, const Study& s, const std::vector<FrozenTrial>& trials,
+           const std::vector<Row>& rows, const std::string& title) {
+  VerifyOptions o = a.v;
+  o.model = a.model;
+  const Verifier verifier(s, o);
+  const auto items = verify_items(s, trials, rows);
+  std::fprintf(stderr, "verifying %zu trials on %lld test images...\n", items.size(),
+               (long long)verifier.test_size());
+  const auto verified = verifier.verify(items);
+  const UniformComparison c = compare_with_uniform(verified);
+  const int64_t batch = verified.front().batch;
+  json run = {{"test_source", verifier.test_source()},
+              {"test_images", verifier.test_size()},
+              {"repeats", a.v.repeats},
+              {"threads", measured_threads(a.v.threads)},
+              {"latency_batch", batch},
+              {"verified_at", unix_now()},
+              {"comparison", comparison_json(c)}};
+  record_verification(a, s, verified, run);
+  if (a.format == "json") {
+    run["rows"] = json::array();
+    for (const auto& v : verified) run["rows"].push_back(verified_json(v));
+    std::printf("%s\n", run.dump(2).c_str());
+    return 0;
+  }
+  std::printf(
+      "%s, verified on %lld test images of %s; host latency at batch %lld, %d threads, "
+      "%d interleaved runs each (median, order-statistic CI of >= 95%% coverage when "
+      "runs allow)\n",
+      title.c_str(), (long long)verifier.test_size(), verifier.test_source().c_str(),
+      (long long)batch, measured_threads(a.v.threads), a.v.repeats);
+  print_verified(verified);
+  print_comparison(c);
+  return 0;
+}
+
 int pareto(const Args& a) {
   if (a.format != "table" && a.format != "json" && a.format != "csv")
     throw UsageError("--format must be table, json or csv, got '" + a.format + "'");
+  if (a.verify && !a.target.empty())
+    throw UsageError("--verify measures latency on this host; it does not combine with --target");
+  if (a.verify && a.format == "csv") throw UsageError("--verify prints a table or json, not csv");
   auto st = open_read_only(a.db);
   const Study s = st.get_study(a.study);
   std::vector<FrozenTrial> trials = st.trials(s.id);
@@ -197,6 +335,7 @@ int pareto(const Args& a) {
   const auto rows = front_rows(s, trials, front);
   title += ": front of " + std::to_string(rows.size()) + " trials";
   if (!a.export_dir.empty()) export_recipes(a.export_dir, rows);
+  if (a.verify) return verify(a, s, trials, rows, title);
   print_rows(a, s, rows, title);
   return 0;
 }
@@ -231,6 +370,19 @@ ParetoCommands::ParetoCommands(CLI::App& app) : s_(std::make_unique<State>()) {
   p->add_option("--target", a.target,
                 "re-score latency/energy/size for this hardware profile (no new evaluations)");
   p->add_option("--model", a.model, "the study's ONNX model (default: the path it recorded)");
+  p->add_flag("--verify", a.verify,
+              "re-evaluate the front and the uniform baselines on the test split and measure "
+              "their host latency");
+  p->add_option("--test-data", a.v.test_data,
+                "--verify: test directory (its t10k split) or images file (default: the "
+                "study's data directory)");
+  p->add_option("--test-labels", a.v.test_labels, "--verify: labels of a test images file");
+  p->add_option("--test-limit,--verify-limit", a.v.test_limit,
+                "--verify: first N test images (default all)");
+  p->add_option("--repeats", a.v.repeats, "--verify: timed runs per candidate")
+      ->capture_default_str();
+  p->add_option("--threads", a.v.threads, "--verify: oneDNN threads (0 = all cores)")
+      ->capture_default_str();
 
   auto* r = s_->report = app.add_subcommand("report", "Write an HTML report of a study");
   r->add_option("--db", a.db, "SQLite trial database")->required();
