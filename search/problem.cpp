@@ -77,6 +77,8 @@ ProblemConfig parse_problem_config(const json& j, ProblemConfig c) {
         c.chunk = v.get<int64_t>();
       else if (k == "early_stopping")
         c.early_stopping = v.get<bool>();
+      else if (k == "front_stopping")
+        c.front_stopping = v.get<bool>();
       else if (k == "stop_z")
         c.stop_z = v.get<double>();
       else if (k == "latency_batch")
@@ -91,8 +93,8 @@ ProblemConfig parse_problem_config(const json& j, ProblemConfig c) {
         throw UsageError("config: unknown key '" + k +
                          "' (known: model, data, labels, calib, target, objectives, "
                          "max_accuracy_drop, max_latency_ms, max_size_mb, max_energy_mj, "
-                         "val_limit, calib_limit, chunk, early_stopping, stop_z, latency_batch, "
-                         "eval_batch, recover, space)");
+                         "val_limit, calib_limit, chunk, early_stopping, front_stopping, stop_z, "
+                         "latency_batch, eval_batch, recover, space)");
     } catch (const json::exception& e) {
       throw UsageError("config: key '" + k + "': " + e.what() + ", got " + v.dump());
     }
@@ -120,6 +122,7 @@ json problem_config_json(const ProblemConfig& c) {
           {"calib_limit", c.calib_limit},
           {"chunk", c.chunk},
           {"early_stopping", c.early_stopping},
+          {"front_stopping", c.front_stopping},
           {"stop_z", c.stop_z},
           {"latency_batch", c.latency_batch},
           {"eval_batch", c.eval_batch},
@@ -150,6 +153,23 @@ PairedDrop paired_drop(const std::vector<uint8_t>& original, const std::vector<u
 bool cannot_meet(const PairedDrop& d, double max_drop_points, double z) {
   if (max_drop_points <= 0 || d.n == 0) return false;
   return d.drop - z * d.se > max_drop_points;
+}
+
+int64_t dominated_for_sure(const PairedDrop& d, std::span<const double> known,
+                           std::span<const Sense> sense, std::span<const FrontPoint> front,
+                           double z) {
+  if (d.n == 0) return -1;
+  const double lower = d.drop - z * d.se;  // the candidate's drop is at least this, for sure
+  for (size_t i = 0; i < front.size(); ++i) {
+    const FrontPoint& f = front[i];
+    if (f.values.size() != known.size() || !(f.drop < lower)) continue;
+    bool as_good = true;
+    for (size_t j = 0; j < known.size() && as_good; ++j)
+      if (!std::isnan(known[j]))
+        as_good = sense[j] == Sense::kMaximize ? f.values[j] >= known[j] : f.values[j] <= known[j];
+    if (as_good) return int64_t(i);
+  }
+  return -1;
 }
 
 // ------------------------------------------------------------------ sensitivity
@@ -378,8 +398,50 @@ PairedDrop CompressionProblem::accuracy_of(const Recipe& r, int64_t limit, int t
                      c);
 }
 
+std::vector<FrontPoint> CompressionProblem::front_points(
+    const std::vector<FrozenTrial>& trials) const {
+  const auto acc = std::find(config_.objectives.begin(), config_.objectives.end(), "accuracy");
+  if (!config_.front_stopping || acc == config_.objectives.end()) return {};
+  const size_t m = config_.objectives.size(), a = size_t(acc - config_.objectives.begin());
+  std::vector<FrontPoint> all;
+  std::vector<double> pts;
+  for (const auto& t : trials) {
+    const auto images = t.metrics.find("images");
+    if (t.state != TrialState::kComplete || t.values.size() != m || !is_feasible(t.constraints) ||
+        images == t.metrics.end() || int64_t(images->second) != val_.size())
+      continue;
+    const auto drop = t.metrics.find("accuracy_drop");
+    all.push_back(
+        {t.number, t.values,
+         drop != t.metrics.end() ? drop->second : 100 * (original_accuracy_ - t.values[a])});
+    pts.insert(pts.end(), t.values.begin(), t.values.end());
+  }
+  std::vector<FrontPoint> front;
+  for (size_t i : pareto_front(pts, m, senses())) front.push_back(std::move(all[i]));
+  return front;
+}
+
+// Why the evaluation of a candidate should stop after the images behind `d` ("" = go on), and
+// the user attr "pruned_by" that records it.
+std::pair<std::string, std::string> CompressionProblem::stop_reason(
+    const PairedDrop& d, std::span<const double> known, std::span<const FrontPoint> front) const {
+  const auto pts = [](double v) { return std::to_string(v); };
+  const std::string est = "accuracy drop " + pts(d.drop) + " +- " + pts(d.se) + " points after " +
+                          std::to_string(d.n) + " images ";
+  if (cannot_meet(d, config_.max_accuracy_drop, config_.stop_z))
+    return {est + "cannot meet the limit " + pts(config_.max_accuracy_drop), "accuracy_constraint"};
+  if (!config_.front_stopping) return {};
+  const int64_t f = dominated_for_sure(d, known, senses(), front, config_.stop_z);
+  if (f < 0) return {};
+  const std::string n = std::to_string(front[size_t(f)].number);
+  return {est + "cannot reach the front: trial " + n + " (drop " + pts(front[size_t(f)].drop) +
+              ") is as good in every known objective",
+          "front:" + n};
+}
+
 Evaluation CompressionProblem::evaluate(const Candidate& c, int threads,
-                                        const std::function<bool()>& stop) const {
+                                        const std::function<bool()>& stop,
+                                        std::span<const FrontPoint> front) const {
   Evaluation ev;
   TrialResult& res = ev.result;
   const auto t0 = Clock::now();
@@ -397,6 +459,8 @@ Evaluation CompressionProblem::evaluate(const Candidate& c, int threads,
     const int64_t batch = std::min({config_.eval_batch, chunk, std::max<int64_t>(1, n)});
     auto ex = compile(g, {batch, threads});
     res.metrics["build_s"] = since(t0);
+    std::vector<double> known;
+    for (const auto& o : config_.objectives) known.push_back(known_value(o, k));
     std::vector<uint8_t> cand;
     PairedDrop d;
     res.state = TrialState::kComplete;
@@ -405,20 +469,19 @@ Evaluation CompressionProblem::evaluate(const Candidate& c, int threads,
       const auto part = correct(*ex, batch, b, std::min(n, b + chunk));
       cand.insert(cand.end(), part.begin(), part.end());
       d = paired_drop(original_correct_, cand);
-      if (config_.early_stopping && d.n < n &&
-          cannot_meet(d, config_.max_accuracy_drop, config_.stop_z)) {
-        res.state = TrialState::kPruned;
-        res.error = "accuracy drop " + std::to_string(d.drop) + " +- " + std::to_string(d.se) +
-                    " points after " + std::to_string(d.n) + " images cannot meet the limit " +
-                    std::to_string(config_.max_accuracy_drop);
-        break;
-      }
+      if (!config_.early_stopping || d.n >= n) continue;
+      auto [why, by] = stop_reason(d, known, front);
+      if (why.empty()) continue;
+      res.state = TrialState::kPruned;
+      res.error = std::move(why);
+      res.user_attrs["pruned_by"] = std::move(by);
+      break;
     }
     res.metrics["accuracy_drop"] = d.drop;
     res.metrics["accuracy_se"] = d.se;
     res.metrics["images"] = double(d.n);
-    for (const auto& o : config_.objectives)
-      res.values.push_back(o == "accuracy" ? d.accuracy : known_value(o, k));
+    for (size_t j = 0; j < known.size(); ++j)
+      res.values.push_back(config_.objectives[j] == "accuracy" ? d.accuracy : known[j]);
     if (config_.max_accuracy_drop > 0)
       res.constraints.push_back(d.drop - config_.max_accuracy_drop);
     for (double v : cheap_constraints(c)) res.constraints.push_back(v);

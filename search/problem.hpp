@@ -17,13 +17,25 @@
 // but the last, the trial stops as PRUNED when the one-sided lower bound of the paired drop,
 // mean - z * se (with z = `stop_z`, default 3: conservative because the test is repeated after
 // every chunk), exceeds the allowed drop: the candidate cannot meet the accuracy constraint. The
-// partial estimate is recorded. With no accuracy constraint nothing is pruned.
+// partial estimate is recorded. With no accuracy constraint nothing is pruned by this test.
+//
+// Early stopping against the front (`front_stopping`, default on): the trial also stops as PRUNED
+// when a point of the current feasible front dominates it for sure. The candidate's known
+// objectives are exact, so only accuracy is uncertain. Every front point was evaluated on all n
+// validation images and the candidate's chunks are a prefix of the same images, so both
+// accuracies are the same original's accuracy minus a paired drop: acc = orig - drop / 100. The
+// front point's drop is exact (its full run), the candidate's has the paired estimate; the
+// candidate's accuracy is below the front point's for sure when its drop's one-sided lower bound
+// mean - z * se exceeds the front point's drop: the constraint test with the front point's drop
+// as the limit. Trials pruned record why in the user attr "pruned_by" ("accuracy_constraint" or
+// "front:<trial number>").
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -53,6 +65,7 @@ struct ProblemConfig {
   int64_t calib_limit = 1000;  // calibration images
   int64_t chunk = 1000;        // images per early-stopping chunk
   bool early_stopping = true;
+  bool front_stopping = true;  // also prune candidates the current front dominates for sure
   double stop_z = 3.0;
   int64_t latency_batch = 1;  // batch of the latency / energy prediction
   int64_t eval_batch = 256;
@@ -81,6 +94,20 @@ struct PairedDrop {
 PairedDrop paired_drop(const std::vector<uint8_t>& original, const std::vector<uint8_t>& candidate);
 // True when the candidate provably (lower bound mean - z * se) exceeds max_drop.
 bool cannot_meet(const PairedDrop& d, double max_drop_points, double z);
+
+// A point of the current feasible front as early stopping sees it: its values in the problem's
+// objective order and its exact paired drop (points) on the whole validation set.
+struct FrontPoint {
+  int64_t number = -1;
+  std::vector<double> values;
+  double drop = 0;
+};
+// The first front point (index) that dominates a candidate for sure, or -1: every known objective
+// (entries of `known` that are not NaN; the uncertain accuracy entry is NaN) at least as good as
+// the candidate's, and a drop below the candidate's lower bound d.drop - z * d.se (see above).
+int64_t dominated_for_sure(const PairedDrop& d, std::span<const double> known,
+                           std::span<const Sense> sense, std::span<const FrontPoint> front,
+                           double z);
 
 // The outcome of one evaluation, ready for Storage::tell.
 struct Evaluation {
@@ -136,8 +163,13 @@ class CompressionProblem {
   // oneDNN threads). Never throws for a candidate's failure: FAIL with the error instead.
   // `stop` (may be empty) is polled between chunks; when it returns true the trial is abandoned
   // (FAIL, "interrupted").
-  Evaluation evaluate(const Candidate& c, int threads = 0,
-                      const std::function<bool()>& stop = {}) const;
+  // `front` (from front_points()) enables early stopping against the front.
+  Evaluation evaluate(const Candidate& c, int threads = 0, const std::function<bool()>& stop = {},
+                      std::span<const FrontPoint> front = {}) const;
+  // The feasible non-dominated COMPLETE trials evaluated on this problem's whole validation set
+  // (metric "images" = validation_size(); `tell`'s external values are left out), as FrontPoints.
+  // Empty when accuracy is not an objective or front stopping is off.
+  std::vector<FrontPoint> front_points(const std::vector<FrozenTrial>& trials) const;
   // Evaluates a recipe on the first `limit` validation images (0 = all): the paired drop.
   PairedDrop accuracy_of(const Recipe& r, int64_t limit, int threads = 0) const;
   // Each non-frozen knob alone at 3 levels (first, middle, last), on `limit` images.
@@ -150,6 +182,10 @@ class CompressionProblem {
   StudySpec study_spec(const std::string& name) const;
 
  private:
+  // Why to stop after the images behind `d` ("" = go on) and the "pruned_by" attr value.
+  std::pair<std::string, std::string> stop_reason(const PairedDrop& d,
+                                                  std::span<const double> known,
+                                                  std::span<const FrontPoint> front) const;
   // Per-image correctness of images [begin, end) (labels, or agreement with the original).
   std::vector<uint8_t> correct(Executor& ex, int64_t batch, int64_t begin, int64_t end) const;
 

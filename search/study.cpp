@@ -170,7 +170,13 @@ StudyRunner::StudyRunner(Storage& storage, const CompressionProblem& problem, St
     differs("sampler",
             old->sampler != spec.sampler || old->sampler_settings != spec.sampler_settings);
     differs("seed", old->user_attrs["seed"] != spec.user_attrs["seed"]);
-    differs("configuration", old->user_attrs["config"] != spec.user_attrs["config"]);
+    // Compared after parsing, so that a study recorded before a config key existed (it runs
+    // with that key's default) resumes.
+    const auto normalized = [](const std::string& text) {
+      return problem_config_json(parse_problem_config(json::parse(text.empty() ? "{}" : text)));
+    };
+    differs("configuration",
+            normalized(old->user_attrs["config"]) != normalized(spec.user_attrs["config"]));
   }
   study_ = storage.create_study(spec, true);
   sampler_ = make_sampler(opt_.sampler, opt_.seed, opt_.sampler_settings);
@@ -240,7 +246,8 @@ void StudyRunner::worker_loop(int threads) {
     std::string beat_error;
     {
       Heartbeat hb(storage_, study_.id, a.number, opt_.heartbeat_s);
-      ev = problem_.evaluate(a.x, threads, [this] { return stop_.load(); });
+      const auto front = problem_.front_points(storage_.trials(study_.id));
+      ev = problem_.evaluate(a.x, threads, [this] { return stop_.load(); }, front);
       beat_error = hb.error();
     }
     try {  // a trial failed as stale meanwhile (beat_error) is already recorded: tell refuses
