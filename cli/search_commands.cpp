@@ -60,7 +60,7 @@ struct Args {
   std::string model, data, labels, calib, target, objectives, config;
   double max_drop = 0, max_latency = 0, max_size = 0, max_energy = 0;
   int64_t val_limit = 0, calib_limit = 0, chunk = 0;
-  bool no_early_stopping = false;
+  bool no_early_stopping = false, no_front_stopping = false;
   // study
   std::string db = "autocompress_study.db", study = "autocompress", sampler = "auto",
               sampler_settings, timeout, log;
@@ -107,6 +107,9 @@ void add_problem_flags(CLI::App* c, Args& a, std::map<std::string, CLI::Option*>
   o["chunk"] = c->add_option("--chunk", a.chunk, "images per early-stopping chunk (1000)");
   o["no_early_stopping"] = c->add_flag("--no-early-stopping", a.no_early_stopping,
                                        "evaluate every trial on all validation images");
+  o["no_front_stopping"] =
+      c->add_flag("--no-front-stopping", a.no_front_stopping,
+                  "prune only by the accuracy constraint, not against the current front");
   c->add_option("--config", a.config, "study.json with the same settings (flags override it)");
   c->add_option("--db", a.db, "trial database")->capture_default_str();
   c->add_option("--study", a.study, "study name")->capture_default_str();
@@ -184,6 +187,7 @@ std::pair<ProblemConfig, StudyOptions> effective(const State& s) {
   if (given(s, "calib_limit")) pc.calib_limit = a.calib_limit;
   if (given(s, "chunk")) pc.chunk = a.chunk;
   if (given(s, "no_early_stopping")) pc.early_stopping = false;
+  if (given(s, "no_front_stopping")) pc.front_stopping = false;
   pc = parse_problem_config(json::object(), pc);  // validates
   if (given(s, "sampler")) so.sampler = a.sampler;
   if (given(s, "sampler_settings")) so.sampler_settings = a.sampler_settings;
