@@ -59,6 +59,7 @@ struct Candidate {
   ac::Graph g;
   std::vector<ac::LayerDesc> schedule;
   double macs = 0, bf16_share = 0, int8_share = 0;
+  double weight_bytes = 0;  // as the evaluator stores them (fp32 4, bf16 2, int8 1 byte)
 };
 
 template <class T>
@@ -115,6 +116,9 @@ Candidate make_candidate(const std::string& path, const ac::Graph& base, int rec
     c.macs += double(ac::layer_macs(d));
     if (d.precision == ac::Precision::kBf16) bf16_macs += double(ac::layer_macs(d));
     if (d.precision == ac::Precision::kInt8) int8_macs += double(ac::layer_macs(d));
+    if (d.wbits > 0)
+      c.weight_bytes +=
+          double(d.kh * d.kw * d.c_out * (d.c_in / d.groups)) * ac::precision_bits(d.precision) / 8;
   }
   c.bf16_share = bf16_macs / c.macs;
   c.int8_share = int8_macs / c.macs;
@@ -283,6 +287,7 @@ void print_summary_row(const char* name, const Summary& s) {
 
 void print_groups(const std::vector<TestRow>& rows,
                   const std::function<std::string(const TestRow&)>& key);
+void report_weight_context(const std::vector<TestRow>& rows);
 
 // `fastest`: against the fastest run of each measurement instead of the median.
 void report_whole_model(const std::vector<TestRow>& rows, bool fastest) {
@@ -308,6 +313,26 @@ void report_whole_model(const std::vector<TestRow>& rows, bool fastest) {
   print_groups(rows, [](const TestRow& r) {
     return std::string(r.c->int8_share > 0 ? "with int8" : "float only") +
            (r.c->bf16_share > 0 ? " + bf16" : "");
+  });
+  report_weight_context(rows);
+}
+
+// The last-level cache of this machine (sysfs), 32 MiB when unknown.
+double l3_bytes() {
+  std::ifstream in("/sys/devices/system/cpu/cpu0/cache/index3/size");
+  double kib = 0;
+  return in >> kib && kib > 0 ? kib * 1024 : 32.0 * 1024 * 1024;
+}
+
+// Whether a model's weights fit the last-level cache decides if a weight-bound layer streams them
+// from DRAM every run or finds them in L3 from the previous run: a context the layer signature
+// does not hold. The host model's median signed error by model and side of the L3 size shows it.
+void report_weight_context(const std::vector<TestRow>& rows) {
+  const double l3 = l3_bytes();
+  std::printf("\nhost model median signed error by model weights vs L3 (%.0f MiB):\n",
+              l3 / 1048576);
+  print_groups(rows, [l3](const TestRow& r) {
+    return r.c->model + (r.c->weight_bytes <= l3 ? " fits" : " exceeds");
   });
 }
 
@@ -389,14 +414,15 @@ void write_layers_csv(const std::string& path, const std::vector<TestRow>& rows,
 
 void write_csv(const std::string& path, const std::vector<TestRow>& rows) {
   std::ofstream o(path);
-  o << "model,recipe,macs,bf16_share,int8_share,cache_hits,measured1_s,measured2_s,fastest1_s,"
+  o << "model,recipe,macs,weight_bytes,bf16_share,int8_share,cache_hits,measured1_s,measured2_s,"
+       "fastest1_s,"
        "fastest2_s";
   for (const char* p : kPredictors) o << ",\"" << p << "\"";
   o << "\n";
   for (const auto& r : rows) {
-    o << r.c->model << "," << r.c->recipe << "," << r.c->macs << "," << r.c->bf16_share << ","
-      << r.c->int8_share << "," << r.hit_share << "," << r.meas1 << "," << r.meas2 << "," << r.min1
-      << "," << r.min2;
+    o << r.c->model << "," << r.c->recipe << "," << r.c->macs << "," << r.c->weight_bytes << ","
+      << r.c->bf16_share << "," << r.c->int8_share << "," << r.hit_share << "," << r.meas1 << ","
+      << r.meas2 << "," << r.min1 << "," << r.min2;
     for (const char* p : kPredictors) o << "," << r.pred.at(p);
     o << "\n";
   }

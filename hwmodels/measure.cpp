@@ -254,7 +254,10 @@ Measurement measure(const Graph& g, const std::vector<LayerDesc>& schedule,
   for (size_t k = 0; k < schedule.size(); ++k) index.emplace(schedule[k].name, k);
   for (const auto& step : profile_steps(*ex, inputs, options.repeats)) {
     m.steps_s += step.seconds;
-    const bool reorder = step.kind == "reorder";
+    // A residual copy (the sum post-op's operand converted or moved into the destination) depends
+    // on the context, not on the layer (its producer's mode, whether it is read again): it
+    // belongs to the mode boundary, as oneDNN's other reorders, not to the layer's signature.
+    const bool reorder = step.kind == "reorder" || step.kind == "residual copy";
     auto it = index.find(reorder ? "reorder:" + step.node : step.node);
     if (it != index.end() && (!reorder || schedule[it->second].kind == LayerKind::kReorder))
       m.layer_s[it->second] += step.seconds;

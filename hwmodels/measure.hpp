@@ -69,9 +69,9 @@ struct Measurement {
 };
 
 // Compiles g with the oneDNN evaluator and measures it: steps are matched to `schedule` (from
-// describe(g, options.batch, ...)) by node name; reorder steps go to reorder_s except where the
-// schedule has a kReorder layer of that name. Inputs are a fixed deterministic pattern.
-// Throws UsageError for repeats < 1 or batch < 1; evaluator errors pass through.
+// describe(g, options.batch, ...)) by node name; reorder steps and residual copies go to reorder_s
+// except where the schedule has a kReorder layer of that name. Inputs are a fixed deterministic
+// pattern. Throws UsageError for repeats < 1 or batch < 1; evaluator errors pass through.
 Measurement measure(const Graph& g, const std::vector<LayerDesc>& schedule,
                     const MeasureOptions& options);
 
