@@ -19,8 +19,8 @@ namespace {
 
 using nlohmann::json;
 
-// "8h", "30m", "90s", "1.5h" or plain seconds.
-double parse_duration(const std::string& s) {
+// "8h", "30m", "90s", "1.5h" or plain seconds; `flag` names the option in errors.
+double parse_duration(const std::string& s, const char* flag = "--timeout") {
   if (s.empty()) return 0;
   size_t used = 0;
   double v = 0;
@@ -36,7 +36,8 @@ double parse_duration(const std::string& s) {
                        : unit == "d"               ? 86400
                                                    : -1;
   if (used == 0 || scale < 0 || v < 0)
-    throw UsageError("--timeout: expected a duration like 8h, 30m, 90s, got '" + s + "'");
+    throw UsageError(std::string(flag) + ": expected a duration like 8h, 30m, 90s, got '" + s +
+                     "'");
   return v * scale;
 }
 
@@ -69,6 +70,9 @@ struct Args {
   uint64_t seed = 0;
   bool quiet = false, no_warm_start = false;
   std::string values, state = "COMPLETE";
+  // How long `ask` keeps its trial reserved (and `heartbeat` extends it): a fine-tuning run or a
+  // device measurement takes hours, and nobody sends heartbeats meanwhile.
+  std::string lease = "8h";
 };
 
 std::atomic<StudyRunner*> g_runner{nullptr};
@@ -82,6 +86,7 @@ struct State {
   CLI::App* search = nullptr;
   CLI::App* ask = nullptr;
   CLI::App* tell = nullptr;
+  CLI::App* beat = nullptr;
   CLI::App* sens = nullptr;
   std::map<std::string, CLI::Option*> opts;  // problem and study flags of `search`
 };
@@ -262,6 +267,30 @@ std::pair<ProblemConfig, StudyOptions> recorded(const Study& st) {
   return {pc, so};
 }
 
+std::string reserved_until(const Storage& storage, const Study& st, int64_t number) {
+  const auto t = storage.find_trial(st.id, number);
+  return t && t->lease_until > 0 ? utc_time(t->lease_until) : "its heartbeat grace ends (no lease)";
+}
+
+// A trial whose reservation ended (failed as stale) cannot be told or extended: say so and what to
+// do, rather than the storage's "only RUNNING trials can change".
+void refuse_if_stale(const Storage& storage, const Study& st, const Args& a) {
+  const auto t = storage.find_trial(st.id, a.trial);
+  if (!t || !failed_as_stale(*t)) return;
+  std::string copy = "it was itself a re-queued copy, so it was not re-queued again";
+  for (const auto& o : storage.trials(st.id))
+    if (o.requeued_from == t->number)
+      copy = "its recipe was re-queued as trial " + std::to_string(o.number) + " (now " +
+             to_string(o.state) + "), which `autocompress ask` hands out before any new trial";
+  throw DataError(
+      a.db, "trial " + std::to_string(t->number) + " of study '" + st.name +
+                "' was failed as stale at " + utc_time(t->finished_at) + " (" + t->error +
+                "), so its reservation is gone and nothing can be recorded on it; " + copy +
+                ". Reserve with a lease longer than your evaluation (ask --lease, default 8h) or "
+                "extend it while you work (autocompress heartbeat --db " +
+                a.db + " --study " + st.name + " --trial <N> --lease 8h)");
+}
+
 int run_ask(const State& s) {
   SqliteStorage storage(s.a.db);
   const Study st = storage.get_study(s.a.study);
@@ -269,20 +298,26 @@ int run_ask(const State& s) {
   const CompressionProblem problem(pc);
   StudyRunner runner(storage, problem, so);
   const auto asked = runner.ask_one();
+  storage.lease(st.id, asked.number, parse_duration(s.a.lease, "--lease"));
   json r = json::parse(asked.recipe_json);
   r["metrics"] = {{"study", st.name}, {"trial", asked.number}};
   std::cout << r.dump(2) << "\n";
+  const std::string where =
+      "--db " + s.a.db + " --study " + st.name + " --trial " + std::to_string(asked.number);
   std::fprintf(stderr,
-               "reserved trial %lld of study '%s'; record it with: autocompress tell --db %s "
-               "--study %s --trial %lld --values <%zu values>\n",
-               (long long)asked.number, st.name.c_str(), s.a.db.c_str(), st.name.c_str(),
-               (long long)asked.number, st.objectives.size());
+               "reserved trial %lld of study '%s' until %s (extend it with: autocompress "
+               "heartbeat %s --lease 8h); record it with: autocompress tell %s --values <%zu "
+               "values>\n",
+               (long long)asked.number, st.name.c_str(),
+               reserved_until(storage, st, asked.number).c_str(), where.c_str(), where.c_str(),
+               st.objectives.size());
   return 0;
 }
 
 int run_tell(const State& s) {
   SqliteStorage storage(s.a.db);
   const Study st = storage.get_study(s.a.study);
+  refuse_if_stale(storage, st, s.a);
   std::vector<double> values;
   for (const auto& v : split_list(s.a.values)) {
     try {
@@ -294,6 +329,16 @@ int run_tell(const State& s) {
   tell_values(storage, st, s.a.trial, values, s.a.state);
   std::printf("recorded trial %lld of study '%s' (%s)\n", (long long)s.a.trial, st.name.c_str(),
               s.a.state.c_str());
+  return 0;
+}
+
+int run_heartbeat(const State& s) {
+  SqliteStorage storage(s.a.db);
+  const Study st = storage.get_study(s.a.study);
+  refuse_if_stale(storage, st, s.a);
+  storage.lease(st.id, s.a.trial, parse_duration(s.a.lease, "--lease"));
+  std::printf("trial %lld of study '%s' is reserved until %s\n", (long long)s.a.trial,
+              st.name.c_str(), reserved_until(storage, st, s.a.trial).c_str());
   return 0;
 }
 
@@ -347,12 +392,20 @@ SearchCommands::SearchCommands(CLI::App& app) : s_(std::make_unique<State>()) {
   s_->ask = app.add_subcommand("ask", "Reserve the next trial and print its recipe (JSON)");
   s_->ask->add_option("--db", a.db, "trial database")->required();
   s_->ask->add_option("--study", a.study, "study name")->required();
+  s_->ask->add_option("--lease", a.lease, "keep the trial reserved this long (8h, 30m, 0 = none)")
+      ->capture_default_str();
   s_->tell = app.add_subcommand("tell", "Record an external evaluation of a reserved trial");
   s_->tell->add_option("--db", a.db, "trial database")->required();
   s_->tell->add_option("--study", a.study, "study name")->required();
   s_->tell->add_option("--trial", a.trial, "trial number from ask")->required();
   s_->tell->add_option("--values", a.values, "objective values in the study's order, a,b,c");
   s_->tell->add_option("--state", a.state, "COMPLETE | PRUNED | FAIL")->capture_default_str();
+  s_->beat = app.add_subcommand("heartbeat", "Extend the reservation of a trial from ask");
+  s_->beat->add_option("--db", a.db, "trial database")->required();
+  s_->beat->add_option("--study", a.study, "study name")->required();
+  s_->beat->add_option("--trial", a.trial, "trial number from ask")->required();
+  s_->beat->add_option("--lease", a.lease, "reserved from now on for this long")
+      ->capture_default_str();
 }
 
 SearchCommands::~SearchCommands() = default;
@@ -361,6 +414,7 @@ std::optional<int> SearchCommands::run() const {
   if (*s_->search) return run_search(*s_);
   if (*s_->ask) return run_ask(*s_);
   if (*s_->tell) return run_tell(*s_);
+  if (*s_->beat) return run_heartbeat(*s_);
   if (*s_->sens) {
     cli::State copy_keys;  // `given` looks flags up by key: the sensitivity command's own options
     for (auto& [k, o] : s_->opts)
