@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "search/problems.hpp"
 #include "search/rng.hpp"
@@ -130,6 +131,12 @@ void handover(benchmark::State& state, const std::string& problem_name) {
         finals[i].push_back(
             ac::continue_problem(*nsga2, problem, fork, kBudget - handovers[i]).hypervolume.back());
       }
+      // Per seed on stderr as it finishes (a long run's partial results are usable).
+      std::fprintf(
+          stderr,
+          "handover %s seed %llu: hv500 at hand-over 100 %.4f, 200 %.4f, 300 %.4f, never %.4f\n",
+          problem_name.c_str(), (unsigned long long)seed, finals[0].back(), finals[1].back(),
+          finals[2].back(), finals[3].back());
     }
   }
   for (size_t i = 0; i < handovers.size(); ++i) {
