@@ -198,14 +198,16 @@ struct TestRow {
   std::vector<double> layer_s;  // per schedule entry, first measurement
 };
 
-const char* const kPredictors[] = {
-    "host model (cache, scaled neighbours, fitted roofline)",
-    "host model without neighbour scaling", "host model, fitted roofline only (no cache lookups)",
-    "host model, leave-one-architecture-out", "FLOPs only (a x MACs + b)"};
-constexpr int kFlops = 4;
+const char* const kPredictors[] = {"host model (cache, scaled neighbours, fitted roofline)",
+                                   "host model without the weights context (L3)",
+                                   "host model without neighbour scaling",
+                                   "host model, fitted roofline only (no cache lookups)",
+                                   "host model, leave-one-architecture-out",
+                                   "FLOPs only (a x MACs + b)"};
+constexpr int kFlops = 5;
 
 struct Fitted {
-  ac::HostModel all, exact, cold;
+  ac::HostModel all, no_context, exact, cold;
   std::map<std::string, ac::HostModel> loao;  // model -> fitted without that model's entries
   FlopsModel flops;
 };
@@ -222,12 +224,17 @@ Fitted calibrate_on(const std::map<std::string, std::vector<ac::CachedMeasuremen
   };
   Fitted f;
   f.all = ac::fit_host_model(base, concat(""), threads, ac::this_host());
+  f.all.llc_bytes = ac::host_llc_bytes();  // as load_host_model does on this host
+  f.no_context = f.all;
+  f.no_context.llc_bytes = 0;
   f.exact = f.all;
   f.exact.geometry.clear();
   f.cold = f.exact;
   f.cold.layers.clear();
-  for (const auto& [m, e] : entries)
+  for (const auto& [m, e] : entries) {
     f.loao[m] = ac::fit_host_model(base, concat(m), threads, ac::this_host());
+    f.loao[m].llc_bytes = f.all.llc_bytes;
+  }
   f.flops = fit_flops(macs, seconds);
   return f;
 }
@@ -237,9 +244,10 @@ void predict_row(TestRow& r, const Fitted& f) {
   r.pred[kPredictors[0]] = warm.total_s;
   r.hit_share = double(std::count(warm.measured.begin(), warm.measured.end(), true)) /
                 double(warm.measured.size());
-  r.pred[kPredictors[1]] = ac::predict_host(r.c->schedule, f.exact).total_s;
-  r.pred[kPredictors[2]] = ac::predict_host(r.c->schedule, f.cold).total_s;
-  r.pred[kPredictors[3]] = ac::predict_host(r.c->schedule, f.loao.at(r.c->model)).total_s;
+  r.pred[kPredictors[1]] = ac::predict_host(r.c->schedule, f.no_context).total_s;
+  r.pred[kPredictors[2]] = ac::predict_host(r.c->schedule, f.exact).total_s;
+  r.pred[kPredictors[3]] = ac::predict_host(r.c->schedule, f.cold).total_s;
+  r.pred[kPredictors[4]] = ac::predict_host(r.c->schedule, f.loao.at(r.c->model)).total_s;
   r.pred[kPredictors[kFlops]] = f.flops(r.c->macs);
 }
 
@@ -317,18 +325,11 @@ void report_whole_model(const std::vector<TestRow>& rows, bool fastest) {
   report_weight_context(rows);
 }
 
-// The last-level cache of this machine (sysfs), 32 MiB when unknown.
-double l3_bytes() {
-  std::ifstream in("/sys/devices/system/cpu/cpu0/cache/index3/size");
-  double kib = 0;
-  return in >> kib && kib > 0 ? kib * 1024 : 32.0 * 1024 * 1024;
-}
-
 // Whether a model's weights fit the last-level cache decides if a weight-bound layer streams them
 // from DRAM every run or finds them in L3 from the previous run: a context the layer signature
 // does not hold. The host model's median signed error by model and side of the L3 size shows it.
 void report_weight_context(const std::vector<TestRow>& rows) {
-  const double l3 = l3_bytes();
+  const double l3 = ac::host_llc_bytes() > 0 ? ac::host_llc_bytes() : 32.0 * 1048576;
   std::printf("\nhost model median signed error by model weights vs L3 (%.0f MiB):\n",
               l3 / 1048576);
   print_groups(rows, [l3](const TestRow& r) {

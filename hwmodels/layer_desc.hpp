@@ -52,6 +52,10 @@ struct LayerDesc {
   // which the evaluator runs, and measure() times, as a step of its own. false: a conversion
   // describe() infers at a precision-mode boundary, which oneDNN folds into the reading layer.
   bool graph_op = false;
+  // Host measurement context (hwmodels/measure.hpp, weights_context): 1 when the whole model's
+  // weights fit this host's last-level cache (they stay there between runs), 0 when they do not,
+  // -1 when not recorded. describe() leaves it -1.
+  int llc = -1;
 };
 
 // The precision a compressed graph carries on its Conv/Gemm nodes (attrs "precision" and "wbits",

@@ -134,7 +134,27 @@ std::string layer_key(const LayerDesc& d) {
     o += d.s8_in ? '1' : '0';
     o += d.s8_out ? '1' : '0';
   }
+  if (d.llc >= 0) append_int(o, "|llc=", d.llc);
   return o;
+}
+
+double host_llc_bytes() {
+  static const double bytes = [] {
+    std::ifstream in("/sys/devices/system/cpu/cpu0/cache/index3/size");
+    double kib = 0;
+    return in >> kib && kib > 0 ? kib * 1024 : 0.0;
+  }();
+  return bytes;
+}
+
+int weights_context(const std::vector<LayerDesc>& schedule, double llc_bytes) {
+  if (llc_bytes <= 0) return -1;
+  double bytes = 0;
+  for (const auto& d : schedule)
+    if (d.wbits > 0)
+      bytes += double(d.kh * d.kw * d.c_out * (d.c_in / std::max<int64_t>(d.groups, 1))) *
+               precision_bits(d.precision) / 8;
+  return bytes <= llc_bytes ? 1 : 0;
 }
 
 LayerDesc as_run_here(LayerDesc d) {
@@ -206,6 +226,7 @@ SignedLayer parse_signature(const std::string& sig, const std::string& where) {
       throw DataError(where, "field 's8': expected two of 0/1, got '" + it->second + "'");
     d.s8_in = it->second[0] == '1', d.s8_out = it->second[1] == '1';
   }
+  if (kv.count("llc")) d.llc = parse_int(kv["llc"], "llc", where) != 0;
   s.threads = int(parse_int(get("t"), "t", where));
   s.host = {get("cpu"), get("dnnl")};
   return s;
@@ -338,9 +359,15 @@ std::optional<ModelSample> parse_model_signature(const std::string& sig, double 
 void record(MeasureCache& cache, const std::vector<LayerDesc>& schedule, const Measurement& m,
             int threads, int repeats) {
   double layers = 0;
+  const int context = weights_context(schedule, host_llc_bytes());
   for (size_t k = 0; k < schedule.size(); ++k)
     if (m.layer_s[k] > 0) {
       cache.put(m.signatures[k], m.layer_s[k], repeats);
+      if (context >= 0) {
+        SignedLayer s = parse_signature(m.signatures[k]);
+        s.layer.llc = context;
+        cache.put(layer_signature(s), m.layer_s[k], repeats);
+      }
       layers += m.layer_s[k];
     }
   cache.put(model_signature(m.signatures, layers, reorder_bytes(schedule), threads, this_host()),

@@ -33,13 +33,21 @@ struct SignedLayer {
 //   "conv|b=64|c=1x16|in=28x28|out=28x28|k=3x3|s=1|g=1|taps=9|n=1|res=0|fp32|w=32|a=32|o=32|
 //    t=2|cpu=AMD EPYC 9R14|dnnl=2.6.0"
 // ',' and '|' in the host strings become ' '. taps is printed to round-trip exactly. After "o="
-// an int8 layer or reorder with a signed side has "|s8=IO" (I, O: 1 = s8, 0 = u8).
+// an int8 layer or reorder with a signed side has "|s8=IO" (I, O: 1 = s8, 0 = u8), and a layer
+// recorded with its weights context "|llc=0" or "|llc=1" (LayerDesc::llc).
 std::string layer_signature(const SignedLayer& s);
 // d as this host's oneDNN evaluator runs it: weights at the width of the layer's mode. There are no
 // sub-byte kernels here: 4-bit int8 weights are stored as s8, and weight-only quantization under
 // fp32 / bf16 is dequantized at compile time (evaluator/fusion.hpp), so those layers run, and are
 // measured and cached, as their mode's kernel.
 LayerDesc as_run_here(LayerDesc d);
+// The last-level cache of this machine in bytes (sysfs; 0 when unknown), read once.
+double host_llc_bytes();
+// The context of a schedule's layers on a host with `llc_bytes` of last-level cache: 1 when the
+// weights of the whole schedule, as the evaluator stores them (as_run_here), fit it, else 0; -1
+// for llc_bytes <= 0. A weight-bound layer (small maps, many channels) reads its weights from DRAM
+// every run in the one case and from L3 in the other: the same layer, different times.
+int weights_context(const std::vector<LayerDesc>& schedule, double llc_bytes);
 // The layer part of a signature (up to "|o=32"): the key within one host and thread count.
 std::string layer_key(const LayerDesc& d);
 // The machine part of every signature: "t=2|cpu=AMD EPYC 9R14|dnnl=2.6.0" (cleaned as above).
@@ -95,7 +103,8 @@ std::string model_signature(const std::vector<std::string>& layer_signatures, do
 std::optional<ModelSample> parse_model_signature(const std::string& sig, double seconds,
                                                  int threads, const HostInfo& host);
 
-// Stores what `m` measured: every layer a step ran for, and the whole-model sample.
+// Stores what `m` measured: every layer a step ran for (under its plain signature and under the
+// one with the schedule's weights context on this host), and the whole-model sample.
 void record(MeasureCache& cache, const std::vector<LayerDesc>& schedule, const Measurement& m,
             int threads, int repeats);
 

@@ -66,15 +66,21 @@ void add_layer(HostModel& m, const LayerDesc& layer, double seconds) {
 }
 
 void fit_layers(HostModel& m, const std::vector<LatencySample>& samples) {
-  m.layer_samples = int(samples.size());
+  m.layer_samples = int(std::count_if(samples.begin(), samples.end(),
+                                      [](const LatencySample& s) { return s.layer.llc < 0; }));
   if (samples.empty()) {
     m.mode_profile.fill(m.profile);
     return;
   }
-  m.profile = calibrate(m.profile, samples).profile;
+  // The efficiencies are fitted on the context-free entries (each measurement once).
+  std::vector<LatencySample> plain;
+  for (const auto& s : samples)
+    if (s.layer.llc < 0) plain.push_back(s);
+  if (plain.empty()) plain = samples;
+  m.profile = calibrate(m.profile, plain).profile;
   for (int mode = 0; mode < kNumPrecisions; ++mode) {
     std::vector<LatencySample> own;
-    for (const auto& s : samples)
+    for (const auto& s : plain)
       if (int(s.layer.precision) == mode) own.push_back(s);
     m.mode_profile[mode] = own.empty() ? m.profile : calibrate(m.profile, own).profile;
   }
@@ -104,16 +110,21 @@ HostModel fit_host_model(const Profile& base, const std::vector<CachedMeasuremen
 
 HostModel load_host_model(const Profile& base, const MeasureCache& cache, int threads,
                           const HostInfo& host) {
-  return fit_host_model(base, cache.all(), measured_threads(threads), host);
+  HostModel m = fit_host_model(base, cache.all(), measured_threads(threads), host);
+  if (host.cpu == this_host().cpu) m.llc_bytes = host_llc_bytes();
+  return m;
 }
 
 namespace {
 
 // A layer not in the cache: a cached layer of its geometry scaled by the roofline ratio (the
 // nearest in roofline time, so the ratio corrects little), else the fitted roofline.
-double unseen_layer(const LayerDesc& d, const HostModel& m, bool& scaled) {
+double unseen_layer(const LayerDesc& d, const HostModel& m, int context, bool& scaled) {
   const double roof = roofline(d, m.mode_profile[int(d.precision)]).latency_s;
-  const auto it = m.geometry.find(geometry_key(as_run_here(d)));
+  LayerDesc h = as_run_here(d);
+  h.llc = context;
+  auto it = m.geometry.find(geometry_key(h));
+  if (it == m.geometry.end() && context >= 0) h.llc = -1, it = m.geometry.find(geometry_key(h));
   scaled = it != m.geometry.end();
   if (!scaled) return roof;
   const CachedLayer* best = nullptr;
@@ -125,9 +136,22 @@ double unseen_layer(const LayerDesc& d, const HostModel& m, bool& scaled) {
   return best->seconds * roof / best->roofline_s;
 }
 
+// The cached time of d: in its weights context when there is one, else in any.
+std::unordered_map<std::string, double>::const_iterator cached(const LayerDesc& d,
+                                                               const HostModel& m, int context) {
+  LayerDesc h = as_run_here(d);
+  if (context >= 0) {
+    h.llc = context;
+    if (auto it = m.layers.find(layer_key(h)); it != m.layers.end()) return it;
+    h.llc = -1;
+  }
+  return m.layers.find(layer_key(h));
+}
+
 }  // namespace
 
 HostPrediction predict_host(const std::vector<LayerDesc>& schedule, const HostModel& m) {
+  const int context = weights_context(schedule, m.llc_bytes);
   HostPrediction out;
   out.layer_s.resize(schedule.size());
   out.measured.resize(schedule.size());
@@ -142,10 +166,10 @@ HostPrediction predict_host(const std::vector<LayerDesc>& schedule, const HostMo
       reorders += t;
       continue;
     }
-    const auto hit = m.layers.find(layer_key(as_run_here(d)));
+    const auto hit = cached(d, m, context);
     out.measured[k] = hit != m.layers.end();
     bool scaled = false;
-    out.layer_s[k] = out.measured[k] ? hit->second : unseen_layer(d, m, scaled);
+    out.layer_s[k] = out.measured[k] ? hit->second : unseen_layer(d, m, context, scaled);
     out.scaled[k] = scaled;
     layers += out.layer_s[k];
   }
@@ -164,9 +188,14 @@ HostPrediction predict_host(const Graph& g, const std::vector<LayerDesc>& schedu
     record(cache, schedule, meas, m.threads, options.repeats);
     // Entries no step ran for cost nothing here; remembered (in memory) so they are not measured
     // again, but not stored: calibration needs positive latencies.
+    const int context = weights_context(schedule, m.llc_bytes);
     for (size_t k = 0; k < schedule.size(); ++k)
-      if (schedule[k].kind != LayerKind::kReorder || schedule[k].graph_op)
+      if (schedule[k].kind != LayerKind::kReorder || schedule[k].graph_op) {
         add_layer(m, schedule[k], meas.layer_s[k]);
+        LayerDesc d = schedule[k];
+        d.llc = context;
+        if (context >= 0) add_layer(m, d, meas.layer_s[k]);
+      }
   }
   return predict_host(schedule, m);
 }

@@ -52,6 +52,9 @@ struct HostModel {
   double reorder_s_per_byte = 0;  // without model samples: the profile's reorder roofline rate
   double fixed_s = 0;
   int layer_samples = 0, model_samples = 0;  // what the fits saw
+  // > 0 (load_host_model: this host's L3): a layer is looked up, and scaled from neighbours, in
+  // its schedule's weights context first (weights_context in hwmodels/measure.hpp), then in any.
+  double llc_bytes = 0;
 };
 
 // Fits a HostModel to the cache entries of `host` at `threads` (other entries are ignored).
@@ -59,7 +62,8 @@ struct HostModel {
 // fixed_s = 0 and reorders cost their roofline. Pure function.
 HostModel fit_host_model(const Profile& base, const std::vector<CachedMeasurement>& entries,
                          int threads, const HostInfo& host);
-// Reads `cache` and fits (threads 0 = all cores, as measure() records them).
+// Reads `cache` and fits (threads 0 = all cores, as measure() records them); on this host the
+// weights context is used (llc_bytes = host_llc_bytes()).
 HostModel load_host_model(const Profile& base, const MeasureCache& cache, int threads,
                           const HostInfo& host = this_host());
 

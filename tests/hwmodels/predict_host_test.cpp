@@ -83,6 +83,30 @@ TEST(PredictHost, FourBitWeightsFindTheirModesKernelInTheCache) {
             ac::roofline(int8, m.profile).latency_s);
 }
 
+// A layer measured in its schedule's weights context (the model's weights fit L3 or not) is read
+// from that entry; without one, from the context-free entry.
+TEST(PredictHost, PrefersTheMeasurementInTheSameWeightsContext) {
+  const auto big = t::conv(512, 512, 2, 3), small = t::conv(64, 64, 8, 3);
+  auto in = [](ac::LayerDesc d, int llc) {
+    d.llc = llc;
+    return ac::layer_signature({ac::as_run_here(d), 2, kHost});
+  };
+  const std::vector<ac::CachedMeasurement> cached{{in(big, -1), 2e-4, 5, kStamp},
+                                                  {in(big, 0), 2e-4, 5, kStamp},
+                                                  {in(big, 1), 1e-4, 5, kStamp},
+                                                  {in(small, -1), 5e-5, 5, kStamp}};
+  auto m = ac::fit_host_model(t::fixed_profile(), cached, 2, kHost);
+  EXPECT_EQ(m.layer_samples, 2);  // the context-free entries; the others are lookups only
+  const double weights = 512.0 * 512 * 9 * 4;  // the big conv's, in fp32
+  m.llc_bytes = 2 * weights;                   // both layers fit: context 1
+  auto fits = ac::predict_host({big, small}, m);
+  EXPECT_EQ(fits.layer_s[0], 1e-4);
+  EXPECT_EQ(fits.layer_s[1], 5e-5);  // no entry in context 1: the context-free one
+  m.llc_bytes = weights / 2;         // they do not fit: context 0
+  EXPECT_EQ(ac::predict_host({big, small}, m).layer_s[0], 2e-4);
+  EXPECT_EQ(ac::weights_context({big, small}, 0), -1);
+}
+
 TEST(PredictHost, ScalesACachedLayerOfTheSameGeometryByTheRooflineRatio) {
   // One cached conv measured 2x slower than the untuned profile predicts: a pruned variant of
   // it (fewer channels, same geometry) is predicted 2x its roofline too.
@@ -175,7 +199,8 @@ TEST(PredictHost, MeasuresUnseenShapesIntoTheCache) {
     EXPECT_TRUE(cache.all().empty());
     const auto warm = ac::predict_host(g, schedule, m, cache, {true, 2});
     for (size_t k = 0; k < schedule.size(); ++k) EXPECT_TRUE(warm.measured[k]) << k;
-    EXPECT_EQ(cache.all().size(), schedule.size() + 1);  // the layers and one model sample
+    // The layers (also under their weights context when the L3 size is known), one model sample.
+    EXPECT_EQ(cache.all().size(), schedule.size() * (ac::host_llc_bytes() > 0 ? 2 : 1) + 1);
     // A fresh model reads them back, and the whole-model fit has its sample.
     const auto again = ac::load_host_model(profile, cache, 1);
     EXPECT_EQ(again.model_samples, 1);
