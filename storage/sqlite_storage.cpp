@@ -48,6 +48,8 @@ struct SqliteStorage::Impl {
   double last_stale_check = 0;
   int version = kSchemaVersion;  // of the open file (a read-only open may see an older one)
   std::map<int64_t, std::set<std::string>> known_metrics;  // per study, committed names
+  // Finished trials as read by a listing, by trial_id: immutable, so never stale.
+  std::unordered_map<int64_t, FrozenTrial> finished_trials;
   std::mutex mu;
   std::mt19937 rng{std::random_device{}()};
 
@@ -634,7 +636,28 @@ struct SqliteStorage::Impl {
       }
     }
     if (out.empty()) return out;
-    load_children(study_id, out.size() == 1 ? &index.begin()->first : nullptr, out, index);
+    if (where || number) {
+      load_children(study_id, out.size() == 1 ? &index.begin()->first : nullptr, out, index);
+      return out;
+    }
+    // Finished trials never change (the contract above): a listing copies the ones read before
+    // and reads child rows only for the others, one trial at a time when they are few (the study
+    // loop lists the study before every proposal).
+    std::unordered_map<int64_t, size_t> todo;
+    for (const auto& [id, i] : index) {
+      const auto c = finished_trials.find(id);
+      if (c != finished_trials.end())
+        out[i] = c->second;
+      else
+        todo.emplace(id, i);
+    }
+    if (todo.size() > 32) {
+      load_children(study_id, nullptr, out, todo);
+    } else {
+      for (const auto& [id, i] : todo) load_children(study_id, &id, out, {{id, i}});
+    }
+    for (const auto& [id, i] : todo)
+      if (is_finished(out[i].state)) finished_trials.emplace(id, out[i]);
     return out;
   }
 
@@ -672,9 +695,11 @@ struct SqliteStorage::Impl {
     each("trial_user_attrs", "c.key, c.value",
          [](FrozenTrial& t, Query& q) { t.user_attrs[q.text(1)] = q.text(2); });
     auto by_name = [](const Param& a, const Param& b) { return a.name < b.name; };
-    for (auto& t : out)
+    for (const auto& [id, i] : index) {
+      auto& t = out[i];
       if (!std::is_sorted(t.params.begin(), t.params.end(), by_name))
         std::sort(t.params.begin(), t.params.end(), by_name);
+    }
   }
 };
 

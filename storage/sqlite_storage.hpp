@@ -14,6 +14,9 @@
 // version not newer than kSchemaVersion) before anything is written; a refused file is unchanged.
 // read_only opens never write (SQLITE_OPEN_READONLY), so queries never change or block a search.
 //
+// Listings: the finished trials a listing read are kept in memory (they never change) and copied
+// into later listings; only the other trials' child rows are read again.
+//
 // Thread-safe: one connection per object, serialized by a mutex. Never use one across fork().
 #pragma once
 

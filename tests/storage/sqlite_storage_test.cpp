@@ -135,6 +135,40 @@ TEST(SqliteStorage, ReadOnlyQueriesNeverWrite) {
   EXPECT_EQ(file_bytes(path), before);
 }
 
+// Listings reuse the finished trials they read before (immutable): what another writer does
+// meanwhile (a new trial, a RUNNING trial told) still shows, and the listing equals a fresh one.
+TEST(SqliteStorage, RepeatedListingsSeeOtherWriters) {
+  TempDir dir;
+  const auto path = dir.file("t.db");
+  SqliteStorage a(path), b(path);
+  const Study s = a.create_study(test_spec());
+  const auto running = b.ask(s.id, "b");
+  for (int i = 0; i < 3; ++i) {
+    const auto t = a.ask(s.id, "a");
+    a.set_params(s.id, t.number, test_params(t.number));
+    a.tell(s.id, t.number, test_result(t.number));
+  }
+  ASSERT_EQ(a.trials(s.id).size(), 4u);  // read (and the finished ones kept) once
+  b.set_params(s.id, running.number, test_params(9));
+  b.tell(s.id, running.number, test_result(9));
+  b.ask(s.id, "b");
+  const auto listed = a.trials(s.id);
+  ASSERT_EQ(listed.size(), 5u);
+  EXPECT_EQ(listed[0].state, TrialState::kComplete);
+  EXPECT_EQ(listed[0].values, test_result(9).values);
+  EXPECT_EQ(listed[4].state, TrialState::kRunning);
+  SqliteStorage fresh(path);
+  const auto again = fresh.trials(s.id);
+  ASSERT_EQ(again.size(), listed.size());
+  for (size_t i = 0; i < again.size(); ++i) {
+    EXPECT_EQ(listed[i].params, again[i].params) << i;
+    EXPECT_EQ(listed[i].values, again[i].values) << i;
+    EXPECT_EQ(listed[i].metrics, again[i].metrics) << i;
+    EXPECT_EQ(listed[i].user_attrs, again[i].user_attrs) << i;
+    EXPECT_EQ(listed[i].constraints, again[i].constraints) << i;
+  }
+}
+
 TEST(SqliteStorage, ReadOnlyReaderDoesNotBlockAWriter) {
   TempDir dir;
   const auto path = dir.file("t.db");
