@@ -95,7 +95,7 @@ ac::Graph random_compression(const ac::Graph& base, std::mt19937_64& rng, double
     const auto slash = n.name.rfind("/lowrank_a");
     const std::string layer = slash == std::string::npos ? n.name : n.name.substr(0, slash);
     if (!modes.count(layer)) {
-      const bool i8 = chance(rng, q_int8), bf = !i8 && chance(rng, q_bf16);
+      const bool i8 = q_int8 > 0 && chance(rng, q_int8), bf = !i8 && chance(rng, q_bf16);
       const bool w4 = int8 > 0 && chance(rng, q_w4);
       modes[layer] = {i8 ? "int8" : bf ? "bf16" : "fp32", w4 ? 4 : 8};
     }
