@@ -9,6 +9,7 @@
 #include "common/sha256.hpp"
 #include "evaluator/evaluate.hpp"
 #include "evaluator/onednn_executor.hpp"
+#include "model/onnx_io.hpp"
 
 namespace autocompress {
 
@@ -123,8 +124,9 @@ Verifier::Verifier(const Study& s, const VerifyOptions& o)
     : opt_(o), test_(std::make_unique<Test>()) {
   if (o.repeats < 1) throw UsageError("--repeats must be >= 1, got " + std::to_string(o.repeats));
   const ProblemConfig c = study_config(s, o);
+  // The test split first: a missing one fails before the problem's calibration is paid for.
+  test_->data = load_test(c, o, model_normalization(load_onnx(c.model)));
   problem_ = std::make_unique<CompressionProblem>(c);
-  test_->data = load_test(c, o, model_normalization(problem_->model()));
   check_fits(test_->data, problem_->model().value(problem_->model().inputs.at(0)).shape);
   test_->original_top1 = predictions(problem_->model());
   test_->original_correct = correct_on_test(problem_->model());

@@ -1,0 +1,22 @@
+// The small compression problem the search tests share: the example model on the first
+// `val_limit` validation images, 64 calibration images, early-stopping chunks of 100.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "search/problem.hpp"
+
+namespace autocompress {
+
+inline ProblemConfig small_problem_config(int64_t val_limit, double max_accuracy_drop) {
+  ProblemConfig c;
+  c.model = std::string(AC_SOURCE_DIR) + "/examples/fashion_cnn.onnx";
+  c.val_limit = val_limit;
+  c.calib_limit = 64;
+  c.chunk = 100;
+  c.max_accuracy_drop = max_accuracy_drop;
+  return c;
+}
+
+}  // namespace autocompress
