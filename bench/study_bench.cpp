@@ -8,7 +8,7 @@
 //   the trials listing again and front_points (early stopping against the current front);
 //   storage tell of the result.
 // (A run without --quiet also lists the trials once more per trial for its progress line.)
-// The parts alone: the listing, sampler_context on it, nsga2's ask on that context.
+// The parts alone: the listing, sampler_context on it, front_points on it, nsga2's ask.
 //   ./study_bench                        (Time = wall, CPU = this thread's)
 #include <benchmark/benchmark.h>
 
@@ -117,6 +117,12 @@ void build_context(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(ac::sampler_context(*f.problem, trials));
 }
 
+void front_points(benchmark::State& state) {
+  auto& f = fixture();
+  const auto trials = f.storage->trials(f.runner->study().id);
+  for (auto _ : state) benchmark::DoNotOptimize(f.problem->front_points(trials));
+}
+
 void nsga2_ask(benchmark::State& state) {
   auto& f = fixture();
   const auto ctx = ac::sampler_context(*f.problem, f.storage->trials(f.runner->study().id));
@@ -129,5 +135,6 @@ void nsga2_ask(benchmark::State& state) {
 BENCHMARK(study_trial)->Unit(benchmark::kMillisecond)->Iterations(100);
 BENCHMARK(list_trials)->Unit(benchmark::kMillisecond);
 BENCHMARK(build_context)->Unit(benchmark::kMillisecond);
+BENCHMARK(front_points)->Unit(benchmark::kMillisecond);
 BENCHMARK(nsga2_ask)->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();
