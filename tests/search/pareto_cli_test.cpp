@@ -14,6 +14,7 @@
 #include "common/sha256.hpp"
 #include "hwmodels/profile.hpp"
 #include "model/onnx_io.hpp"
+#include "run_cli.hpp"
 #include "search/objectives.hpp"
 #include "storage/sqlite_storage.hpp"
 
@@ -24,15 +25,7 @@ using nlohmann::json;
 
 const std::string kModel = std::string(AC_SOURCE_DIR) + "/examples/fashion_cnn.onnx";
 
-std::string run(const std::string& args, int* rc = nullptr) {
-  std::string out;
-  FILE* p = popen((std::string(AC_CLI) + " " + args + " 2>/dev/null").c_str(), "r");
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = pclose(p);
-  if (rc) *rc = WEXITSTATUS(status);
-  return out;
-}
+std::string run(const std::string& args, int* rc = nullptr) { return run_cli(args, rc); }
 
 json recipe(const std::string& sha, const std::string& precision, int wbits) {
   return {{"format", "autocompress-recipe"},
