@@ -8,6 +8,7 @@
 # (search/front.hpp hypervolume_history, the study's reference point; bench/real_hv.cpp).
 #
 #   bench/real_compare.sh run   [samplers] [seeds]   # default: all six, 0..4; resumes studies
+#                                                    # (also auto-hN: auto with handover N)
 #   bench/real_compare.sh table [samplers] [seeds]   # median [min, max] per sampler and budget
 #
 # Environment: AC (the autocompress binary, default build-hA/cli/autocompress), HV (real_hv,
@@ -34,8 +35,11 @@ run_one() {  # sampler seed
       /usr/bin/python3 bench/peer_optuna_real.py --autocompress "$AC" --sampler "${s#optuna-}" \
         --seed "$seed" --trials "$TRIALS" --db "$db" --study "$study" \
         --timing "$OUT/${s}_s$seed.timing" -- $PROBLEM ;;
+    auto-h*)  # auto handing over from bo to nsga2 at trial N (default 300), e.g. auto-h100
+      "$AC" search $PROBLEM --sampler auto --sampler-settings "{\"handover\":${s#auto-h}}" \
+        --seed "$seed" --trials "$TRIALS" --db "$db" --study "$study" -q --log "$OUT/${s}_s$seed.log" ;;
     *)
-      # --log keeps the trials/min lines; time per suggestion is not separated from evaluation.
+      # --log keeps the trials/min lines; real_hv shows the time per trial outside evaluation.
       "$AC" search $PROBLEM --sampler "$s" --seed "$seed" --trials "$TRIALS" --db "$db" \
         --study "$study" -q --log "$OUT/${s}_s$seed.log" ;;
   esac

@@ -65,7 +65,7 @@ Row measure(const std::string& label, const std::string& db, const std::string& 
 void print_summary(const std::vector<Row>& rows, const std::vector<int64_t>& budgets) {
   std::printf("\nmedian [min, max] over the studies of a label, n = studies with the budget\n");
   std::printf("%-14s %6s", "sampler", "seeds");
-  for (int64_t b : budgets) std::printf("   %-34s", ("HV after " + std::to_string(b)).c_str());
+  for (int64_t b : budgets) std::printf("   %-44s", ("HV after " + std::to_string(b)).c_str());
   std::printf("\n");
   std::vector<std::string> labels;
   for (const auto& r : rows)
@@ -78,14 +78,14 @@ void print_summary(const std::vector<Row>& rows, const std::vector<int64_t>& bud
         if (r.label == l && r.hv[k] >= 0) v.push_back(r.hv[k]);
       if (k == 0) std::printf(" %6zu", v.size());
       if (v.empty()) {
-        std::printf("   %-34s", "-");
+        std::printf("   %-44s", "-");
         continue;
       }
       char cell[96];
       std::snprintf(cell, sizeof cell, "%.5g [%.5g, %.5g] n=%zu", median(v),
                     *std::min_element(v.begin(), v.end()), *std::max_element(v.begin(), v.end()),
                     v.size());
-      std::printf("   %-34s", cell);
+      std::printf("   %-44s", cell);
     }
     std::printf("\n");
   }
