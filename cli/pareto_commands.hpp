@@ -1,6 +1,7 @@
 // The front commands of the autocompress CLI (issue 6):
 //   pareto --db D --study S [--format table|json|csv] [--export-dir DIR] [--target T [--model M]]
-//          [--verify [--test-data D [--test-labels L]] [--test-limit N] [--repeats R] [--threads T]]
+//          [--verify [--test-data D [--test-labels L]] [--test-limit N] [--repeats R]
+//                    [--threads T]]
 //       the study's front (constraint-domination) as a table: trial, objectives, a compact
 //       per-layer summary, the knee marked. --export-dir writes one recipe per front point.
 //       --target re-scores every COMPLETE trial's latency and energy for another hardware
@@ -13,8 +14,8 @@
 //       are immutable); the database is then opened for writing.
 //   report --db D --study S -o report.html
 //       one self-contained HTML file with SVG plots (search/report.hpp).
-// The database is opened read-only (except for --verify's record). Errors are autocompress::Error subclasses, turned into
-// messages in main().
+// The database is opened read-only (except for --verify's record). Errors are
+// autocompress::Error subclasses, turned into messages in main().
 #pragma once
 
 #include <memory>
