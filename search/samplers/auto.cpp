@@ -17,7 +17,7 @@ std::vector<Candidate> AutoSampler::ask(const SamplerContext& ctx, size_t q) {
 std::unique_ptr<Sampler> make_auto_sampler(uint64_t seed, const std::string& settings_json) {
   SamplerSettings s("auto", settings_json);
   const int64_t n_init = s.integer("n_init", 10, 0, 1000000);
-  const int64_t handover = s.integer("handover", 200, 0, 1000000000);  // auto.hpp
+  const int64_t handover = s.integer("handover", 300, 0, 1000000000);  // auto.hpp
   auto bo_json = nlohmann::json::object();
   if (const auto text = s.object("bo"); !text.empty()) bo_json = nlohmann::json::parse(text);
   if (!bo_json.contains("n_init")) bo_json["n_init"] = n_init;

@@ -1,21 +1,22 @@
 // The default sampler (issue 6): a Latin hypercube initial design (the random sampler's) for the
 // first n_init trials, then Bayesian optimization (bo), handing over to NSGA-II (nsga2) from trial
 // `handover` on. The phase depends on the trial number only, so workers and resumed studies agree
-// on it. Settings: n_init (10), handover (200), and "bo" / "nsga2" objects passed on to those
+// on it. Settings: n_init (10), handover (300), and "bo" / "nsga2" objects passed on to those
 // samplers.
 //
 // Where the GP stops paying for itself, measured (bench/bo_bench.cpp handover/<problem>/seeds:5;
 // BENCHMARKS.md, "Bayesian optimization sampler"): hypervolume after 500 evaluations, median of
-// seeds 0-4, hand-over at 100 / 200 / 300 / never (bo alone):
-//   ZDT1   119.74 / 120.56 / 120.58 / 120.51   (optimum 120.67; nsga2 alone 111.13)
-//   DTLZ2   26.03 /  26.21 /  26.08 /  25.74   (nsga2 alone 26.13)
+// seeds, hand-over at 100 / 200 / 300 / never (bo alone):
+//   ZDT1  (5 seeds)  119.74 / 120.56 / 120.58 / 120.51   (optimum 120.67; nsga2 alone 111.13)
+//   ZDT2  (3 seeds)  115.49 / 118.83 / 119.92 / 118.42   (nsga2 alone 94.96)
+//   DTLZ2 (5 seeds)   26.03 /  26.21 /  26.08 /  25.74   (nsga2 alone 26.13)
 // and bo's CPU per ask by trial window 0-100 / 100-200 / 200-500: 23 / 86 / ~170 ms on ZDT1, 51 /
 // 144 / ~235 ms on DTLZ2 (its GP trains on at most 200 points), against ~0.05 ms for nsga2.
-// Before ~200 trials the GP finds the front's extent far faster than NSGA-II (hand-over at 100 is
-// worse on both); after it, NSGA-II's variation around the dense front it inherits gains as much
-// (ZDT1) or more (DTLZ2, where bo alone is the worst of the four) per evaluation, at under a
-// thousandth of the CPU. 200 is the best or within seed noise of the best on both. (The real
-// problem's comparison, "Search: the real problem", stops at 200 trials: all in the bo phase.)
+// Hand-over at 100 is too early everywhere. 200 wins on DTLZ2 by 0.5 %, but on ZDT2 (concave
+// front) NSGA-II's small population loses the front's extent when it takes over early: one seed in
+// three ends at 109 instead of ~120. 300 is within 0.5 % of the best on all three and never
+// collapses, so it stays the default; bo alone past 300 gains nothing and costs ~200 ms per ask.
+// (The real problem's comparison, "Search: the real problem", stops at 200 trials: all in bo.)
 #pragma once
 
 #include <cstdint>
