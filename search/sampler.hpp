@@ -32,6 +32,10 @@ struct Observation {
   std::vector<double> values;       // one per objective (empty unless kComplete)
   std::vector<double> constraints;  // one per constraint (may be empty), feasible when all <= 0
   int64_t number = -1;              // trial number, for ordering / generations
+  // kPruned: the partial estimate recorded when the trial was stopped early (one per objective,
+  // NaN where none; may be empty). Samplers that learn from pruned trials use it as how bad
+  // they were.
+  std::vector<double> partial;
 };
 
 struct SamplerContext {

@@ -99,6 +99,7 @@ SamplerContext sampler_context(const CompressionProblem& p,
     o.x = std::move(x);
     o.state = observed_state(t.state);
     if (o.state == Observation::State::kComplete) o.values = t.values;
+    if (o.state == Observation::State::kPruned) o.partial = t.values;
     o.constraints = t.constraints;
     o.number = t.number;
     ctx.history.push_back(std::move(o));

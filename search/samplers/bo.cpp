@@ -128,9 +128,20 @@ Surrogate build_surrogate(const SamplerContext& ctx, const BoSettings& settings,
     BlackBox b;
     b.index = j;
     b.prior = j < prior.size() ? prior[j] : PriorMean{};
-    std::vector<double> y;  // values in the objective's units; PRUNED at the worst seen
-    for (size_t i : rows)
-      y.push_back(ctx.history[i].state == State::kComplete ? ctx.history[i].values[j] : worst);
+    // Values in the objective's units. A PRUNED trial enters at its partial estimate when it has
+    // one, but never better than the worst COMPLETE value: early stopping showed it is worse, and
+    // imputing only "the worst seen" erased how much worse (when the only COMPLETE trials were the
+    // warm-start baselines, every collapsed candidate looked as good as them).
+    std::vector<double> y;
+    for (size_t i : rows) {
+      const Observation& o = ctx.history[i];
+      if (o.state == State::kComplete) {
+        y.push_back(o.values[j]);
+        continue;
+      }
+      const double p = j < o.partial.size() ? o.partial[j] : NAN;
+      y.push_back(!std::isfinite(p) ? worst : maximize ? std::min(p, worst) : std::max(p, worst));
+    }
     b.warp = copula_warp(y);
     b.unwarp = b.warp.inverse();
     Eigen::VectorXd z(static_cast<Eigen::Index>(y.size()));

@@ -8,8 +8,10 @@
 //   copula (copula_warp: the cliff of collapsed accuracies does not dominate the fit); when a prior
 //   mean is given (set_prior_mean: the additive sensitivity prior for accuracy), the GP models the
 //   residual z - T(prior(x)) in the warped space, otherwise a constant mean.
-//   PRUNED trials (early-stopped: they could not meet the accuracy constraint) enter the model at
-//   the worst observed value of each black-box objective; FAIL trials are left out.
+//   PRUNED trials (early-stopped: they could not meet the accuracy constraint or reach the front)
+//   enter the model at their partial estimate (Observation::partial), capped at the worst
+//   COMPLETE value of each black-box objective (at that worst value when they have none); FAIL
+//   trials are left out.
 //   With more than max_points finished trials, the GP is trained on max_points of them: half by
 //   non-dominated rank (the front and its neighbours, most recent first within a rank), the rest
 //   the most recent others — O(max_points^3) per fit whatever the study's length.
