@@ -6,31 +6,19 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "run_cli.hpp"
 #include "storage/sqlite_storage.hpp"
 
 namespace autocompress {
 namespace {
 
 using nlohmann::json;
-
-std::string run(const std::string& args, int* rc = nullptr, bool with_stderr = false) {
-  std::string out;
-  const std::string cmd =
-      std::string(AC_CLI) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* p = popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = pclose(p);
-  if (rc) *rc = WEXITSTATUS(status);
-  return out;
-}
 
 class AskLeaseCli : public ::testing::Test {
  protected:
@@ -40,7 +28,7 @@ class AskLeaseCli : public ::testing::Test {
     ASSERT_TRUE(mkdtemp(dir_.data()));
     db_ = dir_ + "/t.db";
     int rc = -1;
-    run("search --trials 1 --val-limit 100 --calib-limit 32 --no-warm-start -q --db " + db_ +
+    run_cli("search --trials 1 --val-limit 100 --calib-limit 32 --no-warm-start -q --db " + db_ +
             " --study s",
         &rc);
     ASSERT_EQ(rc, 0);
@@ -50,7 +38,7 @@ class AskLeaseCli : public ::testing::Test {
   // Asks for a trial; returns its number.
   static int64_t ask(const std::string& extra) {
     int rc = -1;
-    const json r = json::parse(run("ask --db " + db_ + " --study s " + extra, &rc));
+    const json r = json::parse(run_cli("ask --db " + db_ + " --study s " + extra, &rc));
     EXPECT_EQ(rc, 0);
     return r.at("metrics").at("trial").get<int64_t>();
   }
@@ -74,14 +62,14 @@ TEST_F(AskLeaseCli, TheLeaseOutlivesTheGraceAndHeartbeatExtendsIt) {
   EXPECT_EQ(trial(st, n).state, TrialState::kRunning);
 
   int rc = -1;
-  const std::string beat = run("heartbeat " + where(n) + " --lease 30m", &rc);
+  const std::string beat = run_cli("heartbeat " + where(n) + " --lease 30m", &rc);
   EXPECT_EQ(rc, 0);
   EXPECT_NE(beat.find("is reserved until"), std::string::npos) << beat;
   const auto extended = trial(st, n);
   EXPECT_NEAR(extended.lease_until - extended.heartbeat_at, 1800, 1);
   EXPECT_GE(extended.heartbeat_at, t.heartbeat_at);
 
-  run("tell " + where(n) + " --values 0.8,0.05,0.02", &rc);
+  run_cli("tell " + where(n) + " --values 0.8,0.05,0.02", &rc);
   EXPECT_EQ(rc, 0);
   EXPECT_EQ(trial(st, n).state, TrialState::kComplete);
 }
@@ -94,7 +82,7 @@ TEST_F(AskLeaseCli, TellAfterTheLeaseEndedSaysTheTrialWasFailedAsStale) {
   EXPECT_EQ(trial(st, n).state, TrialState::kFail);
 
   int rc = -1;
-  const std::string told = run("tell " + where(n) + " --values 0.8,0.05,0.02", &rc, true);
+  const std::string told = run_cli("tell " + where(n) + " --values 0.8,0.05,0.02", &rc, true);
   EXPECT_NE(rc, 0);
   EXPECT_NE(told.find("trial " + std::to_string(n) + " of study 's' was failed as stale"),
             std::string::npos)
@@ -107,10 +95,10 @@ TEST_F(AskLeaseCli, TellAfterTheLeaseEndedSaysTheTrialWasFailedAsStale) {
   EXPECT_EQ(trial(st, n).state, TrialState::kFail);  // unchanged
   EXPECT_TRUE(trial(st, n).values.empty());
 
-  const std::string beat = run("heartbeat " + where(n), &rc, true);
+  const std::string beat = run_cli("heartbeat " + where(n), &rc, true);
   EXPECT_NE(rc, 0);
   EXPECT_NE(beat.find("was failed as stale"), std::string::npos) << beat;
-  run("heartbeat " + where(n) + " --lease forever", &rc);
+  run_cli("heartbeat " + where(n) + " --lease forever", &rc);
   EXPECT_NE(rc, 0);  // a usage error, also for the trial that is gone
 }
 
