@@ -72,6 +72,12 @@ std::vector<Baseline> warm_start_baselines(const CompressionSpace& s) {
   return out;
 }
 
+std::string baseline_name(const CompressionSpace& s, const Candidate& x) {
+  for (const auto& b : warm_start_baselines(s))
+    if (b.x == x) return b.name;
+  return "";
+}
+
 SamplerContext sampler_context(const CompressionProblem& p,
                                const std::vector<FrozenTrial>& trials) {
   SamplerContext ctx;
@@ -215,6 +221,7 @@ StudyRunner::Asked StudyRunner::ask_one() {
     storage_.set_params(study_.id, t.number, candidate_params(problem_.space(), a.x));
   }
   a.recipe_json = recipe_to_json(candidate_to_recipe(problem_.space(), a.x));
+  a.baseline = baseline_name(problem_.space(), a.x);
   return a;
 }
 
@@ -251,6 +258,7 @@ void StudyRunner::worker_loop(int threads) {
       ev = problem_.evaluate(a.x, threads, [this] { return stop_.load(); }, front);
       beat_error = hb.error();
     }
+    if (!a.baseline.empty()) ev.result.user_attrs["baseline"] = a.baseline;
     try {  // a trial failed as stale meanwhile (beat_error) is already recorded: tell refuses
       storage_.tell(study_.id, a.number, ev.result);
     } catch (const std::exception& e) {
@@ -346,8 +354,9 @@ void tell_values(Storage& storage, const Study& study, int64_t number,
   const auto t = storage.find_trial(study.id, number);
   if (t && !t->params.empty() && study.user_attrs.count("config")) {
     const CompressionSpace space = problem_space(parse_problem_config(cfg));
-    r.user_attrs["recipe"] =
-        recipe_to_json(candidate_to_recipe(space, candidate_from_params(space, t->params)));
+    const Candidate x = candidate_from_params(space, t->params);
+    r.user_attrs["recipe"] = recipe_to_json(candidate_to_recipe(space, x));
+    if (const std::string b = baseline_name(space, x); !b.empty()) r.user_attrs["baseline"] = b;
   }
   storage.tell(study.id, number, r);
 }

@@ -49,6 +49,10 @@ struct Baseline {
   Candidate x;
 };
 std::vector<Baseline> warm_start_baselines(const CompressionSpace& s);
+// The warm-start baseline x is, or "" (recorded as the trial's "baseline" attr, which
+// uniform_policy and `pareto --verify` read: the pruning baselines leave groups that cannot be
+// pruned at level 0, so their params alone do not read as one uniform setting).
+std::string baseline_name(const CompressionSpace& s, const Candidate& x);
 
 // Observations of the sampler from a study's trials (params decoded by the space; trials whose
 // params do not decode are skipped).
@@ -81,6 +85,7 @@ class StudyRunner {
     int64_t number = -1;
     Candidate x;
     std::string recipe_json;
+    std::string baseline;  // the warm-start baseline's name when x is one (recorded as attr)
   };
   Asked ask_one();
 

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "search/front.hpp"
 #include "storage/in_memory_storage.hpp"
 
 namespace autocompress {
@@ -46,9 +47,16 @@ TEST(Study, WarmStartThenSameSeedSameSequence) {
   const auto base = warm_start_baselines(problem().space());
   ASSERT_GE(base.size(), 3u);
   const auto trials = a.trials(ra.study().id);
-  for (size_t i = 0; i < base.size(); ++i)
+  for (size_t i = 0; i < base.size(); ++i) {
     EXPECT_EQ(candidate_from_params(problem().space(), trials[i].params), base[i].x)
         << base[i].name;
+    // Recorded by name, so that `pareto --verify` and the report know every baseline, the
+    // pruning ones included (groups that cannot be pruned keep level 0, so their params alone
+    // do not read as one uniform setting).
+    EXPECT_EQ(uniform_policy(ra.study(), trials[i]), base[i].name);
+  }
+  ASSERT_GT(trials.size(), base.size());
+  EXPECT_EQ(trials[base.size()].user_attrs.count("baseline"), 0u);
   StudyRunner rb(b, problem(), options(7));
   rb.run();
   EXPECT_EQ(params_of(a, ra.study()), params_of(b, rb.study()));
@@ -90,6 +98,8 @@ TEST(Study, AskAndTellLikeAnExternalEvaluator) {
   EXPECT_EQ(t->state, TrialState::kComplete);
   ASSERT_TRUE(t->user_attrs.count("recipe"));  // the exact recipe `ask` printed, for export
   EXPECT_EQ(t->user_attrs.at("recipe"), asked.recipe_json);
+  ASSERT_TRUE(t->user_attrs.count("baseline"));  // the first warm-start candidate, by name
+  EXPECT_EQ(t->user_attrs.at("baseline"), warm_start_baselines(problem().space()).at(0).name);
   ASSERT_EQ(t->constraints.size(), 1u);  // accuracy_drop, from the recorded original accuracy
   EXPECT_GT(t->constraints[0], 0);
   const StudySummary s = summarize(r.study(), st.trials(r.study().id));
