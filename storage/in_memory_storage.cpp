@@ -197,6 +197,18 @@ std::optional<FrozenTrial> InMemoryStorage::find_trial(int64_t study_id, int64_t
   return d.trials[size_t(number)];
 }
 
+std::vector<FrozenTrial> InMemoryStorage::trials_since(int64_t study_id, int64_t from,
+                                                       std::span<const int64_t> also) const {
+  std::lock_guard lock(mu_);
+  const auto& d = data(study_id);
+  std::set<int64_t> numbers(also.begin(), also.end());
+  for (int64_t n = std::max<int64_t>(0, from); n < int64_t(d.trials.size()); ++n) numbers.insert(n);
+  std::vector<FrozenTrial> out;
+  for (int64_t n : numbers)
+    if (n >= 0 && n < int64_t(d.trials.size())) out.push_back(d.trials[size_t(n)]);
+  return out;
+}
+
 std::vector<FrozenTrial> InMemoryStorage::trials(int64_t study_id, const Filter* where) const {
   std::lock_guard lock(mu_);
   const auto& d = data(study_id);

@@ -28,6 +28,8 @@ class InMemoryStorage final : public Storage {
 
   std::optional<FrozenTrial> find_trial(int64_t study_id, int64_t number) const override;
   std::vector<FrozenTrial> trials(int64_t study_id, const Filter* where = nullptr) const override;
+  std::vector<FrozenTrial> trials_since(int64_t study_id, int64_t from,
+                                        std::span<const int64_t> also = {}) const override;
 
  private:
   struct StudyData {

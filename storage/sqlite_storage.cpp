@@ -593,15 +593,30 @@ struct SqliteStorage::Impl {
     known_metrics[study_id].insert(added.begin(), added.end());  // committed
   }
 
-  // Trials of a study (all, the ones matching a filter, or one number), in number order.
-  std::vector<FrozenTrial> load_trials(int64_t study_id, const Filter* where,
-                                       const int64_t* number) {
+  // Trials numbered `from` or more and those numbered in `also` (Storage::trials_since).
+  struct Since {
+    int64_t from = 0;
+    std::span<const int64_t> also;
+  };
+
+  // Trials of a study (all, the ones matching a filter, one number, or those `since` selects),
+  // in number order.
+  std::vector<FrozenTrial> load_trials(int64_t study_id, const Filter* where, const int64_t* number,
+                                       const Since* since = nullptr) {
     std::string sql = std::string(
                           "SELECT trial_id, number, state, worker, started_at, finished_at, "
                           "heartbeat_at, error, requeued_from, ") +
                       (version >= 2 ? "lease_until" : "NULL") + " FROM trials WHERE study_id = ?";
     Filter::Sql f;
     if (number) sql += " AND number = ?";
+    // The numbers as one JSON array bound to one parameter: a single cached statement whatever
+    // their count.
+    std::string also;
+    if (since) {
+      sql += " AND (number >= ? OR number IN (SELECT value FROM json_each(?)))";
+      for (int64_t n : since->also) also += (also.empty() ? "[" : ",") + std::to_string(n);
+      also += also.empty() ? "[]" : "]";
+    }
     if (where) {
       f = where->to_sql();
       sql += " AND trial_id IN (SELECT trial_id FROM trials_flat WHERE study_id = ? AND (" +
@@ -615,6 +630,10 @@ struct SqliteStorage::Impl {
       int b = 1;
       q.bind(b++, study_id);
       if (number) q.bind(b++, *number);
+      if (since) {
+        q.bind(b++, since->from);
+        q.bind(b++, also);
+      }
       if (where) {
         q.bind(b++, study_id);
         for (double v : f.params) q.bind(b++, v);
@@ -824,6 +843,14 @@ std::optional<FrozenTrial> SqliteStorage::find_trial(int64_t study_id, int64_t n
       impl_->transaction(false, [&] { return impl_->load_trials(study_id, nullptr, &number); });
   if (t.empty()) return std::nullopt;
   return t[0];
+}
+
+std::vector<FrozenTrial> SqliteStorage::trials_since(int64_t study_id, int64_t from,
+                                                     std::span<const int64_t> also) const {
+  std::lock_guard lock(impl_->mu);
+  const Impl::Since since{from, also};
+  return impl_->transaction(false,
+                            [&] { return impl_->load_trials(study_id, nullptr, nullptr, &since); });
 }
 
 std::vector<FrozenTrial> SqliteStorage::trials(int64_t study_id, const Filter* where) const {

@@ -249,6 +249,45 @@ TYPED_TEST(StorageConformance, LeaseKeepsATrialWithoutHeartbeats) {
   EXPECT_FALSE(failed_as_stale(*st.find_trial(s.id, own.number)));
 }
 
+// What the study loop's incremental view reads per trial: trials from a number on, plus the ones
+// it saw unfinished, each as a full listing shows it (also after it finished meanwhile).
+TYPED_TEST(StorageConformance, TrialsSinceReadsNewAndNamedTrials) {
+  const Study s = this->st->create_study(test_spec());
+  this->record(s, 3);                        // 0..2 COMPLETE
+  const auto r3 = this->st->ask(s.id, "w");  // 3 RUNNING
+  this->record(s, 2);                        // 4, 5 COMPLETE
+  const auto r6 = this->st->ask(s.id, "w");  // 6 RUNNING
+  const auto numbers = [](const std::vector<FrozenTrial>& ts) {
+    std::vector<int64_t> out;
+    for (const auto& t : ts) out.push_back(t.number);
+    return out;
+  };
+  EXPECT_EQ(numbers(this->st->trials_since(s.id, 0)), (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(numbers(this->st->trials_since(s.id, 5)), (std::vector<int64_t>{5, 6}));
+  EXPECT_TRUE(this->st->trials_since(s.id, 7).empty());
+  const std::vector<int64_t> also = {r6.number, 99, r3.number, 1};  // any order, unknown skipped
+  EXPECT_EQ(numbers(this->st->trials_since(s.id, 5, also)), (std::vector<int64_t>{1, 3, 5, 6}));
+  // Trial 3 finishes and a new one starts: a reader that saw 0..6 asks for 7 on and 3, 6.
+  this->st->set_params(s.id, r3.number, test_params(3));
+  this->st->tell(s.id, r3.number, test_result(3));
+  this->st->ask(s.id, "w");
+  const std::vector<int64_t> unfinished = {r3.number, r6.number};
+  const auto got = this->st->trials_since(s.id, 7, unfinished);
+  ASSERT_EQ(numbers(got), (std::vector<int64_t>{3, 6, 7}));
+  const auto all = this->st->trials(s.id);
+  for (const auto& t : got) {
+    const auto& full = all.at(size_t(t.number));
+    EXPECT_EQ(t.state, full.state);
+    EXPECT_EQ(t.params, full.params);
+    EXPECT_EQ(t.values, full.values);
+    EXPECT_EQ(t.metrics, full.metrics);
+    EXPECT_EQ(t.constraints, full.constraints);
+    EXPECT_EQ(t.user_attrs, full.user_attrs);
+  }
+  EXPECT_EQ(got[0].state, TrialState::kComplete);
+  EXPECT_EQ(got[1].state, TrialState::kRunning);
+}
+
 TYPED_TEST(StorageConformance, FiltersSelectTheSameTrials) {
   const Study s = this->st->create_study(test_spec());
   this->record(s, 12);
