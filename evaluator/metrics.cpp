@@ -112,4 +112,29 @@ Metrics MetricsAccumulator::result() const {
   return m;
 }
 
+void append_top1(std::span<const float> logits, int64_t classes, std::vector<int64_t>& out) {
+  for (size_t r = 0; (r + 1) * size_t(classes) <= logits.size(); ++r) {
+    const float* row = logits.data() + r * size_t(classes);
+    out.push_back(int64_t(std::max_element(row, row + classes) - row));
+  }
+}
+
+PairedDrop paired_drop(std::span<const uint8_t> original, std::span<const uint8_t> cand) {
+  PairedDrop d;
+  d.n = int64_t(std::min(original.size(), cand.size()));
+  if (d.n == 0) return d;
+  double sum = 0, sq = 0, o = 0, c = 0;
+  for (int64_t i = 0; i < d.n; ++i) {
+    const double x = double(original[size_t(i)]) - double(cand[size_t(i)]);
+    sum += x, sq += x * x, o += original[size_t(i)], c += cand[size_t(i)];
+  }
+  const double n = double(d.n), mean = sum / n;
+  d.original = o / n, d.accuracy = c / n;
+  d.drop = 100 * mean;
+  // Sample variance of the paired differences; the standard error of their mean.
+  const double var = d.n > 1 ? std::max(0.0, (sq - n * mean * mean) / (n - 1)) : 0.0;
+  d.se = 100 * std::sqrt(var / n);
+  return d;
+}
+
 }  // namespace autocompress

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <vector>
 
 namespace autocompress {
 
@@ -31,5 +32,21 @@ class MetricsAccumulator {
   int64_t top1_ = 0, top5_ = 0, agree_ = 0;
   double kl_sum_ = 0;
 };
+
+// Index of the largest logit of each row of [rows, classes] logits, appended to `out`.
+void append_top1(std::span<const float> logits, int64_t classes, std::vector<int64_t>& out);
+
+// Paired accuracy statistics of a candidate against a reference model (the original) on the same
+// images: the drop is the mean of the per-image differences, its standard error the sample
+// standard deviation of those differences over sqrt(n). Pairing cancels the images' own
+// difficulty, so the SE of a small drop is far below that of two independent accuracies.
+struct PairedDrop {
+  int64_t n = 0;
+  double accuracy = 0;      // candidate accuracy (fraction)
+  double original = 0;      // reference accuracy on the same images (fraction)
+  double drop = 0, se = 0;  // in points (percent)
+};
+// From per-image correctness (1/0) of the reference and the candidate (the common prefix).
+PairedDrop paired_drop(std::span<const uint8_t> original, std::span<const uint8_t> candidate);
 
 }  // namespace autocompress

@@ -132,24 +132,6 @@ json problem_config_json(const ProblemConfig& c) {
 
 // ------------------------------------------------------------------ statistics
 
-PairedDrop paired_drop(const std::vector<uint8_t>& original, const std::vector<uint8_t>& cand) {
-  PairedDrop d;
-  d.n = int64_t(std::min(original.size(), cand.size()));
-  if (d.n == 0) return d;
-  double sum = 0, sq = 0, o = 0, c = 0;
-  for (int64_t i = 0; i < d.n; ++i) {
-    const double x = double(original[size_t(i)]) - double(cand[size_t(i)]);
-    sum += x, sq += x * x, o += original[size_t(i)], c += cand[size_t(i)];
-  }
-  const double n = double(d.n), mean = sum / n;
-  d.original = o / n, d.accuracy = c / n;
-  d.drop = 100 * mean;
-  // Sample variance of the paired differences; the standard error of their mean.
-  const double var = d.n > 1 ? std::max(0.0, (sq - n * mean * mean) / (n - 1)) : 0.0;
-  d.se = 100 * std::sqrt(var / n);
-  return d;
-}
-
 bool cannot_meet(const PairedDrop& d, double max_drop_points, double z) {
   if (max_drop_points <= 0 || d.n == 0) return false;
   return d.drop - z * d.se > max_drop_points;
@@ -245,14 +227,6 @@ Dataset load_split(const std::string& path, const std::string& labels, Split spl
   return load_images(path, labels, norm, limit);
 }
 
-// Argmax per row of [n, classes] logits.
-void argmax_rows(const std::vector<float>& logits, int64_t classes, std::vector<int64_t>& out) {
-  for (size_t r = 0; r * size_t(classes) < logits.size(); ++r) {
-    const float* row = logits.data() + r * size_t(classes);
-    out.push_back(int64_t(std::max_element(row, row + classes) - row));
-  }
-}
-
 }  // namespace
 
 CompressionSpace problem_space(const ProblemConfig& config) {
@@ -279,7 +253,7 @@ CompressionProblem::CompressionProblem(const ProblemConfig& config)
   // per-image correctness for the paired drop.
   auto ex = compile(model_, {config_.eval_batch, 0});
   const EvalResult r = autocompress::evaluate(*ex, model_, val_, config_.eval_batch, {}, true);
-  argmax_rows(r.outputs, r.classes, original_top1_);
+  append_top1(r.outputs, r.classes, original_top1_);
   for (size_t i = 0; i < original_top1_.size(); ++i)
     original_correct_.push_back(!val_.has_labels() || original_top1_[i] == val_.labels[i]);
   original_accuracy_ = paired_drop(original_correct_, original_correct_).original;
@@ -379,7 +353,7 @@ std::vector<uint8_t> CompressionProblem::correct(Executor& ex, int64_t batch, in
     x.data.assign(val_.images.begin() + b * per, val_.images.begin() + (b + n) * per);
     const auto y = ex.run({x});
     top.clear();
-    argmax_rows(y.at(0).data, y[0].shape.at(1), top);
+    append_top1(y.at(0).data, y[0].shape.at(1), top);
     for (int64_t i = 0; i < n; ++i) {
       const size_t at = size_t(b + i);
       out.push_back(val_.has_labels() ? top[size_t(i)] == val_.labels[at]
@@ -394,8 +368,7 @@ PairedDrop CompressionProblem::accuracy_of(const Recipe& r, int64_t limit, int t
   const int64_t batch = std::min(config_.eval_batch, std::max<int64_t>(1, n));
   auto ex = compile(build(r), {batch, threads});
   const auto c = correct(*ex, batch, 0, n);
-  return paired_drop(std::vector<uint8_t>(original_correct_.begin(), original_correct_.begin() + n),
-                     c);
+  return paired_drop(original_correct_, c);  // the first n images of both
 }
 
 std::vector<FrontPoint> CompressionProblem::front_points(

@@ -43,6 +43,7 @@
 #include "compressors/recipe.hpp"
 #include "data/dataset.hpp"
 #include "evaluator/executor.hpp"
+#include "evaluator/metrics.hpp"  // PairedDrop
 #include "hwmodels/profile.hpp"
 #include "model/graph.hpp"
 #include "search/objectives.hpp"
@@ -83,15 +84,6 @@ nlohmann::json problem_config_json(const ProblemConfig& c);
 // recipe from its params without paying for the whole problem.
 CompressionSpace problem_space(const ProblemConfig& config);
 
-// Paired accuracy statistics of a candidate against the original on the same images.
-struct PairedDrop {
-  int64_t n = 0;
-  double accuracy = 0;      // candidate accuracy (fraction)
-  double original = 0;      // original accuracy on the same images (fraction)
-  double drop = 0, se = 0;  // in points (percent)
-};
-// From per-image correctness (1/0) of the original and the candidate.
-PairedDrop paired_drop(const std::vector<uint8_t>& original, const std::vector<uint8_t>& candidate);
 // True when the candidate provably (lower bound mean - z * se) exceeds max_drop.
 bool cannot_meet(const PairedDrop& d, double max_drop_points, double z);
 

@@ -26,15 +26,6 @@ double binomial_half_cdf(int64_t k, int64_t n) {
   return std::min(1.0, p);
 }
 
-std::vector<int64_t> top1(const std::vector<float>& logits, int64_t classes) {
-  std::vector<int64_t> out;
-  for (size_t r = 0; r * size_t(classes) < logits.size(); ++r) {
-    const float* row = logits.data() + r * size_t(classes);
-    out.push_back(int64_t(std::max_element(row, row + classes) - row));
-  }
-  return out;
-}
-
 ProblemConfig study_config(const Study& s, const VerifyOptions& o) {
   const auto it = s.user_attrs.find("config");
   if (it == s.user_attrs.end())
@@ -141,7 +132,9 @@ std::vector<int64_t> Verifier::predictions(const Graph& g) const {
   const int64_t batch = problem_->config().eval_batch;
   auto ex = compile(g, {batch, opt_.threads});
   const EvalResult r = evaluate(*ex, g, test_->data, batch, {}, true);
-  return top1(r.outputs, r.classes);
+  std::vector<int64_t> top1;
+  append_top1(r.outputs, r.classes, top1);
+  return top1;
 }
 
 // Per test image: top-1 against the labels, or agreement with the original when unlabelled.

@@ -14,6 +14,7 @@
 
 #include "compressors/apply.hpp"
 #include "evaluator/evaluate.hpp"
+#include "evaluator/metrics.hpp"
 #include "evaluator/onednn_executor.hpp"
 #include "model/onnx_io.hpp"
 
@@ -32,34 +33,23 @@ Recipe uniform(const nlohmann::json& defaults) {
 }
 
 // 1 per correctly classified sample.
-std::vector<double> correct(const Graph& m, const Dataset& ds) {
+std::vector<uint8_t> correct(const Graph& m, const Dataset& ds) {
   auto ex = compile(m, {256, 1});  // one thread: no OpenMP spinning on a shared machine
   const EvalResult e = evaluate(*ex, m, ds, 256, {}, true);
-  std::vector<double> c(size_t(ds.size()));
-  for (int64_t i = 0; i < ds.size(); ++i) {
-    const float* row = e.outputs.data() + i * e.classes;
-    c[size_t(i)] = double(std::max_element(row, row + e.classes) - row == ds.labels[size_t(i)]);
-  }
+  std::vector<int64_t> top1;
+  append_top1(e.outputs, e.classes, top1);
+  std::vector<uint8_t> c(top1.size());
+  for (size_t i = 0; i < c.size(); ++i) c[i] = top1[i] == ds.labels[i];
   return c;
 }
 
-double mean(const std::vector<double>& v) {
-  return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
-}
-
-// Standard error of mean(a - b) over paired samples.
-double paired_se(const std::vector<double>& a, const std::vector<double>& b) {
-  std::vector<double> d(a.size());
-  for (size_t i = 0; i < a.size(); ++i) d[i] = a[i] - b[i];
-  const double m = mean(d);
-  double ss = 0;
-  for (double x : d) ss += (x - m) * (x - m);
-  return std::sqrt(ss / double(d.size() - 1) / double(d.size()));
+double mean(const std::vector<uint8_t>& c) {  // accuracy, fraction
+  return std::accumulate(c.begin(), c.end(), 0.0) / double(c.size());
 }
 
 struct Row {
   std::string name;
-  std::vector<double> val, test;
+  std::vector<uint8_t> val, test;
 };
 
 class Ablation : public ::testing::Test {
@@ -83,17 +73,17 @@ class Ablation : public ::testing::Test {
   static Row run(const std::string& name, const Recipe& r, const ApplyOptions& o) {
     const Graph m = apply(*ctx_, r, o);
     Row row{name, correct(m, *val_), correct(m, *test_)};
+    const PairedDrop d = paired_drop(base_->val, row.val);
     std::printf("%-44s val %.2f %% (drop %+.2f, paired SE %.2f)  test %.2f %%\n", name.c_str(),
-                100 * mean(row.val), 100 * (mean(row.val) - mean(base_->val)),
-                100 * paired_se(row.val, base_->val), 100 * mean(row.test));
+                100 * d.accuracy, -d.drop, d.se, 100 * mean(row.test));
     return row;
   }
   // Gain of `with` over `without` in points and its paired SE, printed.
   static std::pair<double, double> gain(const Row& with, const Row& without) {
-    const double g = mean(with.val) - mean(without.val), se = paired_se(with.val, without.val);
+    const PairedDrop d = paired_drop(with.val, without.val);  // the drop of `without`: the gain
     std::printf("  gain of %s over %s: %+.2f points (paired SE %.2f)\n", with.name.c_str(),
-                without.name.c_str(), 100 * g, 100 * se);
-    return {g, se};
+                without.name.c_str(), d.drop, d.se);
+    return {d.drop / 100, d.se / 100};
   }
 
   static inline ApplyContext* ctx_ = nullptr;

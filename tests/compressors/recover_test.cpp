@@ -10,6 +10,7 @@
 #include <random>
 
 #include "evaluator/evaluate.hpp"
+#include "evaluator/metrics.hpp"
 #include "evaluator/onednn_executor.hpp"
 #include "evaluator/reference.hpp"
 #include "model/onnx_io.hpp"
@@ -157,23 +158,18 @@ TEST(Recover, ExampleModelUniformHalfPruning) {
   auto correct = [&](const Graph& m) {
     auto ex = compile(m, {256, 0});
     const EvalResult e = evaluate(*ex, m, val, 256, {}, true);
-    std::vector<double> c(val.size());
-    for (int64_t i = 0; i < val.size(); ++i) {
-      const float* row = e.outputs.data() + i * e.classes;
-      c[i] = std::max_element(row, row + e.classes) - row == val.labels[i];
-    }
+    std::vector<int64_t> top1;
+    append_top1(e.outputs, e.classes, top1);
+    std::vector<uint8_t> c(top1.size());
+    for (size_t i = 0; i < c.size(); ++i) c[i] = top1[i] == val.labels[i];
     return c;
   };
-  auto mean = [](const std::vector<double>& v) {
+  auto mean = [](const std::vector<uint8_t>& v) {
     return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
   };
-  auto paired_se = [&](const std::vector<double>& a, const std::vector<double>& b) {
-    std::vector<double> d(a.size());
-    for (size_t i = 0; i < a.size(); ++i) d[i] = a[i] - b[i];
-    const double m = mean(d);
-    double ss = 0;
-    for (double x : d) ss += (x - m) * (x - m);
-    return std::sqrt(ss / double(d.size() - 1) / double(d.size()));
+  // SE (fraction) of the mean difference a - b, paired on the same images.
+  auto paired_se = [](const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
+    return paired_drop(a, b).se / 100;
   };
   const auto c_base = correct(g), c_pruned = correct(p), c_ls = correct(ls);
   const auto c_bn = correct(reestimate_batchnorm(g, p, calib, o));

@@ -160,5 +160,28 @@ TEST(Metrics, ValidatesSizes) {
   EXPECT_EQ(acc.result().count, 0);  // nothing was counted by the failed calls
 }
 
+TEST(Top1, LargestLogitPerRowFirstOnTies) {
+  std::vector<int64_t> out{7};  // appended to
+  append_top1(F{0.1f, 0.9f, 0.0f, 2.0f, 2.0f, -1.0f, -3.0f, -2.0f, -2.5f}, 3, out);
+  EXPECT_EQ(out, (L{7, 1, 0, 1}));
+}
+
+TEST(PairedDrop, MeanAndStandardError) {
+  // Differences 1, 0, 0, -1, 1, 0: drop = mean, se = sd / sqrt(n).
+  const std::vector<uint8_t> orig{1, 1, 1, 0, 1, 1}, cand{0, 1, 1, 1, 0, 1};
+  const PairedDrop d = paired_drop(orig, cand);
+  EXPECT_EQ(d.n, 6);
+  EXPECT_DOUBLE_EQ(d.drop, 100.0 * 1 / 6);
+  const double mean = 1.0 / 6,
+               var = (2 * std::pow(1 - mean, 2) + std::pow(-1 - mean, 2) + 3 * mean * mean) / 5;
+  EXPECT_NEAR(d.se, 100 * std::sqrt(var / 6), 1e-9);
+  EXPECT_NEAR(d.original, 5.0 / 6, 1e-12);
+  EXPECT_NEAR(d.accuracy, 4.0 / 6, 1e-12);
+  // The common prefix only; nothing at all: n = 0 and zeros.
+  EXPECT_EQ(paired_drop(orig, std::vector<uint8_t>{1, 1}).n, 2);
+  EXPECT_DOUBLE_EQ(paired_drop(orig, std::vector<uint8_t>{1, 1}).drop, 0);
+  EXPECT_EQ(paired_drop({}, cand).n, 0);
+}
+
 }  // namespace
 }  // namespace autocompress
