@@ -6,35 +6,20 @@
 #include <set>
 
 #include "common/error.hpp"
+#include "compressors/calibrate.hpp"
 #include "evaluator/onednn_executor.hpp"
 
 namespace autocompress {
 namespace {
 
-// Runs `g` over `ds` in batches with `tensors` added as graph outputs; calls
-// f(first_sample, batch_size, tensor index -> HostTensor) per batch.
-template <class F>
+// The calibration pass of the quantizer (compressors/calibrate.hpp) at the recovery's batch and
+// threads: f(tensor index -> HostTensor) per batch.
 void for_each_batch(const Graph& g, const std::vector<std::string>& tensors, const Dataset& ds,
-                    const RecoverOptions& o, F f) {
-  check_fits(ds, g.value(g.inputs.at(0)).shape);
-  Graph aug = g;
-  std::vector<size_t> index;
-  for (const auto& t : tensors) {
-    auto it = std::find(aug.outputs.begin(), aug.outputs.end(), t);
-    index.push_back(size_t(it - aug.outputs.begin()));
-    if (it == aug.outputs.end()) aug.outputs.push_back(t);
-  }
-  auto ex = compile(aug, {o.batch, o.threads});
-  const int64_t per = numel(ds.sample_shape);
-  for (int64_t start = 0; start < ds.size(); start += o.batch) {
-    const int64_t b = std::min(o.batch, ds.size() - start);
-    HostTensor in{with_batch(g.value(g.inputs[0]).shape, b), {}};
-    in.data.assign(ds.images.begin() + start * per, ds.images.begin() + (start + b) * per);
-    const auto out = ex->run({in});
-    std::vector<const HostTensor*> picked;
-    for (size_t k : index) picked.push_back(&out[k]);
-    f(start, b, picked);
-  }
+                    const RecoverOptions& o,
+                    const std::function<void(const std::vector<const HostTensor*>&)>& f) {
+  CalibOptions c;
+  c.batch = o.batch, c.threads = o.threads;
+  for_each_calibration_batch(g, tensors, ds, c, f);
 }
 
 // Input patches of one Conv at sampled output positions, in the weight's (c, kh, kw) order.
@@ -200,15 +185,14 @@ ReconstructionStats collect_reconstruction_stats(const Graph& original, const Da
     samplers.push_back(std::move(s));
   }
   if (kept.empty()) return st;
-  for_each_batch(original, inputs, calib, options,
-                 [&](int64_t, int64_t, const std::vector<const HostTensor*>& t) {
-                   for (size_t k = 0; k < kept.size(); ++k) {
-                     const Eigen::MatrixXd p = samplers[k].rows(*t[k]);
-                     LayerGram& lg = st.layers[kept[k]];
-                     lg.s.selfadjointView<Eigen::Lower>().rankUpdate(p.transpose());
-                     lg.samples += p.rows();
-                   }
-                 });
+  for_each_batch(original, inputs, calib, options, [&](const std::vector<const HostTensor*>& t) {
+    for (size_t k = 0; k < kept.size(); ++k) {
+      const Eigen::MatrixXd p = samplers[k].rows(*t[k]);
+      LayerGram& lg = st.layers[kept[k]];
+      lg.s.selfadjointView<Eigen::Lower>().rankUpdate(p.transpose());
+      lg.samples += p.rows();
+    }
+  });
   for (auto& [name, lg] : st.layers) lg.s = lg.s.selfadjointView<Eigen::Lower>();
   return st;
 }
@@ -265,7 +249,7 @@ Graph reestimate_batchnorm(const Graph& original, const Graph& compressed, const
   std::vector<std::vector<double>> sum(bns.size()), sq(bns.size());
   std::vector<double> count(bns.size(), 0.0);
   for_each_batch(compressed, bn_inputs, calib, options,
-                 [&](int64_t, int64_t, const std::vector<const HostTensor*>& t) {
+                 [&](const std::vector<const HostTensor*>& t) {
                    for (size_t k = 0; k < bns.size(); ++k) {
                      const Shape& s = t[k]->shape;
                      const int64_t c = s[1], inner = numel(s) / (s[0] * c);
