@@ -3,12 +3,15 @@
 // evaluation. A SQLite study holds the uniform baselines and then random recipes of the space
 // with results shaped like the search's (values, constraints, the recipe attr, 9 metrics), 5,000
 // finished trials; each iteration is one trial as StudyRunner::worker_loop pays for it:
-//   ask_one: storage ask, the trials listing, sampler_context, the warm-start check, nsga2's ask,
-//            set_params, the recipe JSON;
-//   the trials listing again and front_points (early stopping against the current front);
+//   ask_one: storage ask, the runner's StudyCache refresh (only new and unfinished trials are
+//            read), the warm-start check, nsga2's ask, set_params, the recipe JSON, the front
+//            for early stopping;
 //   storage tell of the result.
-// (A run without --quiet also lists the trials once more per trial for its progress line.)
-// The parts alone: the listing, sampler_context on it, front_points on it, nsga2's ask.
+// The runner's first refresh reads the whole study (first_refresh below); it falls in the first
+// of the 100 iterations. A run with progress output adds a refresh and the summary per trial.
+// The parts alone: the whole listing (what each trial used to read, up to 3 times), the context
+// built from it from scratch, front_points on it, a fresh StudyCache's first refresh, a refresh
+// that finds nothing new, the cached summary, nsga2's ask.
 //   ./study_bench                        (Time = wall, CPU = this thread's)
 #include <benchmark/benchmark.h>
 
@@ -99,8 +102,7 @@ void study_trial(benchmark::State& state) {
   auto& f = fixture();
   const int64_t id = f.runner->study().id;
   for (auto _ : state) {
-    const auto a = f.runner->ask_one();
-    benchmark::DoNotOptimize(f.problem->front_points(f.storage->trials(id)));
+    const auto a = f.runner->ask_one();  // with the front for early stopping
     f.storage->tell(id, a.number, result_of(*f.problem, a.x, f.rng));
   }
   state.counters["trials_at_end"] = double(f.storage->trials(id).size());
@@ -123,6 +125,28 @@ void front_points(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(f.problem->front_points(trials));
 }
 
+void first_refresh(benchmark::State& state) {
+  auto& f = fixture();
+  for (auto _ : state) {
+    ac::StudyCache cache(*f.problem, f.runner->study());
+    benchmark::DoNotOptimize(cache.refresh(*f.storage));
+  }
+}
+
+void cached_refresh(benchmark::State& state) {
+  auto& f = fixture();
+  ac::StudyCache cache(*f.problem, f.runner->study());
+  cache.refresh(*f.storage);
+  for (auto _ : state) benchmark::DoNotOptimize(cache.refresh(*f.storage));
+}
+
+void cached_summary(benchmark::State& state) {
+  auto& f = fixture();
+  ac::StudyCache cache(*f.problem, f.runner->study());
+  cache.refresh(*f.storage);
+  for (auto _ : state) benchmark::DoNotOptimize(cache.summary());
+}
+
 void nsga2_ask(benchmark::State& state) {
   auto& f = fixture();
   const auto ctx = ac::sampler_context(*f.problem, f.storage->trials(f.runner->study().id));
@@ -136,5 +160,8 @@ BENCHMARK(study_trial)->Unit(benchmark::kMillisecond)->Iterations(100);
 BENCHMARK(list_trials)->Unit(benchmark::kMillisecond);
 BENCHMARK(build_context)->Unit(benchmark::kMillisecond);
 BENCHMARK(front_points)->Unit(benchmark::kMillisecond);
+BENCHMARK(first_refresh)->Unit(benchmark::kMillisecond);
+BENCHMARK(cached_refresh)->Unit(benchmark::kMillisecond);
+BENCHMARK(cached_summary)->Unit(benchmark::kMillisecond);
 BENCHMARK(nsga2_ask)->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();

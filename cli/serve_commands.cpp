@@ -33,28 +33,6 @@ json params_json(const std::vector<Param>& params) {
   return j;
 }
 
-// Creates the study as `search` does, or joins it when it describes the same problem (the
-// recorded config is compared after parsing, as StudyRunner does).
-Study create_or_join(Storage& storage, const CompressionProblem& problem, const StudyOptions& so) {
-  StudySpec spec = problem.study_spec(so.name);
-  spec.sampler = so.sampler;
-  spec.sampler_settings = so.sampler_settings;
-  spec.user_attrs["seed"] = std::to_string(so.seed);
-  spec.user_attrs["warm_start"] = so.warm_start ? "true" : "false";
-  if (auto old = storage.find_study(so.name)) {
-    const auto config = [](const std::string& text) {
-      return problem_config_json(parse_problem_config(json::parse(text.empty() ? "{}" : text)));
-    };
-    if (old->model_sha256 != spec.model_sha256 || old->objectives != spec.objectives ||
-        old->constraints != spec.constraints || old->search_space != spec.search_space ||
-        config(old->user_attrs["config"]) != config(spec.user_attrs["config"]))
-      throw UsageError("study '" + so.name +
-                       "' exists with another problem; join it with the same settings or "
-                       "choose another --study");
-  }
-  return storage.create_study(spec, true);
-}
-
 json hello(const Study& st, const CompressionProblem& problem, const std::string& db,
            size_t trials) {
   json knobs = json::array();
@@ -166,7 +144,7 @@ std::optional<int> ServeCommands::run() const {
   if (!s_->flags->given("sampler")) so.sampler = "external";  // the proposer's name, recorded
   const CompressionProblem problem(pc);
   SqliteStorage storage(s_->flags->db());
-  const Study st = create_or_join(storage, problem, so);
+  const Study st = open_study(storage, problem, so, /*compare_sampler=*/false);
   std::cout << hello(st, problem, s_->flags->db(), storage.trials(st.id).size()).dump() << "\n"
             << std::flush;
   const std::string worker = "serve:" + std::to_string(::getpid());

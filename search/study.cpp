@@ -11,7 +11,6 @@
 #include <thread>
 
 #include "common/error.hpp"
-#include "search/hypervolume.hpp"
 #include "storage/heartbeat.hpp"
 
 namespace autocompress {
@@ -19,26 +18,6 @@ namespace autocompress {
 namespace {
 
 using nlohmann::json;
-
-Observation::State observed_state(TrialState s) {
-  switch (s) {
-    case TrialState::kComplete:
-      return Observation::State::kComplete;
-    case TrialState::kPruned:
-      return Observation::State::kPruned;
-    case TrialState::kFail:
-      return Observation::State::kFail;
-    default:
-      return Observation::State::kRunning;
-  }
-}
-
-std::vector<Sense> senses_of(const Study& s) {
-  std::vector<Sense> out;
-  for (const auto& o : s.objectives)
-    out.push_back(o.direction == Direction::kMaximize ? Sense::kMaximize : Sense::kMinimize);
-  return out;
-}
 
 std::string default_worker() {
   char host[256] = {0};
@@ -78,70 +57,35 @@ std::string baseline_name(const CompressionSpace& s, const Candidate& x) {
   return "";
 }
 
-SamplerContext sampler_context(const CompressionProblem& p,
-                               const std::vector<FrozenTrial>& trials) {
-  SamplerContext ctx;
-  ctx.space = &p.space().space;
-  ctx.senses = p.senses();
-  ctx.known = p.known_mask();
-  ctx.known_values = [&p](const Candidate& c) { return p.known_values(c); };
-  if (!p.cheap_constraints(Candidate(p.space().space.size(), 0)).empty())
-    ctx.cheap_constraints = [&p](const Candidate& c) { return p.cheap_constraints(c); };
-  ctx.reference_point = p.reference_point();
-  for (const auto& t : trials) {
-    ctx.next_number = std::max(ctx.next_number, t.number + 1);
-    if (t.params.empty()) continue;
-    Candidate x;
-    try {
-      x = candidate_from_params(p.space(), t.params);
-    } catch (const UsageError&) {
-      continue;
+Study open_study(Storage& storage, const CompressionProblem& problem, const StudyOptions& o,
+                 bool compare_sampler) {
+  StudySpec spec = problem.study_spec(o.name);
+  spec.sampler = o.sampler;
+  spec.sampler_settings = o.sampler_settings;
+  spec.user_attrs["seed"] = std::to_string(o.seed);
+  spec.user_attrs["warm_start"] = o.warm_start ? "true" : "false";
+  if (auto old = storage.find_study(o.name)) {
+    const auto differs = [&](const char* what, bool d) {
+      if (d)
+        throw UsageError("study '" + o.name + "' exists with another " + what +
+                         "; use the same settings or choose another --study");
+    };
+    differs("model", old->model_sha256 != spec.model_sha256);
+    differs("objectives", old->objectives != spec.objectives);
+    differs("constraints", old->constraints != spec.constraints);
+    differs("search space", old->search_space != spec.search_space);
+    if (compare_sampler) {
+      differs("sampler",
+              old->sampler != spec.sampler || old->sampler_settings != spec.sampler_settings);
+      differs("seed", old->user_attrs["seed"] != spec.user_attrs["seed"]);
     }
-    if (t.state == TrialState::kRunning || t.state == TrialState::kWaiting) {
-      ctx.pending.push_back(std::move(x));
-      continue;
-    }
-    Observation o;
-    o.x = std::move(x);
-    o.state = observed_state(t.state);
-    if (o.state == Observation::State::kComplete) o.values = t.values;
-    if (o.state == Observation::State::kPruned) o.partial = t.values;
-    o.constraints = t.constraints;
-    o.number = t.number;
-    ctx.history.push_back(std::move(o));
+    const auto normalized = [](const std::string& text) {
+      return problem_config_json(parse_problem_config(json::parse(text.empty() ? "{}" : text)));
+    };
+    differs("configuration",
+            normalized(old->user_attrs["config"]) != normalized(spec.user_attrs["config"]));
   }
-  return ctx;
-}
-
-StudySummary summarize(const Study& s, const std::vector<FrozenTrial>& trials) {
-  StudySummary r;
-  const size_t m = s.objectives.size();
-  const auto sense = senses_of(s);
-  std::vector<double> pts;
-  r.best.assign(m, std::nan(""));
-  for (const auto& t : trials) {
-    if (t.state == TrialState::kPruned)
-      ++r.pruned;
-    else if (t.state == TrialState::kFail)
-      ++r.failed;
-    else if (t.state == TrialState::kRunning)
-      ++r.running;
-    if (t.state != TrialState::kComplete) continue;
-    ++r.complete;
-    if (t.values.size() != m || !is_feasible(t.constraints)) continue;
-    pts.insert(pts.end(), t.values.begin(), t.values.end());
-    for (size_t j = 0; j < m; ++j) {
-      const double v = t.values[j];
-      if (std::isnan(r.best[j]) || (sense[j] == Sense::kMaximize ? v > r.best[j] : v < r.best[j]))
-        r.best[j] = v;
-    }
-  }
-  if (!pts.empty()) {
-    r.front_size = pareto_front(pts, m, sense).size();
-    if (s.reference_point.size() == m)
-      r.hypervolume = hypervolume(pts, m, s.reference_point, sense);
-  }
-  return r;
+  return storage.create_study(spec, true);
 }
 
 // ------------------------------------------------------------------ the runner
@@ -159,33 +103,8 @@ StudyRunner::StudyRunner(Storage& storage, const CompressionProblem& problem, St
       opt_(std::move(o)),
       shared_(std::make_unique<Shared>()) {
   if (opt_.worker_name.empty()) opt_.worker_name = default_worker();
-  StudySpec spec = problem.study_spec(opt_.name);
-  spec.sampler = opt_.sampler;
-  spec.sampler_settings = opt_.sampler_settings;
-  spec.user_attrs["seed"] = std::to_string(opt_.seed);
-  spec.user_attrs["warm_start"] = opt_.warm_start ? "true" : "false";
-  if (auto old = storage.find_study(opt_.name)) {
-    const auto differs = [&](const char* what, bool d) {
-      if (d)
-        throw UsageError("study '" + opt_.name + "' exists with another " + what +
-                         "; resume it with the same settings or choose another --study");
-    };
-    differs("model", old->model_sha256 != spec.model_sha256);
-    differs("objectives", old->objectives != spec.objectives);
-    differs("constraints", old->constraints != spec.constraints);
-    differs("search space", old->search_space != spec.search_space);
-    differs("sampler",
-            old->sampler != spec.sampler || old->sampler_settings != spec.sampler_settings);
-    differs("seed", old->user_attrs["seed"] != spec.user_attrs["seed"]);
-    // Compared after parsing, so that a study recorded before a config key existed (it runs
-    // with that key's default) resumes.
-    const auto normalized = [](const std::string& text) {
-      return problem_config_json(parse_problem_config(json::parse(text.empty() ? "{}" : text)));
-    };
-    differs("configuration",
-            normalized(old->user_attrs["config"]) != normalized(spec.user_attrs["config"]));
-  }
-  study_ = storage.create_study(spec, true);
+  study_ = open_study(storage, problem, opt_, true);
+  cache_ = std::make_unique<StudyCache>(problem, study_);
   sampler_ = make_sampler(opt_.sampler, opt_.seed, opt_.sampler_settings);
   if (!opt_.log_path.empty()) {
     log_ = std::fopen(opt_.log_path.c_str(), "a");
@@ -198,8 +117,8 @@ StudyRunner::~StudyRunner() {
 }
 
 Candidate StudyRunner::propose(int64_t number) {
-  const auto trials = storage_.trials(study_.id);
-  SamplerContext ctx = sampler_context(problem_, trials);
+  cache_->refresh(storage_);
+  SamplerContext& ctx = cache_->context();
   ctx.next_number = number;
   if (opt_.warm_start) {
     const auto taken = taken_candidates(ctx);
@@ -211,6 +130,10 @@ Candidate StudyRunner::propose(int64_t number) {
 
 StudyRunner::Asked StudyRunner::ask_one() {
   std::lock_guard lock(shared_->propose_mu);
+  return ask_locked();
+}
+
+StudyRunner::Asked StudyRunner::ask_locked() {
   const FrozenTrial t = storage_.ask(study_.id, opt_.worker_name);
   Asked a;
   a.number = t.number;
@@ -222,6 +145,8 @@ StudyRunner::Asked StudyRunner::ask_one() {
   }
   a.recipe_json = recipe_to_json(candidate_to_recipe(problem_.space(), a.x));
   a.baseline = baseline_name(problem_.space(), a.x);
+  cache_->refresh(storage_);  // a re-queued trial was not proposed: nothing read yet
+  a.front = cache_->front();
   return a;
 }
 
@@ -243,19 +168,19 @@ void StudyRunner::worker_loop(int threads) {
       std::lock_guard lock(shared_->propose_mu);
       if (!budget_left()) return;
       ++shared_->in_flight;
-    }
-    try {
-      a = ask_one();
-    } catch (...) {
-      --shared_->in_flight;
-      throw;
+      try {
+        a = ask_locked();
+      } catch (...) {
+        --shared_->in_flight;
+        throw;
+      }
     }
     Evaluation ev;
     std::string beat_error;
     {
       Heartbeat hb(storage_, study_.id, a.number, opt_.heartbeat_s);
-      const auto front = problem_.front_points(storage_.trials(study_.id));
-      ev = problem_.evaluate(a.x, threads, [this] { return stop_.load(); }, front);
+      ev = problem_.evaluate(
+          a.x, threads, [this] { return stop_.load(); }, a.front);
       beat_error = hb.error();
     }
     if (!a.baseline.empty()) ev.result.user_attrs["baseline"] = a.baseline;
@@ -274,7 +199,11 @@ void StudyRunner::worker_loop(int threads) {
 
 StudySummary StudyRunner::run() {
   t0_ = unix_now();
-  for (const auto& t : storage_.trials(study_.id)) finished_at_start_ += is_finished(t.state);
+  {
+    std::lock_guard lock(shared_->propose_mu);
+    cache_->refresh(storage_);
+    finished_at_start_ = cache_->finished();
+  }
   const int cores =
       opt_.cores > 0 ? opt_.cores : int(std::max(1u, std::thread::hardware_concurrency()));
   const int workers = std::max(1, opt_.workers);
@@ -287,13 +216,19 @@ StudySummary StudyRunner::run() {
     tg.wait();
   }
   progress(true);
-  return summarize(study_, storage_.trials(study_.id));
+  std::lock_guard lock(shared_->propose_mu);
+  cache_->refresh(storage_);
+  return cache_->summary();
 }
 
 void StudyRunner::progress(bool final_line) {
   if (opt_.quiet && !log_) return;
-  const auto trials = storage_.trials(study_.id);
-  const StudySummary s = summarize(study_, trials);
+  StudySummary s;
+  {
+    std::lock_guard lock(shared_->propose_mu);
+    cache_->refresh(storage_);
+    s = cache_->summary();
+  }
   const double elapsed = unix_now() - t0_;
   const double done = double(shared_->finished_in_run.load());
   const double rate = elapsed > 0 ? 60 * done / elapsed : 0;

@@ -4,8 +4,9 @@
 // runs K candidates at once in this process (TBB), each compiling with cores / K oneDNN threads.
 //
 // Reproducibility: the sampler is a deterministic function of (seed, context) and the context is
-// rebuilt from storage before every proposal, so with one worker the same seed gives the same
-// sequence of trials, and a resumed study continues where it stopped.
+// brought up to date from storage before every proposal (StudyCache: it equals the one rebuilt
+// from all trials), so with one worker the same seed gives the same sequence of trials, and a
+// resumed study continues where it stopped.
 //
 // Interruption: request_stop() (the CLI's SIGINT/SIGTERM handler calls it) lets running trials
 // finish their current chunk, then abandons them as FAIL "interrupted" (a second signal is not
@@ -22,6 +23,7 @@
 
 #include "search/problem.hpp"
 #include "search/sampler.hpp"
+#include "search/study_cache.hpp"
 #include "storage/storage.hpp"
 
 namespace autocompress {
@@ -54,17 +56,14 @@ std::vector<Baseline> warm_start_baselines(const CompressionSpace& s);
 // pruned at level 0, so their params alone do not read as one uniform setting).
 std::string baseline_name(const CompressionSpace& s, const Candidate& x);
 
-// Observations of the sampler from a study's trials (params decoded by the space; trials whose
-// params do not decode are skipped).
-SamplerContext sampler_context(const CompressionProblem& p, const std::vector<FrozenTrial>& trials);
-
-struct StudySummary {
-  int64_t complete = 0, pruned = 0, failed = 0, running = 0;
-  size_t front_size = 0;     // feasible non-dominated COMPLETE trials
-  double hypervolume = 0;    // of the feasible front w.r.t. the study's reference point
-  std::vector<double> best;  // best value per objective among feasible COMPLETE trials (NaN: none)
-};
-StudySummary summarize(const Study& s, const std::vector<FrozenTrial>& trials);
+// Creates the study `options.name` for the problem (sampler, settings, seed and warm start
+// recorded from `options`), or opens it when it exists and describes the same problem: model,
+// objectives, constraints, search space and configuration (compared after parsing, so that a
+// study recorded before a config key existed, which runs with that key's default, still opens),
+// and with `compare_sampler` also sampler, its settings and seed (`search` resumes a study with
+// its sampler; `serve` joins one from any proposer). UsageError naming the first difference.
+Study open_study(Storage& storage, const CompressionProblem& problem, const StudyOptions& options,
+                 bool compare_sampler);
 
 class StudyRunner {
  public:
@@ -78,18 +77,22 @@ class StudyRunner {
   void request_stop() { stop_.store(true); }
   const Study& study() const { return study_; }
 
-  // One manual step, for `ask`: reserves a trial, proposes (a queued or warm-start candidate
-  // first), records its params (tell_values records the recipe attr), returns the trial number
-  // and recipe JSON.
+  // One step of the loop, also for `ask`: reserves a trial, proposes (a queued or warm-start
+  // candidate first), records its params (tell_values records the recipe attr), returns the trial
+  // number, recipe JSON and the current front.
   struct Asked {
     int64_t number = -1;
     Candidate x;
     std::string recipe_json;
     std::string baseline;  // the warm-start baseline's name when x is one (recorded as attr)
+    // The study's front as the proposal saw it (CompressionProblem::front_points), for early
+    // stopping against the front.
+    std::vector<FrontPoint> front;
   };
   Asked ask_one();
 
  private:
+  Asked ask_locked();  // ask_one under propose_mu
   Candidate propose(int64_t number);
   void worker_loop(int threads);
   bool budget_left() const;
@@ -100,6 +103,7 @@ class StudyRunner {
   StudyOptions opt_;
   Study study_;
   std::unique_ptr<Sampler> sampler_;
+  std::unique_ptr<StudyCache> cache_;  // used under propose_mu
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> started_in_run_{0};
   double t0_ = 0;
