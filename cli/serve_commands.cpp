@@ -103,15 +103,15 @@ json nullable(const std::vector<double>& v) {
 // One trial as the search loop runs it: reserve, record params, evaluate (early stopping against
 // the constraint and the current front), tell.
 json serve_one(Storage& storage, const Study& st, const CompressionProblem& problem,
-               const Candidate& x, const std::string& worker) {
+               StudyCache& cache, const Candidate& x, const std::string& worker) {
   const auto t0 = std::chrono::steady_clock::now();
   const FrozenTrial t = storage.ask(st.id, worker);
   storage.set_params(st.id, t.number, candidate_params(problem.space(), x));
   Evaluation ev;
   {
     Heartbeat hb(storage, st.id, t.number, 10);
-    const auto front = problem.front_points(storage.trials(st.id));
-    ev = problem.evaluate(x, 0, {}, front);
+    cache.refresh(storage);  // the front as it is now, without reading the whole study
+    ev = problem.evaluate(x, 0, {}, cache.front());
   }
   storage.tell(st.id, t.number, ev.result);
   json r{{"number", t.number},
@@ -148,11 +148,12 @@ std::optional<int> ServeCommands::run() const {
   std::cout << hello(st, problem, s_->flags->db(), storage.trials(st.id).size()).dump() << "\n"
             << std::flush;
   const std::string worker = "serve:" + std::to_string(::getpid());
+  StudyCache cache(problem, st);
   for (std::string line; std::getline(std::cin, line);) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     json reply;
     try {
-      reply = serve_one(storage, st, problem, parse_request(problem, line), worker);
+      reply = serve_one(storage, st, problem, cache, parse_request(problem, line), worker);
     } catch (const UsageError& e) {
       const std::string what = e.what();
       reply = {{"error", what}, {"field", what.substr(0, what.find(':'))}};
