@@ -181,22 +181,16 @@ void print_table(const ProfileArgs& a, const Profile& p, const ProfileRun& run) 
         run.hm->layer_scale, run.hm->fixed_s * 1e6);
 }
 
-// The cache --target host reads: --cache, else the default path; an unusable default (no home
-// directory) leaves the host model uncached rather than failing.
-std::optional<MeasureCache> open_cache(const ProfileArgs& a) {
-  if (!a.cache.empty()) return std::optional<MeasureCache>(std::in_place, a.cache);
-  try {
-    return std::optional<MeasureCache>(std::in_place);
-  } catch (const IoError& e) {
-    std::fprintf(stderr, "warning: no measurement cache (%s); host latency is modeled\n", e.what());
-    return std::nullopt;
-  }
-}
-
 // --target host: cached per-layer measurements + the fitted roofline (hwmodels/predict_host.hpp).
-// A --measure run is recorded in the cache after predicting, so it never predicts itself.
+// A --measure run is recorded in the cache after predicting, so it never predicts itself. The
+// cache: --cache, else the default path; an unusable default (no home directory) leaves the host
+// model uncached rather than failing.
 void predict_on_host(const Graph& g, const ProfileArgs& a, const Profile& p, ProfileRun& run) {
-  auto cache = open_cache(a);
+  std::string why;
+  auto cache = open_measure_cache(a.cache, &why);
+  if (!cache)
+    std::fprintf(stderr, "warning: no measurement cache (%s); host latency is modeled\n",
+                 why.c_str());
   const int threads = measured_threads(a.threads);
   run.hm =
       cache ? load_host_model(p, *cache, threads) : fit_host_model(p, {}, threads, this_host());

@@ -112,4 +112,14 @@ std::vector<CachedMeasurement> MeasureCache::all() const {
   return out;
 }
 
+std::optional<MeasureCache> open_measure_cache(const std::string& path, std::string* why) {
+  if (!path.empty()) return std::optional<MeasureCache>(std::in_place, path);
+  try {
+    return std::optional<MeasureCache>(std::in_place);
+  } catch (const IoError& e) {
+    if (why) *why = e.what();
+    return std::nullopt;
+  }
+}
+
 }  // namespace autocompress

@@ -44,4 +44,10 @@ class MeasureCache {
   sqlite3* db_ = nullptr;
 };
 
+// The cache a host prediction reads (profile --target host, the search's measured latency
+// model): `path` when given (IoError when it cannot be opened), else the default path; an unusable
+// default (no home directory) gives std::nullopt with the reason in *why, so the host model is
+// uncached rather than failing.
+std::optional<MeasureCache> open_measure_cache(const std::string& path, std::string* why = nullptr);
+
 }  // namespace autocompress
