@@ -58,7 +58,7 @@ std::string default_model() {
 
 struct Args {
   // problem (flags override the --config file, which overrides the defaults)
-  std::string model, data, labels, calib, target, objectives, config;
+  std::string model, data, labels, calib, target, objectives, config, latency_model, measure_cache;
   double max_drop = 0, max_latency = 0, max_size = 0, max_energy = 0;
   int64_t val_limit = 0, calib_limit = 0, chunk = 0;
   bool no_early_stopping = false, no_front_stopping = false;
@@ -100,6 +100,11 @@ void add_problem_flags(CLI::App* c, Args& a, std::map<std::string, CLI::Option*>
   o["calib"] = c->add_option("--calib", a.calib,
                              "calibration data (directory: its train split; default: --data's)");
   o["target"] = c->add_option("--target,-t", a.target, "hardware target (default host)");
+  o["latency_model"] = c->add_option(
+      "--latency-model", a.latency_model,
+      "auto | measured | roofline (auto: the measured host model on host, else the roofline)");
+  o["measure_cache"] = c->add_option("--measure-cache", a.measure_cache,
+                                     "measured latency model's cache (default as profile's)");
   o["objectives"] =
       c->add_option("--objectives", a.objectives,
                     "2-4 of accuracy,latency,energy,size (default accuracy,latency,size)");
@@ -183,6 +188,8 @@ std::pair<ProblemConfig, StudyOptions> effective(const State& s) {
   if (given(s, "labels")) pc.labels = a.labels;
   if (given(s, "calib")) pc.calib = a.calib;
   if (given(s, "target")) pc.target = a.target;
+  if (given(s, "latency_model")) pc.latency_model = a.latency_model;
+  if (given(s, "measure_cache")) pc.measure_cache = a.measure_cache;
   if (given(s, "objectives")) pc.objectives = split_list(a.objectives);
   if (given(s, "max_accuracy_drop")) pc.max_accuracy_drop = a.max_drop;
   if (given(s, "max_latency_ms")) pc.max_latency_ms = a.max_latency;

@@ -51,4 +51,27 @@ Graph runnable_model(const Graph& g, int64_t samples) {
   return quantize(g, settings, stats, o);
 }
 
+ActivationStats synthetic_signs(const Graph& g, int64_t samples) {
+  CalibOptions co;
+  co.batch = samples;
+  co.bins = 1;
+  ActivationStats st =
+      collect_activation_stats(g, synthetic(g, samples), quantizable_tensors(g), co);
+  for (auto& [t, s] : st) s = {s.min, s.max, {}, {}, s.count};
+  return st;
+}
+
+Graph runnable_structure(const Graph& g, const ActivationStats& signs) {
+  const auto settings = attr_settings(g);
+  if (settings.empty()) return g;
+  QuantizeOptions o;
+  o.mse_clipping = false;  // no weight values to clip
+  ActivationStats st;
+  for (const auto& t : quantize_needs(g, settings, o)) {
+    const auto it = signs.find(t);
+    st[t].min = it == signs.end() ? -1 : it->second.min;
+  }
+  return quantize(g, settings, st, o);
+}
+
 }  // namespace autocompress

@@ -10,6 +10,10 @@
 // >= 0 whatever the input, so the u8/s8 choices are those of the real model.
 #pragma once
 
+#include <string>
+#include <vector>
+
+#include "compressors/calibrate.hpp"
 #include "model/graph.hpp"
 
 namespace autocompress {
@@ -20,5 +24,16 @@ bool needs_quantization(const Graph& g);
 // g with its int8 / weight-quantized layers quantized (QDQ), for measuring; g itself when there is
 // nothing to quantize. `samples`: synthetic inputs the statistics are collected on.
 Graph runnable_model(const Graph& g, int64_t samples = 8);
+
+// The signs runnable_model() sees: min and max of every activation of g (a graph with weights)
+// on its synthetic input, without histograms. For runnable_structure() of g's compressed forms.
+ActivationStats synthetic_signs(const Graph& g, int64_t samples = 8);
+
+// runnable_model()'s nodes, dtypes and shapes for a costing graph whose initializers may hold
+// shapes only (no values): the quantize pass placed on `signs` (from synthetic_signs() of the
+// uncompressed model; a quantized tensor without an entry, such as a low-rank factor's output,
+// counts as signed), scales left at 1. For describe() only: what the search costs per candidate
+// in microseconds instead of calibrating.
+Graph runnable_structure(const Graph& g, const ActivationStats& signs);
 
 }  // namespace autocompress

@@ -6,6 +6,7 @@
 
 #include "compressors/lowrank.hpp"
 #include "compressors/prune.hpp"
+#include "hwmodels/runnable.hpp"
 
 namespace autocompress {
 
@@ -122,15 +123,18 @@ double packed_size_bytes(const Graph& g) {
 }
 
 ObjectiveModel::ObjectiveModel(const Graph& g, const Profile& target, int64_t batch,
-                               int64_t channel_multiple, std::set<std::string> refit_layers)
+                               int64_t channel_multiple, std::set<std::string> refit_layers,
+                               std::shared_ptr<const HostModel> host)
     : shape_only_(g),
       target_(target),
       batch_(batch),
       channel_multiple_(channel_multiple),
       analysis_(analyze_channels(g)),
-      refit_(std::move(refit_layers)) {
+      refit_(std::move(refit_layers)),
+      host_(std::move(host)) {
   for (auto& [name, t] : shape_only_.initializers) t.f.clear(), t.i.clear();
   for (const auto& l : weighted_layers(g)) layers_.push_back(l.name);
+  if (host_) signs_ = synthetic_signs(g);
 }
 
 // The shape-only compressed graph: pruned shapes, precision / wbits attrs on every Conv/Gemm,
@@ -170,7 +174,9 @@ Graph ObjectiveModel::compressed(const Recipe& r,
 std::vector<LayerDesc> ObjectiveModel::schedule(const Recipe& r) const {
   std::map<std::string, LayerPrecision> per_layer;
   const Graph g = compressed(r, per_layer);
-  return describe(g, batch_, per_layer);
+  if (!host_) return describe(g, batch_, per_layer);
+  const Graph q = runnable_structure(g, signs_);
+  return describe(q, batch_, graph_precisions(q));
 }
 
 KnownObjectives ObjectiveModel::evaluate(const Recipe& r) const {
@@ -180,6 +186,10 @@ KnownObjectives ObjectiveModel::evaluate(const Recipe& r) const {
   const Prediction p = predict(sched, target_);
   KnownObjectives k;
   k.latency_s = p.latency_s;
+  if (host_) {
+    const Graph q = runnable_structure(g, signs_);
+    k.latency_s = predict_host(describe(q, batch_, graph_precisions(q)), *host_).total_s;
+  }
   k.energy_j = p.energy_pj * 1e-12;
   for (const auto& d : sched)
     if (d.kind == LayerKind::kConv || d.kind == LayerKind::kGemm || d.kind == LayerKind::kDepthwise)

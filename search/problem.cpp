@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "common/error.hpp"
@@ -10,6 +11,8 @@
 #include "compressors/apply.hpp"
 #include "evaluator/evaluate.hpp"
 #include "evaluator/onednn_executor.hpp"
+#include "hwmodels/measure.hpp"
+#include "hwmodels/runnable.hpp"
 #include "model/onnx_io.hpp"
 
 namespace autocompress {
@@ -87,14 +90,19 @@ ProblemConfig parse_problem_config(const json& j, ProblemConfig c) {
         c.eval_batch = v.get<int64_t>();
       else if (k == "recover")
         c.recover = v.get<bool>();
+      else if (k == "latency_model")
+        c.latency_model = v.get<std::string>();
+      else if (k == "measure_cache")
+        c.measure_cache = v.get<std::string>();
       else if (k == "space")
         c.space = parse_space_options(v);
       else
-        throw UsageError("config: unknown key '" + k +
-                         "' (known: model, data, labels, calib, target, objectives, "
-                         "max_accuracy_drop, max_latency_ms, max_size_mb, max_energy_mj, "
-                         "val_limit, calib_limit, chunk, early_stopping, front_stopping, stop_z, "
-                         "latency_batch, eval_batch, recover, space)");
+        throw UsageError(
+            "config: unknown key '" + k +
+            "' (known: model, data, labels, calib, target, objectives, "
+            "max_accuracy_drop, max_latency_ms, max_size_mb, max_energy_mj, "
+            "val_limit, calib_limit, chunk, early_stopping, front_stopping, stop_z, "
+            "latency_batch, eval_batch, recover, latency_model, measure_cache, space)");
     } catch (const json::exception& e) {
       throw UsageError("config: key '" + k + "': " + e.what() + ", got " + v.dump());
     }
@@ -104,7 +112,20 @@ ProblemConfig parse_problem_config(const json& j, ProblemConfig c) {
                      std::to_string(c.objectives.size()));
   for (const auto& o : c.objectives) objective_info(o);
   if (c.chunk < 1) throw UsageError("config: chunk must be >= 1, got " + std::to_string(c.chunk));
+  if (c.latency_model != "auto" && c.latency_model != "measured" && c.latency_model != "roofline")
+    throw UsageError("config: latency_model must be auto, measured or roofline, got '" +
+                     c.latency_model + "'");
   return c;
+}
+
+std::string resolved_latency_model(const ProblemConfig& c, const std::string& target) {
+  if (c.latency_model == "measured" && target != "host")
+    throw UsageError(
+        "config: latency_model 'measured' needs target host (the measured model of "
+        "this machine), got target '" +
+        target + "'");
+  if (c.latency_model == "auto") return target == "host" ? "measured" : "roofline";
+  return c.latency_model;
 }
 
 json problem_config_json(const ProblemConfig& c) {
@@ -127,6 +148,8 @@ json problem_config_json(const ProblemConfig& c) {
           {"latency_batch", c.latency_batch},
           {"eval_batch", c.eval_batch},
           {"recover", c.recover},
+          {"latency_model", c.latency_model},
+          {"measure_cache", c.measure_cache},
           {"space", space_options_json(c.space)}};
 }
 
@@ -227,6 +250,50 @@ Dataset load_split(const std::string& path, const std::string& labels, Split spl
   return load_images(path, labels, norm, limit);
 }
 
+// The original with every Conv/Gemm in `mode` (8-bit weights) as the evaluator runs it: int8 as
+// the quantize pass writes it (hwmodels/runnable.hpp, synthetic statistics).
+Graph uniform_model(const Graph& g, Precision mode) {
+  if (mode == Precision::kFp32) return g;
+  Graph out = g;
+  for (Node& n : out.nodes)
+    if (n.op == "Conv" || n.op == "Gemm") n.attrs["precision"] = std::string(precision_name(mode));
+  return mode == Precision::kInt8 ? runnable_model(out) : out;
+}
+
+constexpr int kWarmRepeats = 20;  // timed runs per warm-up measurement (medians)
+
+// Warms the measured host model once: the original and the target's uniform modes, in the
+// schedules `objectives` costs them with, are measured where a layer is not cached yet; then the
+// model is refitted on the cache and handed to `objectives`. Returns what the study records.
+std::string warm_host_model(const Graph& model, const Profile& target, const ProblemConfig& c,
+                            ObjectiveModel& objectives) {
+  const auto t0 = Clock::now();
+  const int threads = measured_threads(0);
+  std::string why;
+  auto cache = open_measure_cache(c.measure_cache, &why);
+  if (!cache) return "measured host model without a cache (" + why + ")";
+  HostModel hm = load_host_model(target, *cache, threads);
+  for (Precision mode : target.precisions) {
+    Recipe r;
+    r.defaults.precision = mode;
+    const auto schedule = objectives.schedule(r);
+    const HostPrediction seen = predict_host(schedule, hm);
+    bool unseen = false;
+    for (size_t k = 0; k < schedule.size(); ++k)
+      unseen |=
+          (schedule[k].kind != LayerKind::kReorder || schedule[k].graph_op) && !seen.measured[k];
+    if (unseen)  // same node names: runnable_structure() places what runnable_model() does
+      predict_host(uniform_model(model, mode), schedule, hm, *cache, {true, kWarmRepeats});
+  }
+  objectives.set_host_model(std::make_shared<HostModel>(load_host_model(target, *cache, threads)));
+  const HostModel& fit = *objectives.host_model();
+  char text[160];
+  std::snprintf(text, sizeof text,
+                ", %d threads, %d cached layers, %d whole-model runs; warm-up %.2f s)", threads,
+                fit.layer_samples, fit.model_samples, since(t0));
+  return "measured host model (cache " + cache->path() + text;
+}
+
 }  // namespace
 
 CompressionSpace problem_space(const ProblemConfig& config) {
@@ -239,6 +306,7 @@ CompressionProblem::CompressionProblem(const ProblemConfig& config)
     : config_(parse_problem_config(json::object(), config)) {
   model_ = load_onnx(config_.model);
   const Profile target = find_profile(config_.target);
+  const bool measured = resolved_latency_model(config_, target.name) == "measured";
   space_ = build_compression_space(model_, sha256_file(config_.model), target, config_.space);
   const Normalization norm = model_normalization(model_);
   val_ = load_split(config_.data, config_.labels, Split::kVal, norm, config_.val_limit);
@@ -264,8 +332,14 @@ CompressionProblem::CompressionProblem(const ProblemConfig& config)
   std::set<std::string> refit;
   if (ao.ls_reconstruction)
     for (const auto& [name, gram] : apply_->ls_stats().layers) refit.insert(name);
+  std::shared_ptr<const HostModel> host;  // measured: fitted to nothing until warmed below
+  if (measured)
+    host =
+        std::make_shared<HostModel>(fit_host_model(target, {}, measured_threads(0), this_host()));
   objectives_ = std::make_unique<ObjectiveModel>(model_, target, config_.latency_batch,
-                                                 ao.prune.channel_multiple, refit);
+                                                 ao.prune.channel_multiple, refit, host);
+  latency_about_ = measured ? warm_host_model(model_, target, config_, *objectives_)
+                            : "roofline of target " + target.name;
   original_known_ =
       objectives_->evaluate(candidate_to_recipe(space_, Candidate(space_.space.size(), 0)));
 }
@@ -519,6 +593,7 @@ StudySpec CompressionProblem::study_spec(const std::string& name) const {
   s.user_attrs["config"] = problem_config_json(config_).dump();
   s.user_attrs["original_accuracy"] = json(original_accuracy_).dump();
   s.user_attrs["validation_images"] = std::to_string(val_.size());
+  s.user_attrs["latency_model"] = latency_about_;
   s.user_attrs["normalization"] =
       "accuracy: fraction of top-1 " +
       std::string(val_.has_labels() ? "against labels" : "agreement with the original") +

@@ -6,6 +6,14 @@
 // minimize), "energy" (energy_mj), "size" (size_mb, packed). Latency, energy and size are known:
 // computed exactly from the recipe by ObjectiveModel, never evaluated.
 //
+// Latency model (`latency_model`): "roofline" is the target profile's roofline; "measured" (target
+// host only) is the host model of hwmodels/predict_host.hpp, read from the measurement cache
+// (`measure_cache`, default as `profile`'s) at all cores, after a warm-up at construction: the
+// original and the uniform modes of the target (fp32, bf16, int8 everywhere; int8 as
+// hwmodels/runnable.hpp quantizes it) are measured once where their layers are not cached, and
+// the model is refitted. Candidates are then predicted from the cache without measuring.
+// "auto" (default) is "measured" on host, "roofline" elsewhere. Energy is always the target's.
+//
 // Constraints (value <= 0 feasible), each only when its limit is set (> 0):
 //   accuracy_drop = (original - candidate accuracy) in points (percent) - max_accuracy_drop;
 //   latency = latency_ms - max_latency_ms; size = size_mb - max_size_mb;
@@ -70,9 +78,15 @@ struct ProblemConfig {
   double stop_z = 3.0;
   int64_t latency_batch = 1;  // batch of the latency / energy prediction
   int64_t eval_batch = 256;
-  bool recover = true;  // least-squares reconstruction after pruning
+  bool recover = true;                 // least-squares reconstruction after pruning
+  std::string latency_model = "auto";  // auto | measured | roofline (see the top comment)
+  std::string measure_cache;           // measured: the cache file ("" = the default)
   SpaceOptions space;
 };
+
+// "measured" or "roofline": what c.latency_model means on `target` (a profile name, "host" is
+// this machine). Throws UsageError naming latency_model for "measured" on another target.
+std::string resolved_latency_model(const ProblemConfig& c, const std::string& target);
 
 // JSON <-> config (the --config file and the study's user attr "config"); unknown keys throw
 // UsageError naming them.
@@ -134,6 +148,9 @@ class CompressionProblem {
   const std::string& model_sha256() const { return space_.model_sha256; }
   const Profile& target() const { return objectives_->target(); }
   double original_accuracy() const { return original_accuracy_; }  // fraction
+  // The latency model in use, e.g. "measured host model (cache ..., 2 threads, ...)" or
+  // "roofline of target bitfusion"; the study records it (user attr "latency_model").
+  const std::string& latency_model() const { return latency_about_; }
   int64_t validation_size() const;
 
   std::vector<Objective> objectives() const;          // storage names: accuracy, latency_ms, ...
@@ -147,6 +164,7 @@ class CompressionProblem {
   std::vector<double> known_values(const Candidate& c) const;
   std::vector<double> cheap_constraints(const Candidate& c) const;
   KnownObjectives known(const Recipe& r) const { return objectives_->evaluate(r); }
+  const ObjectiveModel& objective_model() const { return *objectives_; }
 
   // The compressed model of a recipe (validated against the model and target), by
   // compressors/apply with the context collected once on the calibration data.
@@ -190,6 +208,7 @@ class CompressionProblem {
   std::vector<uint8_t> original_correct_;
   double original_accuracy_ = 0;
   KnownObjectives original_known_;
+  std::string latency_about_;
   std::unique_ptr<ApplyContext> apply_;  // statistics of the original on the calibration data
 };
 
