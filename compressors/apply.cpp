@@ -115,9 +115,15 @@ Graph apply(const ApplyContext& ctx, const Recipe& recipe, const ApplyOptions& o
   std::map<std::string, double> ranks;
   for (const auto& l : weighted_layers(g))
     if (double f = recipe.settings(l.name).rank; f < 1.0) ranks[l.name] = f;
-  if (!ranks.empty()) p = factorize(p, ranks, &rep.lowrank);
+  if (!ranks.empty()) {
+    std::map<std::string, Eigen::MatrixXd> moments;
+    if (o.data_aware_lowrank) moments = input_second_moments(g, rep.prune, ctx.ls_stats());
+    p = factorize(p, ranks, &rep.lowrank, &moments);
+  }
   for (const auto& [layer, r] : rep.lowrank.rank)
     rep.notes.push_back("'" + layer + "': factorized to rank " + std::to_string(r));
+  for (const auto& layer : rep.lowrank.data_aware)
+    rep.notes.push_back("'" + layer + "': factorized data-aware (input second moment)");
   for (const auto& [layer, why] : rep.lowrank.skipped)
     rep.notes.push_back("'" + layer + "': not factorized, " + why);
   const bool changed = !rep.prune.kept.empty() || !rep.lowrank.rank.empty();

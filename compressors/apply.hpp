@@ -44,6 +44,9 @@ struct ApplyOptions {
   PruneOptions prune;
   bool ls_reconstruction = true;  // step 2 (ablation in BENCHMARKS.md: gain >> 2 paired SEs)
   bool bn_reestimation = false;   // step 4 (ablation: no gain after LS on the example model)
+  // Low rank weighted by the layer's input second moment (compressors/lowrank.hpp), from the LS
+  // statistics; without them (no calibration data, ls_reconstruction off) plain SVD.
+  bool data_aware_lowrank = true;
   RecoverOptions recover;
   QuantizeOptions quant;  // mse_clipping, bias_correction, activation scale method
   CalibOptions calib;

@@ -30,6 +30,23 @@ TruncatedSvd truncated_svd(const Eigen::MatrixXd& w, int64_t r) {
   return {root.asDiagonal() * v.transpose(), u * root.asDiagonal(), svd.singularValues()};
 }
 
+TruncatedSvd truncated_svd(const Eigen::MatrixXd& w, int64_t r, const Eigen::MatrixXd& sigma,
+                           double ridge) {
+  if (sigma.rows() != w.cols() || sigma.cols() != w.cols())
+    throw UsageError("lowrank: the input second moment is " + std::to_string(sigma.rows()) + "x" +
+                     std::to_string(sigma.cols()) + ", the weight has " +
+                     std::to_string(w.cols()) + " columns");
+  Eigen::MatrixXd s = sigma;
+  const double scale = w.cols() > 0 ? s.diagonal().mean() : 0.0;
+  s.diagonal().array() += ridge * std::max(scale, 1e-12);
+  const Eigen::LLT<Eigen::MatrixXd> llt(s);
+  const Eigen::MatrixXd l = llt.matrixL();
+  TruncatedSvd t = truncated_svd(w * l, r);  // [W L]_r = b * (a L): b stays, a = (a L) L^-1
+  // a L^-1 = (L^-T (a L)^T)^T: one triangular solve.
+  t.a = l.transpose().triangularView<Eigen::Upper>().solve(t.a.transpose()).transpose();
+  return t;
+}
+
 namespace {
 
 std::vector<float> row_major(const Eigen::MatrixXd& m) {
@@ -107,7 +124,8 @@ void split_layer(Graph& g, size_t index, int64_t r, std::vector<float> a, std::v
 }
 
 Graph factorize(const Graph& g, const std::map<std::string, double>& rank_fraction,
-                LowRankReport* report) {
+                LowRankReport* report,
+                const std::map<std::string, Eigen::MatrixXd>* input_moments) {
   for (const auto& [name, fraction] : rank_fraction) {
     const Node* n = g.find_node(name);
     if (!n) throw UsageError("lowrank: unknown layer '" + name + "'");
@@ -137,7 +155,13 @@ Graph factorize(const Graph& g, const std::map<std::string, double>& rank_fracti
         Eigen::MatrixXd mat(m, k);
         for (int64_t i = 0; i < m; ++i)
           for (int64_t j = 0; j < k; ++j) mat(i, j) = double(wo.f[size_t(i * k + j)]);
-        const TruncatedSvd svd = truncated_svd(mat, r);
+        const Eigen::MatrixXd* sigma = nullptr;
+        if (input_moments)
+          if (auto mo = input_moments->find(n.name);
+              mo != input_moments->end() && mo->second.rows() == k)
+            sigma = &mo->second;
+        const TruncatedSvd svd = sigma ? truncated_svd(mat, r, *sigma) : truncated_svd(mat, r);
+        if (sigma) rep.data_aware.push_back(n.name);
         split_layer(out, at, r, row_major(svd.a), row_major(svd.b));
         rep.rank[n.name] = r;
         ++at;

@@ -14,6 +14,15 @@
 // "<name>/lowrank_a.W" and "<name>/lowrank_b.W"; the original weight is dropped when no other
 // node reads it. Other attributes (e.g. precision) are copied to both nodes.
 //
+// Data-aware (with the input's second moment): plain SVD minimizes ||W - W'||_F, as if every
+// input direction were equally likely; what matters is the output error E||(W - W') x||^2 =
+// ||(W - W') L||_F^2 with Sigma = E[x x^T] = L L^T. Its best rank r is W' = [W L]_r L^-1
+// (Eckart–Young on W L), the closed form of Zhang et al. 2016 ("Accelerating Very Deep
+// Convolutional Networks for Classification and Detection", their linear, asymmetric-free case)
+// and of reduced-rank regression. After LS reconstruction of a pruned layer it is exactly the
+// rank-r least-squares fit to the original layer's output. Sigma comes from the Gram that LS
+// reconstruction already collects (compressors/recover.hpp input_second_moments).
+//
 // Skipped, with the reason in LowRankReport::skipped: grouped/depthwise convs, layers whose
 // factorized form would not have fewer MACs, layers already factorized.
 //
@@ -34,6 +43,7 @@ namespace autocompress {
 struct LowRankReport {
   std::map<std::string, int64_t> rank;         // factorized layer -> rank kept
   std::map<std::string, std::string> skipped;  // layer -> why it was left unchanged
+  std::vector<std::string> data_aware;         // factorized with their input's second moment
 };
 
 // The rank kept for a [m, n] matrix: max(1, round(fraction * min(m, n))).
@@ -48,6 +58,12 @@ struct TruncatedSvd {
   Eigen::VectorXd singular_values;
 };
 TruncatedSvd truncated_svd(const Eigen::MatrixXd& w, int64_t r);
+// Data-aware: the rank-r b * a minimizing tr((W - b a) Sigma (W - b a)^T) for the input second
+// moment `sigma` [n, n] (ridge: added to its diagonal, relative to the diagonal's mean, so that
+// never-excited directions keep a finite weight). `singular_values` are those of W L. Throws
+// UsageError for r outside [1, min(m, n)] or a sigma of another size.
+TruncatedSvd truncated_svd(const Eigen::MatrixXd& w, int64_t r, const Eigen::MatrixXd& sigma,
+                           double ridge = 1e-3);
 
 // Why layer `n` with a [m, k] weight matrix is left unchanged at rank r (grouped conv, already
 // factorized, not fewer MACs), or "" when it is factorized.
@@ -63,7 +79,10 @@ void split_layer(Graph& g, size_t index, int64_t r, std::vector<float> a, std::v
 // Factorize each layer of `rank_fraction` (layer name -> fraction of full rank kept) whose
 // fraction is < 1. Throws UsageError naming the layer for an unknown layer, a node that is not
 // Conv/Gemm, or a fraction outside (0, 1].
+// `input_moments` (optional): layer -> the second moment of its input patch in the weight's
+// column order (as it is in `g`); a layer with one of matching size is factorized data-aware.
 Graph factorize(const Graph& g, const std::map<std::string, double>& rank_fraction,
-                LowRankReport* report = nullptr);
+                LowRankReport* report = nullptr,
+                const std::map<std::string, Eigen::MatrixXd>* input_moments = nullptr);
 
 }  // namespace autocompress

@@ -197,6 +197,39 @@ ReconstructionStats collect_reconstruction_stats(const Graph& original, const Da
   return st;
 }
 
+namespace {
+
+// Indices into a layer's Gram features of the input channels `keep` (each with its kH x kW taps).
+std::vector<int> kept_features(const Graph& original, const Node& n, const LayerGram& lg,
+                               const std::vector<int64_t>& keep) {
+  const int64_t taps = n.op == "Conv" ? lg.features / original.value(n.inputs[0]).shape[1] : 1;
+  std::vector<int> kz;
+  for (int64_t p : keep)
+    for (int64_t t = 0; t < taps; ++t) kz.push_back(int(p * taps + t));
+  return kz;
+}
+
+}  // namespace
+
+std::map<std::string, Eigen::MatrixXd> input_second_moments(const Graph& original,
+                                                            const PruneReport& report,
+                                                            const ReconstructionStats& stats) {
+  const ChannelAnalysis a = analyze_channels(original);
+  std::map<std::string, Eigen::MatrixXd> out;
+  for (const auto& [name, lg] : stats.layers) {
+    const Node* n = original.find_node(name);
+    if (!n || lg.samples == 0) continue;
+    const double inv = 1.0 / double(lg.samples);
+    if (const auto keep_in = kept_positions(a, report.kept, n->inputs[0])) {
+      const std::vector<int> kz = kept_features(original, *n, lg, *keep_in);
+      out[name] = lg.s(kz, kz) * inv;
+    } else {
+      out[name] = lg.s.topLeftCorner(lg.features, lg.features) * inv;
+    }
+  }
+  return out;
+}
+
 Graph reconstruct(const Graph& original, const Graph& pruned, const PruneReport& report,
                   const ReconstructionStats& stats, const RecoverOptions& options,
                   std::vector<std::string>* notes) {
@@ -208,10 +241,7 @@ Graph reconstruct(const Graph& original, const Graph& pruned, const PruneReport&
     const auto keep_in = kept_positions(a, report.kept, n.inputs[0]);
     if (!keep_in) continue;
     const LayerGram& lg = it->second;
-    const int64_t taps = n.op == "Conv" ? lg.features / original.value(n.inputs[0]).shape[1] : 1;
-    std::vector<int> kz;
-    for (int64_t p : *keep_in)
-      for (int64_t t = 0; t < taps; ++t) kz.push_back(int(p * taps + t));
+    std::vector<int> kz = kept_features(original, n, lg, *keep_in);
     const int64_t nk = int64_t(kz.size());
     kz.push_back(int(lg.features));
     Eigen::MatrixXd lhs = lg.s(kz, kz);

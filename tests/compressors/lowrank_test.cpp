@@ -170,6 +170,46 @@ TEST(LowRank, GemmErrorIsTheDiscardedSingularValues) {
   }
 }
 
+// Data-aware: with Sigma = L L^T, the weighted error ||(W - b a) L||_F is the discarded singular
+// values of W L (Eckart–Young on W L), below plain SVD's weighted error, and Sigma = I gives plain
+// SVD back.
+TEST(LowRank, DataAwareErrorIsTheDiscardedSingularValuesOfWL) {
+  GraphBuilder b({1, 30});
+  const Graph g = b.finish({b.gemm("x", 20)});
+  const std::string name = g.nodes[0].name;
+  const Eigen::MatrixXd w = as_matrix(g.initializer(g.nodes[0].inputs[1]));
+  std::mt19937 rng(5);
+  std::normal_distribution<double> nd;
+  Eigen::MatrixXd mix(30, 30);  // correlated inputs with very unequal scales
+  for (Eigen::Index i = 0; i < mix.size(); ++i) mix(i) = nd(rng) * (i % 30 < 5 ? 10.0 : 0.3);
+  const Eigen::MatrixXd sigma = mix * mix.transpose() / 30.0;
+  const Eigen::MatrixXd l = sigma.llt().matrixL();
+  const Eigen::VectorXd s = Eigen::JacobiSVD<Eigen::MatrixXd>(w * l).singularValues();
+  for (int64_t r : {2, 5, 9}) {
+    const TruncatedSvd d = truncated_svd(w, r, sigma, 0.0);
+    const TruncatedSvd p = truncated_svd(w, r);
+    const double err = ((w - d.b * d.a) * l).norm(), plain = ((w - p.b * p.a) * l).norm();
+    const double expect = s.tail(s.size() - r).norm();
+    EXPECT_NEAR(err, expect, 1e-6 * expect) << "rank " << r;
+    EXPECT_LT(err, 0.9 * plain) << "rank " << r;
+    const TruncatedSvd id = truncated_svd(w, r, Eigen::MatrixXd::Identity(30, 30), 0.0);
+    EXPECT_LT((id.b * id.a - p.b * p.a).norm(), 1e-9 * w.norm()) << "rank " << r;
+  }
+  EXPECT_THROW(truncated_svd(w, 2, Eigen::MatrixXd::Identity(29, 29)), UsageError);
+  // Through factorize: the layer with a moment of its width is data-aware, the report says so.
+  const std::map<std::string, Eigen::MatrixXd> moments{{name, sigma}};
+  LowRankReport rep;
+  const Graph f = factorize(g, {{name, 5.0 / 20}}, &rep, &moments);
+  ASSERT_EQ(rep.data_aware, std::vector<std::string>{name});
+  const Eigen::MatrixXd w1 = as_matrix(f.initializer(name + "/lowrank_a.W"));
+  const Eigen::MatrixXd w2 = as_matrix(f.initializer(name + "/lowrank_b.W"));
+  const TruncatedSvd d = truncated_svd(w, 5, sigma);
+  EXPECT_LT((w2 * w1 - d.b * d.a).norm(), 1e-5 * w.norm());  // float storage
+  const std::map<std::string, Eigen::MatrixXd> wrong{{name, Eigen::MatrixXd::Identity(7, 7)}};
+  factorize(g, {{name, 5.0 / 20}}, &rep, &wrong);
+  EXPECT_TRUE(rep.data_aware.empty());  // a moment of another width: plain SVD
+}
+
 TEST(LowRank, SkipsWithReason) {
   GraphBuilder b({1, 8, 6, 6});
   const std::string dw = b.conv("x", 8, 3, 1, {1, 1, 1, 1}, 1, 8);
