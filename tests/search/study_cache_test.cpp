@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "search/rng.hpp"
 #include "search/study.hpp"
@@ -128,6 +129,37 @@ TEST(StudyCache, EqualsTheViewFromScratchWhileAnotherRunnerAddsTrials) {
   StudyCache fresh(problem(), s);
   fresh.refresh(theirs);
   expect_same_as_from_scratch(fresh, s, theirs);
+}
+
+// Two workers in one process share the runner's view under its proposal lock: the second
+// proposal sees the first, still RUNNING, as pending (so no candidate repeats: the warm-start
+// baselines and random proposals avoid pending ones) and the final summary is the one from scratch.
+TEST(StudyCache, TwoWorkersInOneProcessSeeEachOthersPendingTrials) {
+  storage_testing::TempDir dir;
+  SqliteStorage st(dir.file("study.db"));
+  StudyOptions o;
+  o.name = "workers";
+  o.sampler = "random";
+  o.quiet = true;
+  o.trials = 7;
+  o.workers = 2;
+  o.cores = 2;
+  StudyRunner r(st, problem(), o);
+  const StudySummary got = r.run();
+  const auto trials = st.trials(r.study().id);
+  ASSERT_EQ(trials.size(), 7u);
+  std::set<Candidate> seen;
+  for (const auto& t : trials) {
+    EXPECT_TRUE(is_finished(t.state)) << t.number;
+    EXPECT_TRUE(seen.insert(candidate_from_params(problem().space(), t.params)).second)
+        << "trial " << t.number << " repeats an earlier candidate";
+  }
+  const StudySummary want = summarize(r.study(), trials);
+  EXPECT_EQ(got.complete, want.complete);
+  EXPECT_EQ(got.pruned, want.pruned);
+  EXPECT_EQ(got.failed, want.failed);
+  EXPECT_EQ(got.front_size, want.front_size);
+  EXPECT_TRUE(same(got.best, want.best));
 }
 
 }  // namespace
