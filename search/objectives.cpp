@@ -65,6 +65,11 @@ void factorize_shapes(Graph& g, const std::string& name, double fraction,
   if (p != per_layer.end()) per_layer[name + "/lowrank_a"] = p->second;
 }
 
+bool has_int8(const std::map<std::string, LayerPrecision>& per_layer) {
+  return std::any_of(per_layer.begin(), per_layer.end(),
+                     [](const auto& p) { return p.second.mode == Precision::kInt8; });
+}
+
 double packed(int64_t count, int bits) { return std::ceil(double(count) * bits / 8.0); }
 
 // Bits a Conv/Gemm stores its float weight in, from its precision / wbits attrs.
@@ -174,7 +179,15 @@ Graph ObjectiveModel::compressed(const Recipe& r,
 std::vector<LayerDesc> ObjectiveModel::schedule(const Recipe& r) const {
   std::map<std::string, LayerPrecision> per_layer;
   const Graph g = compressed(r, per_layer);
-  if (!host_) return describe(g, batch_, per_layer);
+  return host_ ? host_schedule(g, per_layer) : describe(g, batch_, per_layer);
+}
+
+// Without an int8 layer the runnable model has the attribute graph's schedule (weight-only
+// quantization is dequantized at compile time): the quantize pass is skipped, it is most of the
+// cost of a candidate (bench/search_latency_study --known-only).
+std::vector<LayerDesc> ObjectiveModel::host_schedule(
+    const Graph& g, const std::map<std::string, LayerPrecision>& per_layer) const {
+  if (!has_int8(per_layer)) return describe(g, batch_, per_layer);
   const Graph q = runnable_structure(g, signs_);
   return describe(q, batch_, graph_precisions(q));
 }
@@ -186,10 +199,9 @@ KnownObjectives ObjectiveModel::evaluate(const Recipe& r) const {
   const Prediction p = predict(sched, target_);
   KnownObjectives k;
   k.latency_s = p.latency_s;
-  if (host_) {
-    const Graph q = runnable_structure(g, signs_);
-    k.latency_s = predict_host(describe(q, batch_, graph_precisions(q)), *host_).total_s;
-  }
+  if (host_)
+    k.latency_s =
+        predict_host(has_int8(per_layer) ? host_schedule(g, per_layer) : sched, *host_).total_s;
   k.energy_j = p.energy_pj * 1e-12;
   for (const auto& d : sched)
     if (d.kind == LayerKind::kConv || d.kind == LayerKind::kGemm || d.kind == LayerKind::kDepthwise)

@@ -76,6 +76,8 @@ class ObjectiveModel {
 
  private:
   Graph compressed(const Recipe& r, std::map<std::string, LayerPrecision>& per_layer) const;
+  std::vector<LayerDesc> host_schedule(
+      const Graph& g, const std::map<std::string, LayerPrecision>& per_layer) const;
 
   Graph shape_only_;  // the original graph with weights reduced to their shapes
   Profile target_;
