@@ -261,6 +261,23 @@ Graph uniform_model(const Graph& g, Precision mode) {
 }
 
 constexpr int kWarmRepeats = 20;  // timed runs per warm-up measurement (medians)
+constexpr int kWarmTries = 3;
+
+// Measures g and records it, unless the machine is loaded: a measurement whose median whole-model
+// run is over 1.5x its fastest is not kept (on 2 busy cores an OpenMP team with a preempted
+// thread waits a scheduler slice, 100 us models run in 100+ ms, and the cache would keep that
+// for good). Up to kWarmTries measurements; false when none was clean.
+bool measure_when_quiet(const Graph& g, const std::vector<LayerDesc>& schedule, int64_t batch,
+                        int threads, MeasureCache& cache) {
+  for (int t = 0; t < kWarmTries; ++t) {
+    const Measurement m = measure(g, schedule, {batch, threads, kWarmRepeats});
+    if (m.model_s <= 1.5 * m.model_min_s) {
+      record(cache, schedule, m, threads, kWarmRepeats);
+      return true;
+    }
+  }
+  return false;
+}
 
 // Warms the measured host model once: the original and the target's uniform modes, in the
 // schedules `objectives` costs them with, are measured where a layer is not cached yet; then the
@@ -272,7 +289,8 @@ std::string warm_host_model(const Graph& model, const Profile& target, const Pro
   std::string why;
   auto cache = open_measure_cache(c.measure_cache, &why);
   if (!cache) return "measured host model without a cache (" + why + ")";
-  HostModel hm = load_host_model(target, *cache, threads);
+  const HostModel hm = load_host_model(target, *cache, threads);
+  std::string loaded;  // modes not measured: the machine was busy
   for (Precision mode : target.precisions) {
     Recipe r;
     r.defaults.precision = mode;
@@ -282,16 +300,32 @@ std::string warm_host_model(const Graph& model, const Profile& target, const Pro
     for (size_t k = 0; k < schedule.size(); ++k)
       unseen |=
           (schedule[k].kind != LayerKind::kReorder || schedule[k].graph_op) && !seen.measured[k];
-    if (unseen)  // same node names: runnable_structure() places what runnable_model() does
-      predict_host(uniform_model(model, mode), schedule, hm, *cache, {true, kWarmRepeats});
+    // same node names: runnable_structure() places what runnable_model() does
+    if (unseen &&
+        !measure_when_quiet(uniform_model(model, mode), schedule, c.latency_batch, threads, *cache))
+      loaded += std::string(loaded.empty() ? "" : ", ") + precision_name(mode);
   }
   objectives.set_host_model(std::make_shared<HostModel>(load_host_model(target, *cache, threads)));
   const HostModel& fit = *objectives.host_model();
+  // A cache filled on a busy machine can hold steps 1000x too slow (preempted OpenMP teams):
+  // a model that puts the original more than 5x from the roofline is not used.
+  const auto original = objectives.schedule(Recipe{});
+  const double host_s = predict_host(original, fit).total_s;
+  const double roof_s = predict(original, target).latency_s;
+  if (!(host_s < 5 * roof_s && roof_s < 5 * host_s)) {
+    objectives.set_host_model(nullptr);
+    char why_not[160];
+    std::snprintf(why_not, sizeof why_not, "original %.1f us vs roofline %.1f us", host_s * 1e6,
+                  roof_s * 1e6);
+    return "roofline of target " + target.name + " (measured host model rejected: " + why_not +
+           ", cache " + cache->path() + ")";
+  }
   char text[160];
   std::snprintf(text, sizeof text,
                 ", %d threads, %d cached layers, %d whole-model runs; warm-up %.2f s)", threads,
                 fit.layer_samples, fit.model_samples, since(t0));
-  return "measured host model (cache " + cache->path() + text;
+  return "measured host model (cache " + cache->path() + text +
+         (loaded.empty() ? "" : "; not measured, machine busy: " + loaded);
 }
 
 }  // namespace

@@ -11,7 +11,10 @@
 // (`measure_cache`, default as `profile`'s) at all cores, after a warm-up at construction: the
 // original and the uniform modes of the target (fp32, bf16, int8 everywhere; int8 as
 // hwmodels/runnable.hpp quantizes it) are measured once where their layers are not cached, and
-// the model is refitted. Candidates are then predicted from the cache without measuring.
+// the model is refitted. Candidates are then predicted from the cache without measuring. On a busy
+// machine a warm-up measurement whose median run is over 1.5x its fastest is not kept (3 tries),
+// and a fit that puts the original more than 5x from the roofline is not used (roofline instead;
+// latency_model() says why): preempted OpenMP teams make 100 us models take 100+ ms.
 // "auto" (default) is "measured" on host, "roofline" elsewhere. Energy is always the target's.
 //
 // Constraints (value <= 0 feasible), each only when its limit is set (> 0):
