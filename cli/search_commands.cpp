@@ -102,7 +102,8 @@ void add_problem_flags(CLI::App* c, Args& a, std::map<std::string, CLI::Option*>
   o["target"] = c->add_option("--target,-t", a.target, "hardware target (default host)");
   o["latency_model"] = c->add_option(
       "--latency-model", a.latency_model,
-      "auto | measured | roofline (auto: the measured host model on host, else the roofline)");
+      "auto | measured | roofline (auto: the roofline until the measured host model is validated "
+      "in the search; measured: host only)");
   o["measure_cache"] = c->add_option("--measure-cache", a.measure_cache,
                                      "measured latency model's cache (default as profile's)");
   o["objectives"] =

@@ -124,7 +124,10 @@ std::string resolved_latency_model(const ProblemConfig& c, const std::string& ta
         "config: latency_model 'measured' needs target host (the measured model of "
         "this machine), got target '" +
         target + "'");
-  if (c.latency_model == "auto") return target == "host" ? "measured" : "roofline";
+  // auto = the roofline until the measured model has been validated inside the search on a quiet
+  // machine: on the loaded machine it ranked candidates worse (BENCHMARKS.md "The search's latency
+  // model") and a warm-up taken under load stays in the cache.
+  if (c.latency_model == "auto") return "roofline";
   return c.latency_model;
 }
 

@@ -86,7 +86,7 @@ TEST(LatencyModelConfig, ParsedValidatedAndResolved) {
         << e.what();
   }
   c.latency_model = "auto";
-  EXPECT_EQ(resolved_latency_model(c, "host"), "measured");
+  EXPECT_EQ(resolved_latency_model(c, "host"), "roofline");  // until validated in the search
   EXPECT_EQ(resolved_latency_model(c, "bitfusion"), "roofline");
   c.latency_model = "measured";
   EXPECT_EQ(resolved_latency_model(c, "host"), "measured");
@@ -134,8 +134,9 @@ TEST(LatencyModelMeasured, OriginalIsThePredictionFromTheWarmedCache) {
   if (m.problem.latency_model().find("rejected") != std::string::npos)
     GTEST_SKIP() << "measured on a busy machine: " << m.problem.latency_model();
   const HostModel hm = m.reloaded();
-  if (m.problem.latency_model().find("machine busy") == std::string::npos)
+  if (m.problem.latency_model().find("machine busy") == std::string::npos) {
     EXPECT_GE(hm.model_samples, 3);  // fp32, bf16, int8 everywhere
+  }
   const Graph g = load_onnx(m.problem.config().model);
   const double want = predict_host(describe(g, 1), hm).total_s;
   EXPECT_NEAR(m.problem.known(Recipe{}).latency_s, want, 1e-12 * want);
@@ -156,9 +157,11 @@ TEST(LatencyModelMeasured, UniformRecipesComeFromMeasuredEntries) {
   for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
     const auto schedule = m.problem.objective_model().schedule(uniform(p));
     const HostPrediction h = predict_host(schedule, hm);
-    for (size_t k = 0; k < schedule.size(); ++k)
-      if (schedule[k].kind != LayerKind::kReorder || schedule[k].graph_op)
+    for (size_t k = 0; k < schedule.size(); ++k) {
+      if (schedule[k].kind != LayerKind::kReorder || schedule[k].graph_op) {
         EXPECT_TRUE(h.measured[k]) << precision_name(p) << " " << schedule[k].name;
+      }
+    }
     EXPECT_NEAR(m.problem.known(uniform(p)).latency_s, h.total_s, 1e-12 * h.total_s);
   }
 }
