@@ -1,5 +1,6 @@
 #include "search/samplers/auto.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "search/settings.hpp"
@@ -10,14 +11,21 @@ AutoSampler::AutoSampler(std::unique_ptr<BoSampler> bo, std::unique_ptr<Sampler>
                          int64_t handover)
     : bo_(std::move(bo)), nsga2_(std::move(nsga2)), handover_(handover) {}
 
+int64_t default_handover(const SamplerContext& ctx) {
+  const auto known = std::count(ctx.known.begin(), ctx.known.end(), uint8_t(1));
+  const auto black_box = std::ptrdiff_t(ctx.senses.size()) - known;
+  return known > 0 && black_box <= 1 ? 100 : 300;
+}
+
 std::vector<Candidate> AutoSampler::ask(const SamplerContext& ctx, size_t q) {
-  return ctx.next_number < handover_ ? bo_->ask(ctx, q) : nsga2_->ask(ctx, q);
+  const int64_t handover = handover_ >= 0 ? handover_ : default_handover(ctx);
+  return ctx.next_number < handover ? bo_->ask(ctx, q) : nsga2_->ask(ctx, q);
 }
 
 std::unique_ptr<Sampler> make_auto_sampler(uint64_t seed, const std::string& settings_json) {
   SamplerSettings s("auto", settings_json);
   const int64_t n_init = s.integer("n_init", 10, 0, 1000000);
-  const int64_t handover = s.integer("handover", 300, 0, 1000000000);  // auto.hpp
+  const int64_t handover = s.integer("handover", -1, 0, 1000000000);  // auto.hpp; -1: by problem
   auto bo_json = nlohmann::json::object();
   if (const auto text = s.object("bo"); !text.empty()) bo_json = nlohmann::json::parse(text);
   if (!bo_json.contains("n_init")) bo_json["n_init"] = n_init;

@@ -63,7 +63,7 @@ struct Study {
     for (size_t t = 0; t < budget; ++t) {
       const Candidate x = sampler.ask(ctx, 1).at(0);
       const std::vector<double> v = {size_of(x), accuracy_of(x)};
-      ctx.history.push_back({x, Observation::State::kComplete, v, {}, ctx.next_number++});
+      ctx.history.push_back({x, Observation::State::kComplete, v, {}, ctx.next_number++, {}});
       points.insert(points.end(), v.begin(), v.end());
     }
     return hypervolume(points, 2, ctx.reference_point, ctx.senses);
@@ -78,7 +78,9 @@ double median_hypervolume(const std::string& sampler, const std::string& setting
   std::vector<double> hv;
   for (uint64_t seed = 0; seed < 5; ++seed) {
     auto s = make_sampler(sampler, seed, settings);
-    if (prior) EXPECT_TRUE(set_prior_mean(*s, 1, prior));
+    if (prior) {
+      EXPECT_TRUE(set_prior_mean(*s, 1, prior));
+    }
     hv.push_back(Study().run(*s, kBudget));
   }
   std::sort(hv.begin(), hv.end());
@@ -127,13 +129,13 @@ size_t feasible_with_pruning(uint64_t seed, bool record_partial, size_t budget) 
   Study a;
   const Candidate none(kKnobs, 0);
   a.ctx.history.push_back({none, Observation::State::kComplete,
-                           {size_of(none), accuracy_of(none)}, {}, a.ctx.next_number++});
+                           {size_of(none), accuracy_of(none)}, {}, a.ctx.next_number++, {}});
   auto bo = make_sampler("bo", seed, kFast);
   size_t feasible = 0;
   for (size_t t = 0; t < budget; ++t) {
     const Candidate x = bo->ask(a.ctx, 1).at(0);
     const double acc = accuracy_of(x);
-    Observation o{x, Observation::State::kComplete, {size_of(x), acc}, {}, a.ctx.next_number++};
+    Observation o{x, Observation::State::kComplete, {size_of(x), acc}, {}, a.ctx.next_number++, {}};
     if (acc < kBar) {
       o.state = Observation::State::kPruned;
       o.values.clear();
@@ -176,6 +178,26 @@ TEST(AutoSampler, RandomDesignThenBoThenNsga2) {
         << "trial " << k << " should come from " << name;
   }
   EXPECT_FALSE(set_prior_mean(*make_sampler("random", 1), 0, {}));
+}
+
+TEST(AutoSampler, DefaultHandoverDependsOnTheProblem) {
+  // Compression-like (one black-box objective, the others known): NSGA-II from trial 100.
+  Study a;
+  a.run(*make_sampler("random", 3), 12);
+  EXPECT_EQ(default_handover(a.ctx), 100);
+  auto sampler = make_sampler("auto", 4, R"({"bo": {"candidates": 200}})");
+  for (int64_t next : {99, 100}) {
+    a.ctx.next_number = next;
+    const std::string name = next < 100 ? "bo" : "nsga2";
+    const std::string settings = next < 100 ? R"({"candidates": 200})" : "";
+    EXPECT_EQ(sampler->ask(a.ctx, 1).at(0), make_sampler(name, 4, settings)->ask(a.ctx, 1).at(0))
+        << "trial " << next << " should come from " << name;
+  }
+  // Every objective black-box (ZDT-like), or two black-box ones: 300.
+  a.ctx.known = {0, 0};
+  EXPECT_EQ(default_handover(a.ctx), 300);
+  a.ctx.senses.push_back(Sense::kMinimize), a.ctx.known = {1, 0, 0};
+  EXPECT_EQ(default_handover(a.ctx), 300);
 }
 
 }  // namespace
