@@ -71,7 +71,8 @@ struct CompressionLike {
                              ac::Observation::State::kComplete,
                              {accuracy(c), latency(c), size(c)},
                              {},
-                             ctx.next_number++});
+                             ctx.next_number++,
+                             {}});
     }
   }
 };

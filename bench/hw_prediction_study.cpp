@@ -110,7 +110,7 @@ ac::Graph random_compression(const ac::Graph& base, std::mt19937_64& rng, double
 Candidate make_candidate(const std::string& path, const ac::Graph& base, int recipe,
                          const Args& a) {
   std::mt19937_64 rng(a.seed * 1000003 + uint64_t(recipe) * 7919 + std::hash<std::string>{}(path));
-  Candidate c{path.substr(path.rfind('/') + 1), recipe, random_compression(base, rng, a.int8)};
+  Candidate c{path.substr(path.rfind('/') + 1), recipe, random_compression(base, rng, a.int8), {}};
   c.schedule = ac::describe(c.g, a.batch, ac::graph_precisions(c.g));
   double bf16_macs = 0, int8_macs = 0;
   for (const auto& d : c.schedule) {

@@ -55,7 +55,7 @@ void suggestion_at(benchmark::State& state, const std::string& sampler, size_t t
   for (size_t t = 0; t < trials; ++t) {
     const auto x = s->ask(ctx, 1).at(0);
     ctx.history.push_back(
-        {x, ac::Observation::State::kComplete, problem.evaluate(x), {}, ctx.next_number++});
+        {x, ac::Observation::State::kComplete, problem.evaluate(x), {}, ctx.next_number++, {}});
   }
   for (auto _ : state) benchmark::DoNotOptimize(s->ask(ctx, 1));
 }
@@ -69,7 +69,10 @@ void hypervolume_sphere(benchmark::State& state) {
   for (size_t i = 0; i < n; ++i) {
     std::vector<double> p(m);
     double norm = 0;
-    for (auto& v : p) norm += (v = 0.05 + rng.uniform()) * v;
+    for (auto& v : p) {
+      v = 0.05 + rng.uniform();
+      norm += v * v;
+    }
     for (auto& v : p) points.push_back(v / std::sqrt(norm));
   }
   const std::vector<double> ref(m, 1.1);

@@ -103,7 +103,7 @@ ProblemRun continue_problem(Sampler& sampler, const Problem& problem, SamplerCon
     run.ask_seconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     check_candidate(problem.space, x);
-    Observation o{std::move(x), Observation::State::kComplete, {}, {}, ctx.next_number++};
+    Observation o{std::move(x), Observation::State::kComplete, {}, {}, ctx.next_number++, {}};
     o.values = problem.evaluate(o.x);
     points.insert(points.end(), o.values.begin(), o.values.end());
     ctx.history.push_back(std::move(o));

@@ -77,7 +77,9 @@ void expect_mirrors_fusion(const ac::Graph& g) {
     if (!int8) continue;
     EXPECT_EQ(d.s8_in, op.qin[0].dtype == DType::kInt8) << n.name;
     EXPECT_EQ(d.obits, op.qout ? 8 : 32) << n.name;
-    if (op.qout) EXPECT_EQ(d.s8_out, op.qout->dtype == DType::kInt8) << n.name;
+    if (op.qout) {
+      EXPECT_EQ(d.s8_out, op.qout->dtype == DType::kInt8) << n.name;
+    }
   }
   EXPECT_EQ(ops, by_name.size());
 }
@@ -175,8 +177,11 @@ TEST(DescribeQdq, MeasureTimesEveryEntryOfAnInt8Model) {
   const ac::Graph q = ac::runnable_model(with_modes(modes));
   const auto s = ac::describe(q, 2, ac::graph_precisions(q));
   const auto m = ac::measure(q, s, {2, 1, 1});
-  for (size_t k = 0; k < s.size(); ++k)
-    if (s[k].kind != LayerKind::kReorder || s[k].graph_op) EXPECT_GT(m.layer_s[k], 0) << s[k].name;
+  for (size_t k = 0; k < s.size(); ++k) {
+    if (s[k].kind != LayerKind::kReorder || s[k].graph_op) {
+      EXPECT_GT(m.layer_s[k], 0) << s[k].name;
+    }
+  }
 }
 
 }  // namespace

@@ -170,12 +170,13 @@ TEST(MeasureCached, MeasuresOnceThenReadsTheCache) {
     // host's L3 size is known: 1 MB of weights fit) and the whole-model sample.
     const bool context = ac::host_llc_bytes() > 0;
     EXPECT_EQ(cache.all().size(), schedule.size() * (context ? 2 : 1) + 1);
-    if (context)
+    if (context) {
       EXPECT_TRUE(cache.get(ac::layer_signature([&] {
         auto s = ac::parse_signature(cache.all()[0].signature);
         s.layer.llc = 1;
         return s;
       }())));
+    }
     // Exactly equal the second time: read back, not measured again.
     EXPECT_EQ(ac::measure_cached(g, schedule, {2, 1, 2}, cache), first);
     for (const auto& e : cache.all()) EXPECT_EQ(e.repeats, 2);

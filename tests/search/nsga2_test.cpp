@@ -65,7 +65,7 @@ TEST(Nsga2, ParentsAreTheBestOfEarlierGenerationsOnly) {
     Candidate x(30, 50 + t);
     x[0] = 10 * t;
     if (t == 4) std::fill(x.begin() + 1, x.end(), 0);
-    ctx.history.push_back({x, Observation::State::kComplete, p.evaluate(x), {}, t});
+    ctx.history.push_back({x, Observation::State::kComplete, p.evaluate(x), {}, t, {}});
   }
   ctx.history[2].state = Observation::State::kFail;
   ctx.history[2].values.clear();
@@ -88,7 +88,7 @@ TEST(Nsga2, ExhaustsASmallSpaceWithoutRepeats) {
     const auto x = s.ask(ctx, 1).at(0);
     EXPECT_TRUE(seen.insert(x).second) << "trial " << t;
     const double a = x[0] + x[1], b = 4.0 - x[0] + x[2];
-    ctx.history.push_back({x, Observation::State::kComplete, {a, b}, {}, ctx.next_number++});
+    ctx.history.push_back({x, Observation::State::kComplete, {a, b}, {}, ctx.next_number++, {}});
   }
 }
 

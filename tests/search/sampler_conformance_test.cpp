@@ -35,7 +35,7 @@ SearchSpace test_space() {
 
 // Two objectives (minimize "size", maximize "quality") and one evaluated constraint.
 Observation evaluate(const Candidate& x, int64_t number) {
-  Observation o{x, Observation::State::kComplete, {}, {}, number};
+  Observation o{x, Observation::State::kComplete, {}, {}, number, {}};
   if (number % 7 == 6) {
     o.state = Observation::State::kFail;
     return o;

@@ -47,8 +47,12 @@ TEST(SpaceBuilder, ExampleModelKnobs) {
   EXPECT_GT(count(s.space, Knob::Type::kRank), 0u);
   for (const auto& k : s.space.knobs) {
     EXPECT_GE(k.levels.size(), 2u) << k.name;
-    if (k.type == Knob::Type::kPrecision) EXPECT_EQ(std::get<std::string>(k.levels[0]), "fp32");
-    if (k.type == Knob::Type::kPrune) EXPECT_EQ(std::get<double>(k.levels[0]), 0.0);
+    if (k.type == Knob::Type::kPrecision) {
+      EXPECT_EQ(std::get<std::string>(k.levels[0]), "fp32");
+    }
+    if (k.type == Knob::Type::kPrune) {
+      EXPECT_EQ(std::get<double>(k.levels[0]), 0.0);
+    }
   }
   // The output layer is never pruned; the depthwise conv follows its producer's knob.
   for (const auto& k : s.space.knobs) EXPECT_NE(k.name, "/fc2/Gemm/prune");
@@ -79,9 +83,15 @@ TEST(SpaceBuilder, RulesKeepFloatFreezeAndLevels) {
   o.rules.push_back({"/stem/*", "wbits", false, std::nullopt, {8.0, 4.0}});
   const auto s = build_compression_space(fx().g, fx().sha, fx().host, o);
   for (const auto& k : s.space.knobs) {
-    if (k.name.rfind("/fc", 0) == 0) EXPECT_EQ(k.fixed, 0) << k.name;
-    if (k.type == Knob::Type::kRank) EXPECT_EQ(k.fixed, 0) << k.name;
-    if (k.name == "/stem/stem.0/Conv/wbits") EXPECT_EQ(k.levels.size(), 2u);
+    if (k.name.rfind("/fc", 0) == 0) {
+      EXPECT_EQ(k.fixed, 0) << k.name;
+    }
+    if (k.type == Knob::Type::kRank) {
+      EXPECT_EQ(k.fixed, 0) << k.name;
+    }
+    if (k.name == "/stem/stem.0/Conv/wbits") {
+      EXPECT_EQ(k.levels.size(), 2u);
+    }
   }
   std::mt19937 rng(1);
   const Candidate c = random_candidate(s.space, rng);
