@@ -1,6 +1,7 @@
 #include "compressors/apply.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "common/error.hpp"
 
@@ -117,7 +118,11 @@ Graph apply(const ApplyContext& ctx, const Recipe& recipe, const ApplyOptions& o
     if (double f = recipe.settings(l.name).rank; f < 1.0) ranks[l.name] = f;
   if (!ranks.empty()) {
     std::map<std::string, Eigen::MatrixXd> moments;
-    if (o.data_aware_lowrank) moments = input_second_moments(g, rep.prune, ctx.ls_stats());
+    if (o.data_aware_lowrank) {
+      std::set<std::string> layers;
+      for (const auto& [name, f] : ranks) layers.insert(name);
+      moments = input_second_moments(g, ctx.channels(), rep.prune, ctx.ls_stats(), layers);
+    }
     p = factorize(p, ranks, &rep.lowrank, &moments);
   }
   for (const auto& [layer, r] : rep.lowrank.rank)

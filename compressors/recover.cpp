@@ -211,16 +211,17 @@ std::vector<int> kept_features(const Graph& original, const Node& n, const Layer
 
 }  // namespace
 
-std::map<std::string, Eigen::MatrixXd> input_second_moments(const Graph& original,
-                                                            const PruneReport& report,
-                                                            const ReconstructionStats& stats) {
-  const ChannelAnalysis a = analyze_channels(original);
+std::map<std::string, Eigen::MatrixXd> input_second_moments(
+    const Graph& original, const ChannelAnalysis& analysis, const PruneReport& report,
+    const ReconstructionStats& stats, const std::set<std::string>& layers) {
   std::map<std::string, Eigen::MatrixXd> out;
-  for (const auto& [name, lg] : stats.layers) {
+  for (const auto& name : layers) {
+    const auto it = stats.layers.find(name);
     const Node* n = original.find_node(name);
-    if (!n || lg.samples == 0) continue;
+    if (it == stats.layers.end() || !n || it->second.samples == 0) continue;
+    const LayerGram& lg = it->second;
     const double inv = 1.0 / double(lg.samples);
-    if (const auto keep_in = kept_positions(a, report.kept, n->inputs[0])) {
+    if (const auto keep_in = kept_positions(analysis, report.kept, n->inputs[0])) {
       const std::vector<int> kz = kept_features(original, *n, lg, *keep_in);
       out[name] = lg.s(kz, kz) * inv;
     } else {
