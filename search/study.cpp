@@ -117,7 +117,6 @@ StudyRunner::~StudyRunner() {
 }
 
 Candidate StudyRunner::propose(int64_t number) {
-  cache_->refresh(storage_);
   SamplerContext& ctx = cache_->context();
   ctx.next_number = number;
   if (opt_.warm_start) {
@@ -135,6 +134,7 @@ StudyRunner::Asked StudyRunner::ask_one() {
 
 StudyRunner::Asked StudyRunner::ask_locked() {
   const FrozenTrial t = storage_.ask(study_.id, opt_.worker_name);
+  cache_->refresh(storage_);  // for the proposal and the front early stopping compares against
   Asked a;
   a.number = t.number;
   if (!t.params.empty()) {
@@ -145,7 +145,6 @@ StudyRunner::Asked StudyRunner::ask_locked() {
   }
   a.recipe_json = recipe_to_json(candidate_to_recipe(problem_.space(), a.x));
   a.baseline = baseline_name(problem_.space(), a.x);
-  cache_->refresh(storage_);  // a re-queued trial was not proposed: nothing read yet
   a.front = cache_->front();
   return a;
 }

@@ -93,7 +93,7 @@ class StudyRunner {
 
  private:
   Asked ask_locked();  // ask_one under propose_mu
-  Candidate propose(int64_t number);
+  Candidate propose(int64_t number);  // from the cache as ask_locked refreshed it
   void worker_loop(int threads);
   bool budget_left() const;
   void progress(bool final_line);

@@ -70,6 +70,15 @@ bool summary_point(const FrozenTrial& t, size_t m) {
   return t.state == TrialState::kComplete && t.values.size() == m && is_feasible(t.constraints);
 }
 
+// best[j] = the better of best[j] (NaN: none yet) and values[j], per objective sense.
+void improve_best(std::vector<double>& best, const std::vector<double>& values,
+                  const std::vector<Sense>& sense) {
+  for (size_t j = 0; j < best.size(); ++j) {
+    const double v = values[j], b = best[j];
+    if (std::isnan(b) || (sense[j] == Sense::kMaximize ? v > b : v < b)) best[j] = v;
+  }
+}
+
 }  // namespace
 
 SamplerContext sampler_context(const CompressionProblem& p,
@@ -104,11 +113,7 @@ StudySummary summarize(const Study& s, const std::vector<FrozenTrial>& trials) {
     ++r.complete;
     if (!summary_point(t, m)) continue;
     pts.insert(pts.end(), t.values.begin(), t.values.end());
-    for (size_t j = 0; j < m; ++j) {
-      const double v = t.values[j];
-      if (std::isnan(r.best[j]) || (sense[j] == Sense::kMaximize ? v > r.best[j] : v < r.best[j]))
-        r.best[j] = v;
-    }
+    improve_best(r.best, t.values, sense);
   }
   if (!pts.empty()) {
     r.front_size = pareto_front(pts, m, sense).size();
@@ -159,12 +164,7 @@ void StudyCache::add_finished(const std::vector<FrozenTrial>& fresh) {
     complete_ += t.state == TrialState::kComplete;
     pruned_ += t.state == TrialState::kPruned;
     failed_ += t.state == TrialState::kFail;
-    if (summary_point(t, m)) {
-      for (size_t j = 0; j < m; ++j) {
-        const double v = t.values[j], b = best_[j];
-        if (std::isnan(b) || (senses_[j] == Sense::kMaximize ? v > b : v < b)) best_[j] = v;
-      }
-    }
+    if (summary_point(t, m)) improve_best(best_, t.values, senses_);
     auto x = decoded(p_, t);
     if (!x) continue;
     if (h.empty() || h.back().number < t.number) {
