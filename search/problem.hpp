@@ -15,7 +15,8 @@
 // machine a warm-up measurement whose median run is over 1.5x its fastest is not kept (3 tries),
 // and a fit that puts the original more than 5x from the roofline is not used (roofline instead;
 // latency_model() says why): preempted OpenMP teams make 100 us models take 100+ ms.
-// "auto" (default) is "measured" on host, "roofline" elsewhere. Energy is always the target's.
+// "auto" (default) is "roofline" until the measured model is validated inside the search
+// (resolved_latency_model). Energy is always the target's.
 //
 // Constraints (value <= 0 feasible), each only when its limit is set (> 0):
 //   accuracy_drop = (original - candidate accuracy) in points (percent) - max_accuracy_drop;
