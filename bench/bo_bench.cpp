@@ -20,9 +20,9 @@
 #include <cmath>
 #include <cstdio>
 
-#include "search/problems.hpp"
-#include "search/rng.hpp"
-#include "search/sampler.hpp"
+#include "bench/problems/benchmark_problems.hpp"
+#include "search/samplers/rng.hpp"
+#include "search/samplers/sampler.hpp"
 
 namespace ac = autocompress;
 

@@ -5,7 +5,7 @@
 # Optuna's NSGA-II and TPE (bench/peer_optuna_real.py driving `autocompress serve`) on the same
 # problem, one study per sampler and seed, each in its own database under $OUT. Then the
 # hypervolume after 50, 100, 200 trials of every study, by the same C++ function
-# (search/front.hpp hypervolume_history, the study's reference point; bench/real_hv.cpp).
+# (search/report/front.hpp hypervolume_history, the study's reference point; bench/real_hv.cpp).
 #
 #   bench/real_compare.sh run   [samplers] [seeds]   # default: all six, 0..4; resumes studies
 #                                                    # (also auto-hN: auto with handover N)

@@ -11,9 +11,9 @@
 #include <chrono>
 #include <cmath>
 
-#include "search/hypervolume.hpp"
-#include "search/problems.hpp"
-#include "search/rng.hpp"
+#include "search/moo/hypervolume.hpp"
+#include "bench/problems/benchmark_problems.hpp"
+#include "search/samplers/rng.hpp"
 
 namespace ac = autocompress;
 

@@ -20,7 +20,7 @@
 
 #include "hwmodels/measure.hpp"
 #include "rank_stats.hpp"
-#include "search/problem.hpp"
+#include "search/study/problem.hpp"
 
 namespace ac = autocompress;
 

@@ -10,7 +10,7 @@
 #include <map>
 #include <memory>
 
-#include "search/pareto.hpp"
+#include "search/moo/pareto.hpp"
 #include "storage/sqlite_storage.hpp"
 
 namespace ac = autocompress;

@@ -19,9 +19,9 @@
 #include <memory>
 
 #include "compressors/recipe.hpp"
-#include "search/rng.hpp"
-#include "search/space_builder.hpp"
-#include "search/study.hpp"
+#include "search/samplers/rng.hpp"
+#include "search/study/space_builder.hpp"
+#include "search/study/study.hpp"
 #include "storage/sqlite_storage.hpp"
 
 namespace ac = autocompress;

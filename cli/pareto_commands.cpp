@@ -14,10 +14,10 @@
 #include "hwmodels/measure.hpp"
 #include "hwmodels/profile.hpp"
 #include "model/onnx_io.hpp"
-#include "search/front.hpp"
-#include "search/objectives.hpp"
-#include "search/report.hpp"
-#include "search/verify.hpp"
+#include "search/report/front.hpp"
+#include "search/study/objectives.hpp"
+#include "search/report/report.hpp"
+#include "search/study/verify.hpp"
 #include "storage/sqlite_storage.hpp"
 
 namespace autocompress::cli {
@@ -54,7 +54,7 @@ int64_t latency_batch(const Study& s) {
 }
 
 // Every COMPLETE trial with latency and energy recomputed for `target` from its recipe
-// (search/objectives.hpp); trials whose recipe the target cannot run (a precision it lacks) are
+// (search/study/objectives.hpp); trials whose recipe the target cannot run (a precision it lacks) are
 // left out and counted in `skipped`.
 std::vector<FrozenTrial> rescore(const Study& s, const std::vector<FrozenTrial>& trials,
                                  const Args& a, size_t& skipped, std::string& first_reason) {

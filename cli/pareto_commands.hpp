@@ -9,11 +9,11 @@
 //       front: zero new evaluations. --verify re-evaluates the front and the study's uniform
 //       baselines on the test split (paired accuracy against the original, with 95% intervals),
 //       measures their host latency (median of interleaved runs with an order-statistic
-//       interval), compares the front with the best uniform baseline (search/verify.hpp) and
+//       interval), compares the front with the best uniform baseline (search/study/verify.hpp) and
 //       records each trial's verification as the study attr "verify:<trial>" (finished trials
 //       are immutable); the database is then opened for writing.
 //   report --db D --study S -o report.html
-//       one self-contained HTML file with SVG plots (search/report.hpp).
+//       one self-contained HTML file with SVG plots (search/report/report.hpp).
 // The database is opened read-only (except for --verify's record). Errors are
 // autocompress::Error subclasses, turned into messages in main().
 #pragma once

@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
-#include "search/study.hpp"
+#include "search/study/study.hpp"
 #include "storage/sqlite_storage.hpp"
 
 namespace autocompress::cli {

@@ -11,7 +11,7 @@
 #include <string>
 #include <utility>
 
-#include "search/study.hpp"
+#include "search/study/study.hpp"
 
 namespace CLI {
 class App;

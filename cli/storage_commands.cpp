@@ -12,8 +12,8 @@
 
 #include "cli/query_format.hpp"
 #include "common/error.hpp"
-#include "search/front.hpp"
-#include "search/pareto.hpp"
+#include "search/report/front.hpp"
+#include "search/moo/pareto.hpp"
 #include "storage/filter.hpp"
 #include "storage/sqlite_storage.hpp"
 
@@ -29,7 +29,7 @@ struct Args {
   bool pareto = false;
 };
 
-// Indices into `trials` of the feasible Pareto set (search/pareto.hpp).
+// Indices into `trials` of the feasible Pareto set (search/moo/pareto.hpp).
 std::vector<size_t> pareto_indices(const Study& s, const std::vector<FrozenTrial>& trials) {
   std::vector<size_t> complete;
   std::vector<double> points;

@@ -77,7 +77,7 @@ class Storage {
   // Trials numbered `from` or more and those numbered in `also`, in number order: what a reader
   // that has seen every trial below `from` must read again. Finished trials never change, so it
   // passes the numbers it saw RUNNING or WAITING as `also` (the study loop's incremental view,
-  // search/study_cache.hpp, reads only these per trial instead of the whole study).
+  // search/study/study_cache.hpp, reads only these per trial instead of the whole study).
   virtual std::vector<FrozenTrial> trials_since(int64_t study_id, int64_t from,
                                                 std::span<const int64_t> also = {}) const = 0;
 };

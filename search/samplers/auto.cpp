@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "search/settings.hpp"
+#include "search/samplers/settings.hpp"
 
 namespace autocompress {
 

@@ -33,7 +33,7 @@
 #include <memory>
 #include <string>
 
-#include "search/sampler.hpp"
+#include "search/samplers/sampler.hpp"
 #include "search/samplers/bo.hpp"
 #include "search/samplers/nsga2.hpp"
 

@@ -6,10 +6,10 @@
 #include <optional>
 #include <set>
 
-#include "search/ehvi.hpp"
-#include "search/gp.hpp"
-#include "search/nondominated.hpp"
-#include "search/settings.hpp"
+#include "search/samplers/ehvi.hpp"
+#include "search/samplers/gp.hpp"
+#include "search/moo/nondominated.hpp"
+#include "search/samplers/settings.hpp"
 
 namespace autocompress {
 

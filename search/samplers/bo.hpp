@@ -1,5 +1,5 @@
 // Bayesian optimization over the discrete space (issue 6), limbo's loop in small policies:
-// fit (search/gp.hpp) -> acquisition (search/ehvi.hpp) -> inner optimizer -> propose.
+// fit (search/samplers/gp.hpp) -> acquisition (search/samplers/ehvi.hpp) -> inner optimizer -> propose.
 //
 // - Model: one GP per black-box objective (for compression only accuracy; latency, energy and size
 //   come exactly from known_values and are never learnt, so they have zero variance). Inputs are
@@ -18,7 +18,7 @@
 // - Acquisition: expected hypervolume improvement over the observed feasible front at the study's
 //   reference point, closed form when one objective is black-box; with several (fully black-box
 //   problems such as ZDT, DTLZ2) conditional quasi-Monte-Carlo EHVI over per-objective independent
-//   GPs (search/ehvi.hpp), mc_samples fixed quasi-random points.
+//   GPs (search/samplers/ehvi.hpp), mc_samples fixed quasi-random points.
 // - Inner optimizer: an evolutionary search over the discrete space — uniform random candidates
 //   and mutations of the front's members, then `generations` rounds mutating the best so far —
 //   skipping candidates that cheap_constraints rules out and those already evaluated, pending or
@@ -38,7 +38,7 @@
 #include <string>
 #include <vector>
 
-#include "search/sampler.hpp"
+#include "search/samplers/sampler.hpp"
 #include "search/samplers/random.hpp"
 
 namespace autocompress {

@@ -2,8 +2,8 @@
 
 #include <map>
 
-#include "search/nondominated.hpp"
-#include "search/settings.hpp"
+#include "search/moo/nondominated.hpp"
+#include "search/samplers/settings.hpp"
 
 namespace autocompress {
 

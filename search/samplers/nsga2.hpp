@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "search/sampler.hpp"
+#include "search/samplers/sampler.hpp"
 #include "search/samplers/nsga2_variation.hpp"
 #include "search/samplers/random.hpp"
 

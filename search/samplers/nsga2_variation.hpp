@@ -10,8 +10,8 @@
 
 #include <functional>
 
-#include "search/rng.hpp"
-#include "search/space.hpp"
+#include "search/samplers/rng.hpp"
+#include "search/samplers/space.hpp"
 
 namespace autocompress {
 

@@ -2,7 +2,7 @@
 
 #include <numeric>
 
-#include "search/settings.hpp"
+#include "search/samplers/settings.hpp"
 
 namespace autocompress {
 

@@ -10,8 +10,8 @@
 #include <memory>
 #include <string>
 
-#include "search/rng.hpp"
-#include "search/sampler.hpp"
+#include "search/samplers/rng.hpp"
+#include "search/samplers/sampler.hpp"
 
 namespace autocompress {
 

@@ -1,0 +1,219 @@
+// The compression problem (issue 6): a model, its calibration and validation data, a target, the
+// objectives and constraints, and the evaluation of one candidate.
+//
+// Objectives (2-4, in the order given): "accuracy" (maximize; top-1 against the labels, or top-1
+// agreement with the original model when the data has no labels), "latency" (latency_ms,
+// minimize), "energy" (energy_mj), "size" (size_mb, packed). Latency, energy and size are known:
+// computed exactly from the recipe by ObjectiveModel, never evaluated.
+//
+// Latency model (`latency_model`): "roofline" is the target profile's roofline; "measured" (target
+// host only) is the host model of hwmodels/predict_host.hpp, read from the measurement cache
+// (`measure_cache`, default as `profile`'s) at all cores, after a warm-up at construction: the
+// original and the uniform modes of the target (fp32, bf16, int8 everywhere; int8 as
+// hwmodels/runnable.hpp quantizes it) are measured once where their layers are not cached, and
+// the model is refitted. Candidates are then predicted from the cache without measuring. On a busy
+// machine a warm-up measurement whose median run is over 1.5x its fastest is not kept (3 tries),
+// and a fit that puts the original more than 5x from the roofline is not used (roofline instead;
+// latency_model() says why): preempted OpenMP teams make 100 us models take 100+ ms.
+// "auto" (default) is "roofline" until the measured model is validated inside the search
+// (resolved_latency_model). Energy is always the target's.
+//
+// Constraints (value <= 0 feasible), each only when its limit is set (> 0):
+//   accuracy_drop = (original - candidate accuracy) in points (percent) - max_accuracy_drop;
+//   latency = latency_ms - max_latency_ms; size = size_mb - max_size_mb;
+//   energy = energy_mj - max_energy_mj.
+// The accuracy drop is paired: the same validation images run through the original and the
+// candidate, d_i = correct_orig_i - correct_cand_i; drop = mean(d), se = sd(d) / sqrt(n).
+//
+// Early stopping: the validation data is evaluated in chunks (`chunk` images). After each chunk
+// but the last, the trial stops as PRUNED when the one-sided lower bound of the paired drop,
+// mean - z * se (with z = `stop_z`, default 3: conservative because the test is repeated after
+// every chunk), exceeds the allowed drop: the candidate cannot meet the accuracy constraint. The
+// partial estimate is recorded. With no accuracy constraint nothing is pruned by this test.
+//
+// Early stopping against the front (`front_stopping`, default on): the trial also stops as PRUNED
+// when a point of the current feasible front dominates it for sure. The candidate's known
+// objectives are exact, so only accuracy is uncertain. Every front point was evaluated on all n
+// validation images and the candidate's chunks are a prefix of the same images, so both
+// accuracies are the same original's accuracy minus a paired drop: acc = orig - drop / 100. The
+// front point's drop is exact (its full run), the candidate's has the paired estimate; the
+// candidate's accuracy is below the front point's for sure when its drop's one-sided lower bound
+// mean - z * se exceeds the front point's drop: the constraint test with the front point's drop
+// as the limit. Trials pruned record why in the user attr "pruned_by" ("accuracy_constraint" or
+// "front:<trial number>").
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "compressors/apply.hpp"
+#include "compressors/recipe.hpp"
+#include "data/dataset.hpp"
+#include "evaluator/executor.hpp"
+#include "evaluator/metrics.hpp"  // PairedDrop
+#include "hwmodels/profile.hpp"
+#include "model/graph.hpp"
+#include "search/study/objectives.hpp"
+#include "search/samplers/sampler.hpp"
+#include "search/study/space_builder.hpp"
+#include "storage/types.hpp"
+
+namespace autocompress {
+
+struct ProblemConfig {
+  std::string model = "examples/fashion_cnn.onnx";
+  std::string data = "/usr/share/datasets/fashion-mnist";  // directory (val split) or images file
+  std::string labels;                                      // for an images file
+  std::string calib;  // directory (train split) or images file; empty = data's train split
+  std::string target = "host";
+  std::vector<std::string> objectives = {"accuracy", "latency", "size"};
+  double max_accuracy_drop = 0;                                   // points; <= 0: no constraint
+  double max_latency_ms = 0, max_size_mb = 0, max_energy_mj = 0;  // <= 0: no constraint
+  int64_t val_limit = 0;       // first N validation images (0 = all)
+  int64_t calib_limit = 1000;  // calibration images
+  int64_t chunk = 1000;        // images per early-stopping chunk
+  bool early_stopping = true;
+  bool front_stopping = true;  // also prune candidates the current front dominates for sure
+  double stop_z = 3.0;
+  int64_t latency_batch = 1;  // batch of the latency / energy prediction
+  int64_t eval_batch = 256;
+  bool recover = true;                 // least-squares reconstruction after pruning
+  std::string latency_model = "auto";  // auto | measured | roofline (see the top comment)
+  std::string measure_cache;           // measured: the cache file ("" = the default)
+  SpaceOptions space;
+};
+
+// "measured" or "roofline": what c.latency_model means on `target` (a profile name, "host" is
+// this machine). Throws UsageError naming latency_model for "measured" on another target.
+std::string resolved_latency_model(const ProblemConfig& c, const std::string& target);
+
+// JSON <-> config (the --config file and the study's user attr "config"); unknown keys throw
+// UsageError naming them.
+ProblemConfig parse_problem_config(const nlohmann::json& j, ProblemConfig base = {});
+nlohmann::json problem_config_json(const ProblemConfig& c);
+
+// The search space of a config alone (loads the model; no data, no calibration): what
+// CompressionProblem::space() is for the same config. For `tell`, which rebuilds an asked trial's
+// recipe from its params without paying for the whole problem.
+CompressionSpace problem_space(const ProblemConfig& config);
+
+// True when the candidate provably (lower bound mean - z * se) exceeds max_drop.
+bool cannot_meet(const PairedDrop& d, double max_drop_points, double z);
+
+// A point of the current feasible front as early stopping sees it: its values in the problem's
+// objective order and its exact paired drop (points) on the whole validation set.
+struct FrontPoint {
+  int64_t number = -1;
+  std::vector<double> values;
+  double drop = 0;
+};
+// The first front point (index) that dominates a candidate for sure, or -1: every known objective
+// (entries of `known` that are not NaN; the uncertain accuracy entry is NaN) at least as good as
+// the candidate's, and a drop below the candidate's lower bound d.drop - z * d.se (see above).
+int64_t dominated_for_sure(const PairedDrop& d, std::span<const double> known,
+                           std::span<const Sense> sense, std::span<const FrontPoint> front,
+                           double z);
+
+// The outcome of one evaluation, ready for Storage::tell.
+struct Evaluation {
+  TrialResult result;  // state COMPLETE / PRUNED / FAIL, values, constraints, metrics
+  std::string recipe_json;
+};
+
+// Knobs evaluated alone (sensitivity analysis): per knob and level, the accuracy drop.
+struct SensitivityCurve {
+  std::string knob;
+  std::vector<KnobValue> levels;
+  std::vector<double> drop;  // points, one per level (level 0: 0)
+  std::vector<double> se;
+};
+nlohmann::json sensitivity_json(const std::vector<SensitivityCurve>& curves);
+std::vector<SensitivityCurve> parse_sensitivity(const nlohmann::json& j);
+// The additive prior mean of the accuracy drop (points) of a candidate: the sum over knobs of the
+// curve at the candidate's level, linearly interpolated between measured levels (clamped at the
+// ends); knobs without a curve contribute 0. For the bo sampler's prior (H5).
+double additive_drop_prior(const CompressionSpace& s, const std::vector<SensitivityCurve>& curves,
+                           const Candidate& c);
+
+class CompressionProblem {
+ public:
+  // Loads the model, target, data; evaluates the original once on the validation data.
+  explicit CompressionProblem(const ProblemConfig& config);
+  ~CompressionProblem();
+
+  const ProblemConfig& config() const { return config_; }
+  const CompressionSpace& space() const { return space_; }
+  const Graph& model() const { return model_; }
+  const std::string& model_sha256() const { return space_.model_sha256; }
+  const Profile& target() const { return objectives_->target(); }
+  double original_accuracy() const { return original_accuracy_; }  // fraction
+  // The latency model in use, e.g. "measured host model (cache ..., 2 threads, ...)" or
+  // "roofline of target bitfusion"; the study records it (user attr "latency_model").
+  const std::string& latency_model() const { return latency_about_; }
+  int64_t validation_size() const;
+
+  std::vector<Objective> objectives() const;          // storage names: accuracy, latency_ms, ...
+  std::vector<std::string> constraint_names() const;  // accuracy_drop, latency, size, energy (set)
+  std::vector<Sense> senses() const;
+  std::vector<uint8_t> known_mask() const;  // 1 for latency / energy / size
+  // Hypervolume reference: accuracy = original - allowed drop (or - 10 points when none), known
+  // objectives = the original model's values.
+  std::vector<double> reference_point() const;
+  // Known objectives (accuracy entry NaN) and the cheap constraints (latency, size, energy).
+  std::vector<double> known_values(const Candidate& c) const;
+  std::vector<double> cheap_constraints(const Candidate& c) const;
+  KnownObjectives known(const Recipe& r) const { return objectives_->evaluate(r); }
+  const ObjectiveModel& objective_model() const { return *objectives_; }
+
+  // The compressed model of a recipe (validated against the model and target), by
+  // compressors/apply with the context collected once on the calibration data.
+  Graph build(const Recipe& r) const;
+  // Evaluates a candidate; thread-safe (each call compiles its own executor with `threads`
+  // oneDNN threads). Never throws for a candidate's failure: FAIL with the error instead.
+  // `stop` (may be empty) is polled between chunks; when it returns true the trial is abandoned
+  // (FAIL, "interrupted").
+  // `front` (from front_points()) enables early stopping against the front.
+  Evaluation evaluate(const Candidate& c, int threads = 0, const std::function<bool()>& stop = {},
+                      std::span<const FrontPoint> front = {}) const;
+  // The feasible non-dominated COMPLETE trials evaluated on this problem's whole validation set
+  // (metric "images" = validation_size(); `tell`'s external values are left out), as FrontPoints.
+  // Empty when accuracy is not an objective or front stopping is off.
+  std::vector<FrontPoint> front_points(const std::vector<FrozenTrial>& trials) const;
+  // Evaluates a recipe on the first `limit` validation images (0 = all): the paired drop.
+  PairedDrop accuracy_of(const Recipe& r, int64_t limit, int threads = 0) const;
+  // Each non-frozen knob alone at 3 levels (first, middle, last), on `limit` images.
+  std::vector<SensitivityCurve> sensitivity(
+      int64_t limit, int threads = 0,
+      const std::function<void(const std::string&)>& progress = {}) const;
+
+  // The StudySpec this problem records (objectives, constraints, reference point, search space,
+  // configuration); sampler fields filled by the caller.
+  StudySpec study_spec(const std::string& name) const;
+
+ private:
+  // Why to stop after the images behind `d` ("" = go on) and the "pruned_by" attr value.
+  std::pair<std::string, std::string> stop_reason(const PairedDrop& d,
+                                                  std::span<const double> known,
+                                                  std::span<const FrontPoint> front) const;
+  // Per-image correctness of images [begin, end) (labels, or agreement with the original).
+  std::vector<uint8_t> correct(Executor& ex, int64_t batch, int64_t begin, int64_t end) const;
+
+  ProblemConfig config_;
+  Graph model_;
+  CompressionSpace space_;
+  std::unique_ptr<ObjectiveModel> objectives_;
+  Dataset val_, calib_;
+  std::vector<int64_t> original_top1_;  // original prediction per validation image
+  std::vector<uint8_t> original_correct_;
+  double original_accuracy_ = 0;
+  KnownObjectives original_known_;
+  std::string latency_about_;
+  std::unique_ptr<ApplyContext> apply_;  // statistics of the original on the calibration data
+};
+
+}  // namespace autocompress

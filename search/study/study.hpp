@@ -1,0 +1,124 @@
+// The study loop (issue 6): storage ask -> sampler ask (context rebuilt from storage) ->
+// evaluate -> tell, with heartbeats, warm-start baselines, a budget, clean interruption and
+// progress output. Several processes on one database cooperate through the storage; `workers`
+// runs K candidates at once in this process (TBB), each compiling with cores / K oneDNN threads.
+//
+// Reproducibility: the sampler is a deterministic function of (seed, context) and the context is
+// brought up to date from storage before every proposal (StudyCache: it equals the one rebuilt
+// from all trials), so with one worker the same seed gives the same sequence of trials, and a
+// resumed study continues where it stopped.
+//
+// Interruption: request_stop() (the CLI's SIGINT/SIGTERM handler calls it) lets running trials
+// finish their current chunk, then abandons them as FAIL "interrupted" (a second signal is not
+// needed); run() returns normally.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "search/study/problem.hpp"
+#include "search/samplers/sampler.hpp"
+#include "search/study/study_cache.hpp"
+#include "storage/storage.hpp"
+
+namespace autocompress {
+
+struct StudyOptions {
+  std::string name = "autocompress";
+  std::string sampler = "auto";
+  std::string sampler_settings;  // JSON text
+  uint64_t seed = 0;
+  int64_t trials = 0;    // finished trials to reach in this study (0 = no limit)
+  double timeout_s = 0;  // wall-time budget of this run (0 = no limit)
+  int workers = 1;
+  int cores = 0;  // 0 = hardware concurrency
+  bool warm_start = true;
+  bool quiet = false;
+  std::string log_path;  // progress lines also appended here
+  double heartbeat_s = 10;
+  std::string worker_name;  // default: host:pid
+};
+
+// The uniform baselines, in order, that are legal in the space: int8 everywhere, bf16
+// everywhere, 4-bit weights, 25% and 50% uniform pruning.
+struct Baseline {
+  std::string name;
+  Candidate x;
+};
+std::vector<Baseline> warm_start_baselines(const CompressionSpace& s);
+// The warm-start baseline x is, or "" (recorded as the trial's "baseline" attr, which
+// uniform_policy and `pareto --verify` read: the pruning baselines leave groups that cannot be
+// pruned at level 0, so their params alone do not read as one uniform setting).
+std::string baseline_name(const CompressionSpace& s, const Candidate& x);
+
+// Creates the study `options.name` for the problem (sampler, settings, seed and warm start
+// recorded from `options`), or opens it when it exists and describes the same problem: model,
+// objectives, constraints, search space and configuration (compared after parsing, so that a
+// study recorded before a config key existed, which runs with that key's default, still opens),
+// and with `compare_sampler` also sampler, its settings and seed (`search` resumes a study with
+// its sampler; `serve` joins one from any proposer). UsageError naming the first difference.
+Study open_study(Storage& storage, const CompressionProblem& problem, const StudyOptions& options,
+                 bool compare_sampler);
+
+class StudyRunner {
+ public:
+  // Creates the study (or loads it: then its recorded configuration must describe the same
+  // problem; UsageError naming the first difference otherwise).
+  StudyRunner(Storage& storage, const CompressionProblem& problem, StudyOptions options);
+  ~StudyRunner();
+  // Runs until the budget or request_stop(); returns the summary at the end.
+  StudySummary run();
+  // Thread-safe and async-signal-safe (sets an atomic flag).
+  void request_stop() { stop_.store(true); }
+  const Study& study() const { return study_; }
+
+  // One step of the loop, also for `ask`: reserves a trial, proposes (a queued or warm-start
+  // candidate first), records its params (tell_values records the recipe attr), returns the trial
+  // number, recipe JSON and the current front.
+  struct Asked {
+    int64_t number = -1;
+    Candidate x;
+    std::string recipe_json;
+    std::string baseline;  // the warm-start baseline's name when x is one (recorded as attr)
+    // The study's front as the proposal saw it (CompressionProblem::front_points), for early
+    // stopping against the front.
+    std::vector<FrontPoint> front;
+  };
+  Asked ask_one();
+
+ private:
+  Asked ask_locked();  // ask_one under propose_mu
+  Candidate propose(int64_t number);  // from the cache as ask_locked refreshed it
+  void worker_loop(int threads);
+  bool budget_left() const;
+  void progress(bool final_line);
+
+  Storage& storage_;
+  const CompressionProblem& problem_;
+  StudyOptions opt_;
+  Study study_;
+  std::unique_ptr<Sampler> sampler_;
+  std::unique_ptr<StudyCache> cache_;  // used under propose_mu
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> started_in_run_{0};
+  double t0_ = 0;
+  int64_t finished_at_start_ = 0;
+  std::FILE* log_ = nullptr;
+  struct Shared;
+  std::unique_ptr<Shared> shared_;
+};
+
+// Records an external measurement for `tell`: values in the study's objective order (accuracy
+// as a fraction), constraints computed from them where the study knows how (accuracy_drop from
+// the recorded original accuracy, cheap ones from the recipe). Like the search loop, it records
+// the trial's exact recipe JSON in the user attr "recipe" (rebuilt from its params and the
+// study's recorded config), so `export` and `pareto --export-dir` use it.
+void tell_values(Storage& storage, const Study& study, int64_t number,
+                 const std::vector<double>& values, const std::string& state = "COMPLETE");
+
+}  // namespace autocompress
