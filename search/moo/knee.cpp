@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/error.hpp"
+#include "search/moo/hypervolume.hpp"  // to_minimization
 
 namespace autocompress {
 
