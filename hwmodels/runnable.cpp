@@ -38,8 +38,6 @@ Dataset synthetic(const Graph& g, int64_t samples) {
 
 }  // namespace
 
-bool needs_quantization(const Graph& g) { return !attr_settings(g).empty(); }
-
 Graph runnable_model(const Graph& g, int64_t samples) {
   const auto settings = attr_settings(g);
   if (settings.empty()) return g;

@@ -18,9 +18,6 @@
 
 namespace autocompress {
 
-// True when some Conv/Gemm of g is int8 or has weights below 8 bits (attrs, not yet QDQ).
-bool needs_quantization(const Graph& g);
-
 // g with its int8 / weight-quantized layers quantized (QDQ), for measuring; g itself when there is
 // nothing to quantize. `samples`: synthetic inputs the statistics are collected on.
 Graph runnable_model(const Graph& g, int64_t samples = 8);

@@ -1,5 +1,6 @@
 // The search space: ordered discrete knobs. Built from a model, the compressors and a target
-// (search/samplers/space.cpp: build_space), or by hand for test problems (ZDT, DTLZ).
+// (search/study/space_builder.hpp: build_compression_space), or by hand for the benchmark
+// problems (bench/problems: ZDT, DTLZ2).
 // Encoding for surrogates: level index i of a knob with L levels -> i / (L - 1) in [0, 1]
 // (a knob with one level -> 0); decoding rounds to the nearest level, so it is exact on encoded
 // points.
