@@ -15,7 +15,7 @@
 // probabilities drawn per recipe, so recipes range from untouched to heavily compressed, float
 // only to int8 throughout. Weights are not refitted: latency depends on shapes and modes only.
 // int8 and 4-bit layers are quantized as `apply` does, on synthetic activation statistics
-// (hwmodels/runnable.hpp), and described as the evaluator lowers the QDQ graph.
+// (compressors/runnable.hpp), and described as the evaluator lowers the QDQ graph.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
@@ -32,11 +32,11 @@
 #include "compressors/dependency.hpp"
 #include "compressors/lowrank.hpp"
 #include "compressors/prune.hpp"
+#include "compressors/runnable.hpp"
 #include "hwmodels/calibrate.hpp"
 #include "hwmodels/measure.hpp"
 #include "hwmodels/predict_host.hpp"
 #include "hwmodels/roofline.hpp"
-#include "hwmodels/runnable.hpp"
 #include "model/onnx_io.hpp"
 #include "rank_stats.hpp"
 

@@ -12,13 +12,13 @@
 #include "compressors/lowrank.hpp"
 #include "compressors/prune.hpp"
 #include "compressors/recipe.hpp"
+#include "compressors/runnable.hpp"
 #include "hwmodels/calibrate.hpp"
 #include "hwmodels/energy.hpp"
 #include "hwmodels/layer_desc.hpp"
 #include "hwmodels/measure.hpp"
 #include "hwmodels/predict_host.hpp"
 #include "hwmodels/profile.hpp"
-#include "hwmodels/runnable.hpp"
 #include "model/onnx_io.hpp"
 
 namespace autocompress::cli {
@@ -230,7 +230,7 @@ int run_profile(const ProfileArgs& a) {
   const Profile p = find_profile(a.target);
   Graph g = compressed_for_costing(load_onnx(a.model), a, p);
   // On the host, int8 and weight-quantized layers are costed and measured as the evaluator runs
-  // their QDQ model (Q/DQ steps, float stems; hwmodels/runnable.hpp).
+  // their QDQ model (Q/DQ steps, float stems; compressors/runnable.hpp).
   if (p.name == "host") g = runnable_model(g);
   LayerPrecision lp{p.precisions[0], a.wbits, a.abits};
   if (!a.precision.empty()) lp.mode = parse_mode(a.precision, "--precision");

@@ -6,7 +6,7 @@
 
 #include "compressors/lowrank.hpp"
 #include "compressors/prune.hpp"
-#include "hwmodels/runnable.hpp"
+#include "compressors/runnable.hpp"
 
 namespace autocompress {
 

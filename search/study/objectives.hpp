@@ -59,7 +59,7 @@ class ObjectiveModel {
   // hwmodels/predict_host.hpp: cached layers measured, other shapes scaled or modeled; pure, no
   // measurement per candidate) instead of the target's roofline; energy stays the target's. The
   // schedule is then the one the host runs: int8 layers as runnable_model() quantizes them
-  // (hwmodels/runnable.hpp: u8/s8 sides, Q/DQ steps, float stems), so its layer keys are those
+  // (compressors/runnable.hpp: u8/s8 sides, Q/DQ steps, float stems), so its layer keys are those
   // measured for the runnable model; the signs are taken once from `g` on synthetic input.
   ObjectiveModel(const Graph& g, const Profile& target, int64_t batch = 1,
                  int64_t channel_multiple = 16, std::set<std::string> refit_layers = {},
@@ -86,7 +86,7 @@ class ObjectiveModel {
   std::vector<std::string> layers_;  // Conv/Gemm of the original, schedule order
   std::set<std::string> refit_;
   std::shared_ptr<const HostModel> host_;
-  ActivationStats signs_;  // with a host model: hwmodels/runnable.hpp synthetic_signs of g
+  ActivationStats signs_;  // with a host model: compressors/runnable.hpp synthetic_signs of g
 };
 
 }  // namespace autocompress

@@ -9,10 +9,10 @@
 #include "common/error.hpp"
 #include "common/sha256.hpp"
 #include "compressors/apply.hpp"
+#include "compressors/runnable.hpp"
 #include "evaluator/evaluate.hpp"
 #include "evaluator/onednn_executor.hpp"
 #include "hwmodels/measure.hpp"
-#include "hwmodels/runnable.hpp"
 #include "model/onnx_io.hpp"
 
 namespace autocompress {
@@ -254,7 +254,7 @@ Dataset load_split(const std::string& path, const std::string& labels, Split spl
 }
 
 // The original with every Conv/Gemm in `mode` (8-bit weights) as the evaluator runs it: int8 as
-// the quantize pass writes it (hwmodels/runnable.hpp, synthetic statistics).
+// the quantize pass writes it (compressors/runnable.hpp, synthetic statistics).
 Graph uniform_model(const Graph& g, Precision mode) {
   if (mode == Precision::kFp32) return g;
   Graph out = g;

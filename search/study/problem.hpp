@@ -10,7 +10,7 @@
 // host only) is the host model of hwmodels/predict_host.hpp, read from the measurement cache
 // (`measure_cache`, default as `profile`'s) at all cores, after a warm-up at construction: the
 // original and the uniform modes of the target (fp32, bf16, int8 everywhere; int8 as
-// hwmodels/runnable.hpp quantizes it) are measured once where their layers are not cached, and
+// compressors/runnable.hpp quantizes it) are measured once where their layers are not cached, and
 // the model is refitted. Candidates are then predicted from the cache without measuring. On a busy
 // machine a warm-up measurement whose median run is over 1.5x its fastest is not kept (3 tries),
 // and a fit that puts the original more than 5x from the roofline is not used (roofline instead;

@@ -1,15 +1,15 @@
 // describe() on quantized (QDQ) graphs: the schedule is what the oneDNN evaluator runs
 // (evaluator/fusion.hpp), checked op by op against fuse() itself and against the steps measure()
-// times; the costing graph of a recipe becomes a runnable QDQ model (hwmodels/runnable.hpp).
+// times; the costing graph of a recipe becomes a runnable QDQ model (compressors/runnable.hpp).
 #include <gtest/gtest.h>
 
 #include <set>
 
 #include "../evaluator/graph_builder.hpp"
+#include "compressors/runnable.hpp"
 #include "evaluator/fusion.hpp"
 #include "hwmodels/layer_desc.hpp"
 #include "hwmodels/measure.hpp"
-#include "hwmodels/runnable.hpp"
 #include "models.hpp"
 
 namespace ac = autocompress;

@@ -9,10 +9,10 @@
 #include <filesystem>
 
 #include "common/error.hpp"
+#include "compressors/runnable.hpp"
 #include "hwmodels/measure.hpp"
 #include "hwmodels/predict_host.hpp"
 #include "hwmodels/roofline.hpp"
-#include "hwmodels/runnable.hpp"
 #include "model/onnx_io.hpp"
 #include "tests/search/study/small_problem.hpp"
 

@@ -1,4 +1,4 @@
-#include "hwmodels/runnable.hpp"
+#include "compressors/runnable.hpp"
 
 #include <map>
 
