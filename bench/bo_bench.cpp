@@ -1,4 +1,4 @@
-// The bo sampler's time per suggestion on a compression-shaped study (issue 6 goal: at most 2 s
+// The bo sampler's time per suggestion on a compression-shaped study (goal: at most 2 s
 // at 1,000 trials on ~80 dimensions): 80 knobs of the four compression types on 5 levels, one
 // black-box objective (accuracy, maximized, collapsing past a damage threshold) and two known ones
 // (latency, size), a history of n finished trials. Times one ask (q = 1) and a batch (q = 4,

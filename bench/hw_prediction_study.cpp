@@ -1,4 +1,4 @@
-// The host prediction-accuracy study (issue 4, "Must show"): random recipes on the example model
+// The host prediction-accuracy study: random recipes on the example model
 // and the torchvision fixtures, predicted vs measured whole-model latency at the deploy batch and
 // thread count. The host model (hwmodels/predict_host.hpp) is calibrated on one set of compressed
 // models (calibration recipes, measured into a fresh cache) and tested on another (test recipes,

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Peer of `autocompress search` on the real problem (issue 6; bench/real_compare.sh): Optuna 3.1's
+"""Peer of `autocompress search` on the real problem (bench/real_compare.sh): Optuna 3.1's
 NSGAIISampler or TPESampler (defaults, seeded) proposes, `autocompress serve` evaluates, on the
 identical problem (the problem flags after `--` are passed to serve unchanged) into its own study.
 
@@ -50,7 +50,7 @@ def main():
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--db", required=True)
     ap.add_argument("--study", required=True)
-    ap.add_argument("--autocompress", default="build-hA/cli/autocompress")
+    ap.add_argument("--autocompress", default="build/cli/autocompress")
     ap.add_argument("--timing", default="")
     ap.add_argument("problem", nargs="*")
     a = ap.parse_args()

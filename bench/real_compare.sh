@@ -1,5 +1,5 @@
 #!/bin/bash
-# The samplers on the real problem (issue 6, BENCHMARKS.md "Search: samplers on the real problem"):
+# The samplers on the real problem (BENCHMARKS.md "Search: samplers on the real problem"):
 # the example model, host target, objectives accuracy,latency,size, --max-accuracy-drop 1.0, a
 # validation subset, warm start on. Our random, nsga2, bo, auto (`autocompress search`) and
 # Optuna's NSGA-II and TPE (bench/peer_optuna_real.py driving `autocompress serve`) on the same
@@ -11,13 +11,13 @@
 #                                                    # (also auto-hN: auto with handover N)
 #   bench/real_compare.sh table [samplers] [seeds]   # median [min, max] per sampler and budget
 #
-# Environment: AC (the autocompress binary, default build-hA/cli/autocompress), HV (real_hv,
-# default build-hA/bench/real_hv), OUT (default /tmp/real_compare), TRIALS (200), BUDGETS
+# Environment: AC (the autocompress binary, default build/cli/autocompress), HV (real_hv,
+# default build/bench/real_hv), OUT (default /tmp/real_compare), TRIALS (200), BUDGETS
 # (50,100,200), PROBLEM (the problem flags below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-AC=${AC:-build-hA/cli/autocompress}
-HV=${HV:-build-hA/bench/real_hv}
+AC=${AC:-build/cli/autocompress}
+HV=${HV:-build/bench/real_hv}
 OUT=${OUT:-/tmp/real_compare}
 TRIALS=${TRIALS:-200}
 BUDGETS=${BUDGETS:-50,100,200}

@@ -1,4 +1,4 @@
-// Samplers on the standard problems (issue 6): ZDT1, ZDT2, ZDT3 (30 variables) and DTLZ2
+// Samplers on the standard problems: ZDT1, ZDT2, ZDT3 (30 variables) and DTLZ2
 // (3 objectives, 12 variables), every variable on 101 levels. For each sampler make_sampler knows:
 // hypervolume after 500 evaluations, median of 5 seeds (reference (11,11) for ZDT, (3,3,3) for
 // DTLZ2), and the time per suggestion. bench/peer_optuna_zdt.py runs Optuna's samplers on the same

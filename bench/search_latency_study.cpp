@@ -1,4 +1,4 @@
-// The search's known latency against measurement (issue 6): random candidates of the example
+// The search's known latency against measurement: random candidates of the example
 // model's search space on --target host at batch 1, each costed as the search costs it
 // (CompressionProblem::known, in microseconds, never measured) with latency_model "measured" (the
 // host model of hwmodels/predict_host.hpp, warmed once on the uniform modes into a fresh cache)

@@ -1,5 +1,5 @@
 // Trial storage on SQLite: recording one trial (ask, set params, tell) and listing the Pareto set
-// of a study that already holds 1,000 or 10,000 trials. Goals (issue 5): under 1 ms per recorded
+// of a study that already holds 1,000 or 10,000 trials. Goals: under 1 ms per recorded
 // trial, and flat: t(10k) / t(1k) <= 1.2 for recording. bench/peer_optuna.py times Optuna's
 // RDBStorage doing the same operations at the same sizes.
 #include <benchmark/benchmark.h>

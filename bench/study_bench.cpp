@@ -1,4 +1,4 @@
-// The search overhead per trial at 5,000 trials (issue 6 goal: under 10 ms for nsga2): the study
+// The search overhead per trial at 5,000 trials (goal: under 10 ms for nsga2): the study
 // machinery's real path on the example model's compression problem, everything but the
 // evaluation. A SQLite study holds the uniform baselines and then random recipes of the space
 // with results shaped like the search's (values, constraints, the recipe attr, 9 metrics), 5,000

@@ -1,4 +1,4 @@
-// The search commands of the autocompress CLI (issue 6):
+// The search commands of the autocompress CLI:
 //   search       runs (or resumes) a compression search study on a model, data and target
 //   ask          reserves the next trial of a study and prints its recipe (external evaluators)
 //   tell         records an external evaluator's values for a reserved trial

@@ -1,26 +1,7 @@
-// apply: model + recipe + calibration data -> compressed model (docs/recipe.md, "Order of
-// operations in apply"). The steps, each a pure function of its own header:
-//
-//   1. prune       (compressors/prune.hpp)      the recipe's per-group ratios
-//   2. LS refit    (compressors/recover.hpp)    layers reading pruned channels, on their full
-//                                               weights (so that a layer that is also factorized
-//                                               is factorized from its refitted weights)
-//   3. factorize   (compressors/lowrank.hpp)    layers with rank < 1
-//   4. BN re-est.  (compressors/recover.hpp)    BNs downstream of any changed layer
-//   5. quantize    (compressors/quantize_pass.hpp) precision / wbits, MSE clipping, bias correction
-//
-// Steps 2 and 4 are recovery; 2, 4 and the two quantization refinements are switchable
-// (ApplyOptions). Layers the recipe leaves unchanged are not touched by any step.
-//
-// Everything that needs a pass over the calibration data of the ORIGINAL model is done once, by
-// the ApplyContext constructor: the Gram matrices for LS reconstruction and the activation
-// statistics (ranges, |x| histograms, channel means) of every quantizable tensor. apply(ctx,
-// recipe) then costs milliseconds per candidate plus, only when asked for, BN re-estimation (one
-// pass of the candidate over the calibration set) and calibration of tensors the original model
-// does not have (the middle of a factorized int8 layer: a pass over `extra_calib_images`).
-// Activation scales and channel means of pruned tensors come from the original model (means
-// restricted to the kept channels).
-//
+// apply: model + recipe + calibration data -> compressed model, in the order of docs/recipe.md
+// ("Order of operations in apply"): prune, LS refit, factorize, BN re-estimation, quantize.
+// ApplyContext collects everything that needs a pass over the original model's calibration data
+// once; apply(ctx, recipe) then costs milliseconds per candidate.
 // Thread-safety: an ApplyContext is immutable after construction; apply() may be called from
 // several threads on one context. Deterministic: same context and recipe, identical graph.
 #pragma once

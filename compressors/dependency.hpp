@@ -1,20 +1,7 @@
 // Pruning dependency groups on the canonical graph: which output channels of which layers must be
-// removed together so that every tensor keeps consistent channel counts.
-//
-// Every Conv/Gemm output starts a *channel space*. Channels flow through the graph:
-//   - BN, activations, pooling and spatial Pad pass a tensor's channels through unchanged;
-//   - a depthwise conv (group == C_in == C_out) follows its producer: it is not a prunable layer
-//     of its own, its channels are removed with the producer's ("followers");
-//   - Concat on the channel axis concatenates channel spaces (offset bookkeeping);
-//   - Flatten (or a flattening Reshape) maps channel c to the feature block [c*H*W, (c+1)*H*W);
-//   - an Add/Sub/Mul/Div of two activations with equal channel counts (residual add, the
-//     channel-wise Mul of squeeze-excitation) joins the spaces of its two operands: they are
-//     pruned identically (union-find over spaces).
-// A group is one union-find class. Its channels are pruned as one knob. A group is not prunable
-// when one of its spaces reaches a graph output without passing another weighted layer (the
-// output layer), feeds an op whose channel semantics we do not model (Softmax, Transpose, a
-// per-channel constant operand, a grouped conv, ...), or is the output of such a layer.
-// Pure functions of the graph; thread-safe.
+// removed together so that every tensor keeps consistent channel counts (channel spaces joined by
+// union-find), and which groups cannot be pruned and why. The rules: docs/recipe.md, "Pruning and
+// dependency groups". Pure functions of the graph; thread-safe.
 #pragma once
 
 #include <string>

@@ -1,33 +1,8 @@
-// Low-rank factorization by truncated SVD (Eckart–Young: the best rank-r approximation of a
-// matrix in the Frobenius norm keeps its r largest singular values; Denton et al. 2014 and
-// Zhang et al. 2016 for its use on Conv/Gemm layers).
-//
-// A Gemm W [m, n] becomes two Gemms through rank r: first W1 = sqrt(S_r) V_r^T [r, n] without
-// bias, then W2 = U_r sqrt(S_r) [m, r] with the original bias. A Conv kH x kW with group 1,
-// W [Cout, Cin, kH, kW], is factorized as the Cout x (Cin*kH*kW) matrix: a kH x kW conv to r
-// channels (same strides, pads, dilations; no bias) followed by a 1x1 conv to Cout (original
-// bias). Both factors cost r * (m + n) MACs per output position against m * n for the original.
-//
-// Naming: the second node keeps the layer's name (recipes and later stages still find it) and its
-// output tensor, so a following BatchNorm stays where it is; the first node is
-// "<name>/lowrank_a" writing "<output>/lowrank". Weights are new initializers
-// "<name>/lowrank_a.W" and "<name>/lowrank_b.W"; the original weight is dropped when no other
-// node reads it. Other attributes (e.g. precision) are copied to both nodes.
-//
-// Data-aware (with the input's second moment): plain SVD minimizes ||W - W'||_F, as if every
-// input direction were equally likely; what matters is the output error E||(W - W') x||^2 =
-// ||(W - W') L||_F^2 with Sigma = E[x x^T] = L L^T. Its best rank r is W' = [W L]_r L^-1
-// (Eckart–Young on W L), the closed form of Zhang et al. 2016 ("Accelerating Very Deep
-// Convolutional Networks for Classification and Detection", their linear, asymmetric-free case)
-// and of reduced-rank regression. After LS reconstruction of a pruned layer it is exactly the
-// rank-r least-squares fit to the original layer's output. Sigma comes from the Gram that LS
-// reconstruction already collects (compressors/recover.hpp input_second_moments).
-//
-// Skipped, with the reason in LowRankReport::skipped: grouped/depthwise convs, layers whose
-// factorized form would not have fewer MACs, layers already factorized.
-//
-// Deterministic (SVD in double; each U column's largest-|.| entry made positive); a pure function
-// of its inputs; thread-safe.
+// Low-rank factorization by truncated SVD (Eckart-Young; Denton et al. 2014, Zhang et al. 2016): a
+// Gemm or group-1 Conv becomes two layers through rank r; with the input's second moment the
+// factors minimize the output error, not the weight error. The second node keeps the layer's name
+// and output. Shapes, naming and the derivation: docs/recipe.md, "How the steps work". Pure,
+// deterministic, thread-safe.
 #pragma once
 
 #include <Eigen/Dense>

@@ -1,19 +1,8 @@
 // Structured channel pruning (Li et al. 2017 L1 ranking; He et al. 2017; AMC, He et al. 2018):
-// whole output channels of Conv/Gemm layers are removed group by group (compressors/
-// dependency.hpp), and with them the matching input channels of every consumer, the BN
-// parameters and bias entries of those channels, the channels of depthwise followers, the
-// offsets inside Concat and the feature blocks of a Gemm after Flatten. The result is a smaller
-// model with consistent shapes (infer_shapes is rerun), not a masked one.
-//
-// A pruned channel that is constant (all its producers' weights are zero, so it carries its
-// bias through BN / element-wise activations / pooling) is not simply dropped: its value is
-// folded into the bias of the consumers that read it. The fold is exact for Gemm consumers and
-// for Conv consumers without padding; a padded Conv consumer would see the constant only away
-// from the borders, so there the fold is skipped and the reason recorded in the PruneReport.
-//
-// Deterministic: ties in importance keep the lower channel index. Groups with ratio 0 (or whose
-// rounded kept count equals their size) and the layers around them are left bit-identical.
-// Pure function of its inputs; thread-safe.
+// whole output channels removed group by group with everything that reads them, giving a smaller
+// model (not a masked one); constant pruned channels folded into their consumers' biases where that
+// is exact (docs/recipe.md, "Pruning and dependency groups"). Deterministic (ties keep the lower
+// index); groups with ratio 0 stay bit-identical. Pure; thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -1,21 +1,7 @@
-// Quantization math: pure functions over plain data, no graphs (the graph pass is
-// compressors/quantize_pass.hpp).
-//
-// Weights: symmetric, per output channel, zero point 0, levels +-(2^(b-1)-1) for b = 2..8, round
-// to nearest (ties to even, as ONNX QuantizeLinear does). The clipping threshold of each channel
-// is either its max |w| (the naive reference) or the one minimising the channel's squared
-// quantization error over a grid of clip ratios (Banner et al. 2019, "Post training 4-bit
-// quantization"; Choukroun et al. 2019): the grid contains ratio 1, so the search is never worse
-// than max-abs.
-//
-// Bias correction (Nagel et al. 2019, "Data-free quantization through weight equalization and
-// bias correction", sec. 4.2): quantizing W shifts the layer's expected output by
-// (W_q - W) E[x]; subtracting that from the bias removes the shift. For a conv, E[x] over a
-// patch is the per-input-channel mean times the kernel taps (zero padding ignored).
-//
-// Activations: one scale per tensor, zero point 0; u8 (levels 255) for tensors that are >= 0 on
-// calibration data, s8 (levels 127) otherwise. The clip comes from a histogram of |x|: min-max,
-// a percentile (99.99 %), or the MSE-optimal clip (as TensorRT's / NNCF's MSE calibrators).
+// Quantization math, pure functions over plain data (the graph pass is compressors/quantize_pass):
+// symmetric per-channel weight quantization with max-abs or MSE-optimal clipping (Banner et al.
+// 2019; Choukroun et al. 2019), bias correction (Nagel et al. 2019), per-tensor activation scales
+// from |x| histograms (min-max, percentile, MSE). Details: docs/recipe.md, "How the steps work".
 #pragma once
 
 #include <cstdint>

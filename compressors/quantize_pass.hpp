@@ -1,24 +1,8 @@
-// The quantize pass: writes the quantization a recipe asks for into the graph, exactly as the IR
-// contract in model/graph.hpp ("Quantization conventions") says.
-//
-// - int8 layers (Conv/Gemm with QuantSetting::precision kInt8): weights become
-//   DequantizeLinear(int8 initializer, per-output-channel scale, zero point 0, axis 0) at `wbits`;
-//   the layer's data input is quantized (per tensor, u8 when >= 0 on calibration data, else s8).
-//   Attrs precision "int8", wbits.
-// - A quantized tensor gets one QuantizeLinear right after its producer (at the top for a graph
-//   input) and one DequantizeLinear that every former consumer reads. Through MaxPool,
-//   AveragePool, GlobalAveragePool, Flatten, Reshape and Concat a quantized output quantizes
-//   their inputs too, with one shared scale (the largest clip of the class; Concat inputs share
-//   one), so executors can keep these ops in int8. So the output of an int8 layer is quantized
-//   exactly when a consumer (possibly behind such ops) is an int8 layer.
-// - fp32 / bf16 layers with wbits < 8: weight-only quantization, W = DequantizeLinear(w_q), input
-//   float. wbits 8 under fp32/bf16 leaves the weights float: 8 is the recipe default, so a
-//   recipe that only picks float modes must leave the model's weights untouched (and 8-bit
-//   weight-only quantization would save bytes but no time on this CPU). bf16 layers get attr
-//   precision "bf16".
-// - Bias correction (Nagel et al. 2019), optional, for every layer whose weights were quantized:
-//   b' = b - (W_q - W) E[x] with E[x] the per-channel means of its input in `stats`.
-// Layers absent from `settings` are left untouched. Pure function; deterministic; thread-safe.
+// The quantize pass: writes the quantization a recipe asks for into the graph as model/graph.hpp's
+// quantization conventions say: int8 layers (QDQ weights and input), weight-only quantization under
+// fp32/bf16 (wbits < 8; 8 leaves the weights float), bf16 attrs, optional bias correction (Nagel et
+// al. 2019). Layers absent from `settings` are left untouched (docs/recipe.md, "How the steps
+// work"). Pure function; deterministic; thread-safe.
 #pragma once
 
 #include <map>

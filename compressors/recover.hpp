@@ -1,18 +1,7 @@
-// Accuracy recovery after pruning, without training:
-//
-// - Least-squares reconstruction of the layers that read pruned channels (He et al. 2017,
-//   "Channel Pruning for Accelerating Very Deep Neural Networks"; AMC, He et al. 2018): each such
-//   layer's weights over its kept input channels, and its bias, are refitted so that its output
-//   matches the original layer's output on the original model's features, sampled at
-//   `positions_per_image` random output positions per calibration image (AMC uses 10).
-//   Because the original output is y = W x + b with x the original input patch, only the Gram
-//   matrix S = sum [x;1][x;1]^T of each layer's input is needed: collect it once per model and
-//   calibration set (collect_reconstruction_stats), then every candidate solves the ridge
-//   system on its kept sub-block with a Cholesky factorization (reconstruct) — milliseconds,
-//   no new pass over the data.
-// - BatchNorm statistics re-estimation (NNCF "batchnorm adaptation"): the running mean/var of
-//   every BN downstream of a changed layer are recomputed on calibration data.
-// Layers whose inputs were not pruned are not touched. Deterministic for a given seed.
+// Accuracy recovery after pruning, without training: least-squares reconstruction of the layers
+// that read pruned channels from Gram matrices collected once (He et al. 2017; AMC), and BatchNorm
+// statistics re-estimation (NNCF's batchnorm adaptation). Layers whose inputs were not pruned are
+// not touched. Deterministic for a given seed (docs/recipe.md, "How the steps work").
 #pragma once
 
 #include <Eigen/Dense>

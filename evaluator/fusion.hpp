@@ -1,31 +1,7 @@
 // Fusion analysis for the oneDNN evaluator: groups the canonical graph into the operations that
-// become one primitive each. Pure function over the Graph: no oneDNN types, testable on its own.
-//
-// Rules (in schedule order):
-//  - Conv/Gemm absorb a following BatchNormalization (folded into weights and bias in double),
-//    then a chain of activations (eltwise post-ops) and at most one residual Add whose other
-//    operand is computed before the Conv/Gemm (sum post-op), then more activations.
-//  - Sigmoid(x) * x becomes one Swish (SiLU) activation, fusable like any other.
-//  - Add/Sub/Mul/Div absorb following activations (binary post-ops).
-//  - A Flatten(axis=1) of a 4-D tensor read only by Gemms disappears: the Gemms read the 4-D
-//    tensor directly with their weights viewed as [M, C, H, W] (inner product on 4-D input).
-// Only a tensor with a single consumer that is not a graph output is fused through.
-//
-// Quantized (QDQ) graphs, following the conventions of model/graph.hpp:
-//  - Conv/Gemm whose data input is DequantizeLinear(x_q) (per tensor, zero point 0) and whose
-//    weights are DequantizeLinear(int8 initializer, per output channel or per tensor, zero point 0)
-//    become int8 ops: they read x_q itself (qin), keep the integer weights with per-channel scales
-//    (BN folds into the scales and bias), fuse activations and a residual Add (read as r_q when
-//    it is DequantizeLinear(r_q)), and absorb a final QuantizeLinear (qout; per tensor, zero
-//    point 0) unless a residual is float. Exception: a dense Conv with fewer than 4 input
-//    channels (a stem) runs in float, as VNNI would pad its channels to 4.
-//  - MaxPool / AveragePool / GlobalAveragePool / Flatten / Reshape / Concat between
-//    DequantizeLinear and QuantizeLinear with identical parameters run on the integers.
-//    A quantized Flatten read only by int8 Gemms is bypassed like a float one.
-//  - Weights (and biases) that are DequantizeLinear of an initializer in a layer that does not
-//    run in int8 are dequantized here, at compile time (weight-only quantization).
-//  - Every other QuantizeLinear / DequantizeLinear is an op of its own (a reorder with scales);
-//    a DequantizeLinear whose float output nobody reads any more is dropped.
+// become one primitive each (BN folding, activation / sum / binary post-ops, Swish, bypassed
+// Flatten, int8 layers of QDQ graphs), shared with hwmodels/layer_desc. Pure function over the
+// Graph: no oneDNN types, testable on its own. The rules: docs/evaluator.md, "Fusion".
 #pragma once
 
 #include <optional>

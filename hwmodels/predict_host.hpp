@@ -1,24 +1,8 @@
 // Host latency prediction: what a search asks for every candidate on the machine it runs on.
 // Measured where it can be, modeled where it must be (the nn-Meter idea, Zhang et al. MobiSys
-// 2021: per-kernel predictions summed; here the kernels of shapes already seen are measured):
-//
-//   layer k   the cached median of its signature (hwmodels/measure.hpp) when this host measured
-//             that shape at these threads ("measured"); otherwise, when a cached layer has the
-//             same geometry (kind, batch, spatial sizes, kernel, stride, precision; channels may
-//             differ, as pruning and low rank make them), that layer's time scaled by the ratio
-//             of the two roofline times, from the cached layer whose roofline time is closest
-//             ("scaled"); otherwise the roofline ("modeled"). The roofline is the profile whose
-//             efficiency per kind and per-layer overhead were fitted by NNLS to the cached layers
-//             of this host and thread count in the layer's precision mode (hwmodels/calibrate.hpp;
-//             bf16 kernels are not exactly twice as fast as fp32 ones)
-//   reorders  the schedule's inferred kReorder layers (precision-mode boundaries):
-//             reorder_s_per_byte x the bytes they convert; QuantizeLinear / DequantizeLinear
-//             nodes of a QDQ graph (graph_op) run as steps of their own and count as layers
-//   model     total = layer_scale x sum(layers) + sum(reorders) + fixed_s
-//
-// layer_scale, reorder_s_per_byte and fixed_s are fitted by NNLS to the whole-model runs the
-// cache holds (ModelSample): steps timed one by one (with a wait after each) are not the
-// pipelined run, and oneDNN adds reorders at the graph's edges that no layer owns.
+// 2021): cached layer medians, else a cached layer of the same geometry scaled by the roofline,
+// else a roofline fitted to this host's cache; whole-model terms fitted by NNLS. The model:
+// docs/hardware.md, "Host prediction".
 #pragma once
 
 #include <array>

@@ -1,24 +1,7 @@
-// Roofline latency of one layer on a target (Williams et al., CACM 2009), with the target's
-// channel padding and a simple on-chip reuse model. Pure functions: plain structs in, numbers out.
-//
-//   MACs      on channels padded to the profile's channel_multiple (blocked layouts, PE arrays);
-//             fewer input channels than one multiple (a first layer) stay unpadded
-//   bytes     weights at their storage width (bit-flexible int8: bits rounded up to a power of
-//             two >= min_bits, packed; fixed-width targets: the mode's width, so weight-only
-//             quantization is dequantized at compile and saves nothing), activations likewise
-//   MACs      count the kernel taps inside the input only (LayerDesc::taps): kernels skip the
-//             zero padding, as oneDNN's direct convolutions do at the borders
-//   reuse     the weights stay on-chip for the whole batch when weights + one sample's input fit
-//             in onchip_bytes (everything read from DRAM once); otherwise the cheaper of two
-//             loop orders: weight tiles of onchip/2 bytes each stream every input once (inputs
-//             read ceil(weights / (onchip/2)) times), or samples one by one, each streaming all
-//             weights (weights read batch times). Outputs are written once. Every operand passes
-//             the on-chip buffer once per use: onchip = inputs + outputs + batch x weights.
-//   time      compute = MACs / rate(mode, bits); memory = max(DRAM bytes / DRAM bandwidth,
-//             on-chip bytes / on-chip bandwidth);
-//             latency = max(compute, memory) / efficiency(kind) + overhead
-//   rate      fixed-width: mac_per_s[mode]; bit-flexible int8 (BitFusion, Sharma et al. ISCA
-//             2018): rate8x8 x (8 / wbits) x (8 / abits) on the rounded widths.
+// Roofline latency of one layer on a target (Williams et al., CACM 2009) with the target's channel
+// padding, storage widths, bit-flexible rates (BitFusion, Sharma et al. ISCA 2018) and a simple
+// on-chip reuse model. Pure functions: plain structs in, numbers out. The equations:
+// docs/hardware.md, "The model".
 #pragma once
 
 #include <vector>

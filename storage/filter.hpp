@@ -1,17 +1,6 @@
-// The flat view of a trial and the small `--where` language over it.
-//
-// Flat columns: one row per trial with fixed columns (number, started_at, finished_at, duration_s
-// and the text columns study, state, worker, error) followed by the study's objectives, metrics
-// and constraints by name. A later name equal to an earlier one is left out (objectives win over
-// metrics of the same name, fixed columns over everything). SQLite's trials_flat view and the
-// in-memory evaluator both follow flat_columns(), so a filter selects the same trials in both.
-//
-// Filter grammar (case-insensitive keywords):
-//   expr  := and ('or' and)*          and := not ('and' not)*      not := 'not' not | prim
-//   prim  := '(' expr ')' | operand op operand      op := < <= > >= = == != <>
-//   operand := name | number          name := [A-Za-z_][A-Za-z0-9_./]*
-// Logic is SQL's three-valued logic: a comparison with a missing (NULL/NaN) value is unknown,
-// and only trials for which the whole expression is true are selected.
+// The flat view of a trial (fixed columns, then the study's objectives, metrics and constraints by
+// name) and the small `--where` language over it, with SQL's three-valued logic: a filter selects
+// the same trials in SQLite and in memory. The grammar: docs/storage.md, "--where".
 #pragma once
 
 #include <functional>

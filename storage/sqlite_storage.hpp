@@ -1,22 +1,7 @@
-// Storage in one SQLite file, shared by any number of worker processes and readers.
-//
-// Durability: the file is in WAL mode with synchronous=NORMAL. A committed transaction survives a
-// crash or kill -9 of any process; after a power loss or OS crash the last transactions before the
-// failure may be rolled back (never torn: the file stays consistent). Use synchronous=FULL
-// semantics (SqliteOptions::full_sync) when trials are expensive enough to pay an fsync each.
-//
-// Concurrency: every write is one BEGIN IMMEDIATE transaction (a deferred read upgraded to a write
-// fails in WAL with SQLITE_BUSY_SNAPSHOT without calling the busy handler). A busy database is
-// waited for with SQLite's busy timeout and then retried with jittered exponential backoff until
-// SqliteOptions::lock_budget_s; only then does a StorageError(kRuntime) say so.
-//
-// Opening: an existing file is first opened read-only and checked (an SQLite file, ours, schema
-// version not newer than kSchemaVersion) before anything is written; a refused file is unchanged.
-// read_only opens never write (SQLITE_OPEN_READONLY), so queries never change or block a search.
-//
-// Listings: the finished trials a listing read are kept in memory (they never change) and copied
-// into later listings; only the other trials' child rows are read again.
-//
+// Storage in one SQLite file, shared by any number of worker processes and readers: WAL, one
+// BEGIN IMMEDIATE transaction per write retried with backoff, files checked read-only before
+// anything is written, finished trials cached across listings (docs/storage.md, "Durability and
+// concurrency").
 // Thread-safe: one connection per object, serialized by a mutex. Never use one across fork().
 #pragma once
 

@@ -1,20 +1,7 @@
-// A small Gaussian process for the bo sampler (limbo-style policies: kernel, model, fit), pure
-// numerics over Eigen: no storage, no sampler types.
-//
-// Kernel: Matern-5/2 with lengthscales shared per group of input dimensions (one group per knob
-// type: prune / precision / wbits / rank / generic), k(x, x') = s2 (1 + sqrt5 r + 5/3 r^2)
-// exp(-sqrt5 r), r^2 = sum_j (x_j - x'_j)^2 / l_{group(j)}^2. Sharing lengthscales per type keeps
-// the number of hyperparameters at most 5 + 2 on an ~80-dimensional compression space: full ARD
-// maximum likelihood overfits with a few hundred points.
-//
-// Hyperparameters theta = (log l_1..l_G, log s2, log noise variance) are fitted by MAP with
-// normal priors on the logs; the lengthscale prior is dimension-scaled as in Hvarfner, Hellsten,
-// Nardi 2024 ("Vanilla Bayesian optimization performs great in high dimensions"): log l ~
-// N(sqrt2 + log(d) / 2, sqrt3), so that r stays O(1) as the dimension d grows. The optimizer is
-// NLopt's L-BFGS on the analytic gradient (tested against finite differences). Targets are
-// standardized inside (mean 0, variance 1); predictions come back in the caller's units.
-// Cholesky by Eigen's LLT with jitter (1e-8 of the signal variance, grown tenfold until it
-// factorizes).
+// A small Gaussian process for the bo sampler: Matern-5/2 kernel with one lengthscale per knob
+// type, MAP hyperparameters with dimension-scaled priors (Hvarfner, Hellsten, Nardi 2024) by
+// L-BFGS on the analytic gradient, the copula warp of the targets. Pure numerics over Eigen, no
+// storage, no sampler types (docs/search.md, "bo").
 #pragma once
 
 #include <Eigen/Core>

@@ -1,20 +1,6 @@
-// The known objectives of a compression candidate, computed in microseconds without building the
-// compressed model (issue 6: samplers use them as exact values, never learn them).
-//
-// The original model's schedule (hwmodels describe()) is taken once; a recipe changes it only in
-// ways we can derive exactly:
-//   - pruning a group keeps kept_channel_count(C, ratio, channel_multiple) channels
-//     (compressors/prune.hpp): the c_out of its producers, the c_in / c_out of the layers its
-//     channels flow through (BN, activations, pooling, depthwise followers, Concat offsets), the
-//     c_in of its consumers (a Gemm after Flatten: kept x block features);
-//   - low-rank r of a layer splits it into "<name>/lowrank_a" (r outputs, same kernel) and the
-//     1x1 / Gemm "<name>" (r inputs), as compressors/lowrank.hpp does (skipped when not smaller);
-//   - precision / wbits set LayerPrecision per layer; the reorders between modes follow from
-//     describe()'s rules, so the schedule is re-described on a shape-only graph (no weights).
-// Packed size = per Conv/Gemm: weights at their stored width (fp32 32 bits, bf16 16, quantized
-// wbits) packed, plus one fp32 scale per output channel when quantized, plus fp32 biases; every
-// other float initializer (BatchNorm) at 32 bits. The test checks these equal describe() and
-// the size accounting on the actually applied graph.
+// The known objectives of a compression candidate (latency, energy, packed size), computed in
+// microseconds from the original model's schedule and the recipe, without building the compressed
+// model. How a recipe changes the schedule: docs/search.md, "Known objectives".
 #pragma once
 
 #include <cstdint>

@@ -1,46 +1,8 @@
-// The compression problem (issue 6): a model, its calibration and validation data, a target, the
-// objectives and constraints, and the evaluation of one candidate.
-//
-// Objectives (2-4, in the order given): "accuracy" (maximize; top-1 against the labels, or top-1
-// agreement with the original model when the data has no labels), "latency" (latency_ms,
-// minimize), "energy" (energy_mj), "size" (size_mb, packed). Latency, energy and size are known:
-// computed exactly from the recipe by ObjectiveModel, never evaluated.
-//
-// Latency model (`latency_model`): "roofline" is the target profile's roofline; "measured" (target
-// host only) is the host model of hwmodels/predict_host.hpp, read from the measurement cache
-// (`measure_cache`, default as `profile`'s) at all cores, after a warm-up at construction: the
-// original and the uniform modes of the target (fp32, bf16, int8 everywhere; int8 as
-// compressors/runnable.hpp quantizes it) are measured once where their layers are not cached, and
-// the model is refitted. Candidates are then predicted from the cache without measuring. On a busy
-// machine a warm-up measurement whose median run is over 1.5x its fastest is not kept (3 tries),
-// and a fit that puts the original more than 5x from the roofline is not used (roofline instead;
-// latency_model() says why): preempted OpenMP teams make 100 us models take 100+ ms.
-// "auto" (default) is "roofline" until the measured model is validated inside the search
-// (resolved_latency_model). Energy is always the target's.
-//
-// Constraints (value <= 0 feasible), each only when its limit is set (> 0):
-//   accuracy_drop = (original - candidate accuracy) in points (percent) - max_accuracy_drop;
-//   latency = latency_ms - max_latency_ms; size = size_mb - max_size_mb;
-//   energy = energy_mj - max_energy_mj.
-// The accuracy drop is paired: the same validation images run through the original and the
-// candidate, d_i = correct_orig_i - correct_cand_i; drop = mean(d), se = sd(d) / sqrt(n).
-//
-// Early stopping: the validation data is evaluated in chunks (`chunk` images). After each chunk
-// but the last, the trial stops as PRUNED when the one-sided lower bound of the paired drop,
-// mean - z * se (with z = `stop_z`, default 3: conservative because the test is repeated after
-// every chunk), exceeds the allowed drop: the candidate cannot meet the accuracy constraint. The
-// partial estimate is recorded. With no accuracy constraint nothing is pruned by this test.
-//
-// Early stopping against the front (`front_stopping`, default on): the trial also stops as PRUNED
-// when a point of the current feasible front dominates it for sure. The candidate's known
-// objectives are exact, so only accuracy is uncertain. Every front point was evaluated on all n
-// validation images and the candidate's chunks are a prefix of the same images, so both
-// accuracies are the same original's accuracy minus a paired drop: acc = orig - drop / 100. The
-// front point's drop is exact (its full run), the candidate's has the paired estimate; the
-// candidate's accuracy is below the front point's for sure when its drop's one-sided lower bound
-// mean - z * se exceeds the front point's drop: the constraint test with the front point's drop
-// as the limit. Trials pruned record why in the user attr "pruned_by" ("accuracy_constraint" or
-// "front:<trial number>").
+// The compression problem: a model, its calibration and validation data, a target, the objectives
+// (accuracy evaluated; latency, energy and size known exactly from the recipe) and constraints, and
+// the evaluation of one candidate with early stopping (against the accuracy limit and the current
+// front). The latency model, the paired accuracy drop and the early-stopping rules are explained
+// in docs/search.md, "The compression problem".
 #pragma once
 
 #include <cstdint>
@@ -136,7 +98,7 @@ nlohmann::json sensitivity_json(const std::vector<SensitivityCurve>& curves);
 std::vector<SensitivityCurve> parse_sensitivity(const nlohmann::json& j);
 // The additive prior mean of the accuracy drop (points) of a candidate: the sum over knobs of the
 // curve at the candidate's level, linearly interpolated between measured levels (clamped at the
-// ends); knobs without a curve contribute 0. For the bo sampler's prior (H5).
+// ends); knobs without a curve contribute 0. For the bo sampler's prior.
 double additive_drop_prior(const CompressionSpace& s, const std::vector<SensitivityCurve>& curves,
                            const Candidate& c);
 

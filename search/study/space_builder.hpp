@@ -1,27 +1,7 @@
-// The compression search space of one model on one target (issue 6): which knobs the search
-// turns, their ordered levels, and the exact mapping candidate <-> recipe <-> trial params.
-//
-// Knobs, in this order (see SearchSpace in search/samplers/space.hpp for the ordinal encoding):
-//   "<first producer>/prune"  one per prunable dependency group (compressors/dependency.hpp); the
-//                             value is applied to every producer and depthwise follower of the
-//                             group. Levels: 0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75.
-//   "<layer>/precision"       one per Conv/Gemm: the target's legal modes, least compressed first
-//                             (fp32, bf16, int8 as far as the target has them).
-//   "<layer>/wbits"           one per Conv/Gemm: 8, 6, 4, 3, 2. Under int8 the weight grid; under
-//                             fp32/bf16 weight-only quantization, where 8 means "weights stay in
-//                             the mode's own format" (the recipe default is a no-op).
-//   "<layer>/rank"            one per Conv/Gemm that low-rank factorization can shrink (group-1
-//                             convs and Gemms whose factorized form at rank 0.5 has fewer MACs):
-//                             1, 0.75, 0.5, 0.375, 0.25.
-// Index 0 of every knob is "no compression", so the all-zero candidate is the original model.
-//
-// Overrides (SpaceOptions::rules, JSON in the study's search_space) apply in order to every knob
-// whose layer (or any member of its group, for prune knobs) matches `layer` (an exact name or a
-// glob with * and ?):
-//   {"layer": "/fc2/*", "keep_float": true}          precision frozen at fp32, wbits at 8, rank 1
-//   {"layer": "*", "knob": "rank", "freeze": 1.0}    freeze a knob at a value (must be a level)
-//   {"layer": "/conv5/*", "knob": "prune", "levels": [0, 0.5]}   replace the levels
-// A rule that matches no knob is an error (a typo must not silently search the default space).
+// The compression search space of one model on one target: which knobs the search turns (prune per
+// dependency group; precision, wbits, rank per Conv/Gemm), their ordered levels (index 0 = no
+// compression), the override rules, and the exact mapping candidate <-> recipe <-> trial params.
+// The knobs and rules are listed in docs/search.md, "The search space".
 #pragma once
 
 #include <cstdint>

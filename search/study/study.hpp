@@ -1,16 +1,7 @@
-// The study loop (issue 6): storage ask -> sampler ask (context rebuilt from storage) ->
-// evaluate -> tell, with heartbeats, warm-start baselines, a budget, clean interruption and
-// progress output. Several processes on one database cooperate through the storage; `workers`
-// runs K candidates at once in this process (TBB), each compiling with cores / K oneDNN threads.
-//
-// Reproducibility: the sampler is a deterministic function of (seed, context) and the context is
-// brought up to date from storage before every proposal (StudyCache: it equals the one rebuilt
-// from all trials), so with one worker the same seed gives the same sequence of trials, and a
-// resumed study continues where it stopped.
-//
-// Interruption: request_stop() (the CLI's SIGINT/SIGTERM handler calls it) lets running trials
-// finish their current chunk, then abandons them as FAIL "interrupted" (a second signal is not
-// needed); run() returns normally.
+// The study loop: storage ask -> sampler ask (context brought up to date from storage) -> evaluate
+// -> tell, with heartbeats, warm-start baselines, a budget, `workers` candidates at once and clean
+// interruption; `tell` for external evaluations. Reproducibility and interruption:
+// docs/search.md, "The study loop".
 #pragma once
 
 #include <atomic>

@@ -1,16 +1,7 @@
-// Test-split verification of a study's trials (issue 6: "pareto --verify re-evaluates the front
-// on the test data, measures its host latency, and reports both with confidence intervals").
-//
-// Every trial is rebuilt from its recorded recipe with the study's recorded configuration (the
-// same model, calibration images and apply options as the search: search/study/problem.hpp), then
-//   - evaluated on the TEST split (Fashion-MNIST t10k; never seen by the search, which tuned on
-//     the val split and calibrated on the train split), paired against the original on the same
-//     images: accuracy with a 95% normal interval (binomial SE) and the paired drop with its
-//     95% interval (paired SE, search/study/problem.hpp paired_drop);
-//   - timed whole-model on this host at the study's latency batch: `repeats` runs after a
-//     warm-up, interleaved round-robin over all candidates (run r of every candidate before run
-//     r+1 of any) so that a change in machine load hits them alike; the median with an
-//     order-statistic interval.
+// Test-split verification of a study's trials (`pareto --verify`): each trial rebuilt from its
+// recorded recipe and configuration, evaluated on the test split paired against the original, and
+// timed on this host in interleaved runs; intervals for both (docs/search.md, "Test-split
+// verification").
 #pragma once
 
 #include <cstdint>

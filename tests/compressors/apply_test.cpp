@@ -287,7 +287,7 @@ TEST(Apply, CalibrationlessRecipesNeedData) {
   EXPECT_EQ(recipe_layer_of("/fc1/Gemm/lowrank_a"), "/fc1/Gemm");
 }
 
-// Issue 3: evaluating the written file gives the same metrics as evaluating the recipe in memory
+// Evaluating the written file gives the same metrics as evaluating the recipe in memory
 // (an int8 + 4-bit + pruned recipe, through save_onnx / load_onnx and the oneDNN executor).
 TEST(Apply, WrittenFileEvaluatesLikeTheGraphInMemory) {
   const Graph g = load_onnx(kSrc + "/examples/fashion_cnn.onnx");

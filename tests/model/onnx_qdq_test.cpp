@@ -280,7 +280,7 @@ TEST(OnnxQdqErrors, MetadataNamingNoLayerIsAModelError) {
 
 // ---- Debian's python onnx checker --------------------------------------------------------------
 
-// The issue asks that python3-onnx's onnx.checker.check_model accepts what we write. Runs only
+// python3-onnx's onnx.checker.check_model accepts what we write. Runs only
 // where /usr/bin/python3 has onnx (the C++ checker runs in every round-trip test above).
 TEST(OnnxQdqPython, DebianOnnxCheckerAcceptsTheWrittenModels) {
   if (std::system("/usr/bin/python3 -c 'import onnx' >/dev/null 2>&1") != 0)

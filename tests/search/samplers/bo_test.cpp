@@ -150,7 +150,7 @@ size_t feasible_with_pruning(uint64_t seed, bool record_partial, size_t budget) 
 
 TEST(BoSampler, UsesThePartialEstimatesOfPrunedTrials) {
   // Imputing pruned trials at the worst COMPLETE value made every collapsed candidate look as good
-  // as the one warm-start trial, and bo kept proposing them (issue 6, real problem at 5,000
+  // as the one warm-start trial, and bo kept proposing them (real problem at 5,000
   // validation images: 197 of 200 pruned). With the partial estimates it learns where the cliff
   // is and proposes candidates that meet the bar.
   size_t with = 0, without = 0;
