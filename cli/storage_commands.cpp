@@ -40,9 +40,7 @@ std::vector<size_t> pareto_indices(const Study& s, const std::vector<FrozenTrial
     points.insert(points.end(), trials[i].values.begin(), trials[i].values.end());
     feasible.push_back(is_feasible(trials[i].constraints));
   }
-  std::vector<Sense> sense;
-  for (const auto& o : s.objectives)
-    sense.push_back(o.direction == Direction::kMaximize ? Sense::kMaximize : Sense::kMinimize);
+  const std::vector<Sense> sense = study_senses(s);
   std::vector<size_t> out;
   for (size_t k : pareto_front(points, sense.size(), sense, feasible)) out.push_back(complete[k]);
   return out;

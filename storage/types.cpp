@@ -31,6 +31,13 @@ Direction direction_from(const std::string& s) {
                      "unknown direction '" + s + "' (known: minimize, maximize)");
 }
 
+std::vector<Sense> study_senses(const StudySpec& s) {
+  std::vector<Sense> out;
+  for (const auto& o : s.objectives)
+    out.push_back(o.direction == Direction::kMaximize ? Sense::kMaximize : Sense::kMinimize);
+  return out;
+}
+
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }

@@ -9,6 +9,8 @@
 #include <variant>
 #include <vector>
 
+#include "common/sense.hpp"
+
 namespace autocompress {
 
 // Optuna's states. WAITING: queued (e.g. re-queued after a crash), not yet taken by a worker.
@@ -64,6 +66,9 @@ struct Study : StudySpec {
   int64_t id = -1;
   double created_at = 0;  // Unix seconds
 };
+
+// The objectives' directions as the multi-objective math takes them (common/sense.hpp).
+std::vector<Sense> study_senses(const StudySpec& s);
 
 // A snapshot of one trial. `values` follow the study's objectives, `constraints` its constraint
 // names; both are empty until the trial is told. Missing / NaN numbers read back as NaN.

@@ -9,9 +9,9 @@
 #include <span>
 #include <vector>
 
-namespace autocompress {
+#include "common/sense.hpp"
 
-enum class Sense : uint8_t { kMinimize, kMaximize };
+namespace autocompress {
 
 // True when a is no worse than b in every objective and strictly better in at least one.
 bool dominates(std::span<const double> a, std::span<const double> b, std::span<const Sense> sense);

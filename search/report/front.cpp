@@ -16,13 +16,6 @@ namespace autocompress {
 
 using nlohmann::json;
 
-std::vector<Sense> study_senses(const Study& s) {
-  std::vector<Sense> out;
-  for (const auto& o : s.objectives)
-    out.push_back(o.direction == Direction::kMaximize ? Sense::kMaximize : Sense::kMinimize);
-  return out;
-}
-
 bool has_all_values(const Study& s, const FrozenTrial& t) {
   return t.state == TrialState::kComplete && t.values.size() == s.objectives.size() &&
          std::none_of(t.values.begin(), t.values.end(), [](double v) { return std::isnan(v); });

@@ -19,8 +19,6 @@
 
 namespace autocompress {
 
-std::vector<Sense> study_senses(const Study& s);
-
 // COMPLETE with one non-NaN value per objective: the trials a front is made of.
 bool has_all_values(const Study& s, const FrozenTrial& t);
 

@@ -23,13 +23,6 @@ Observation::State observed_state(TrialState s) {
   }
 }
 
-std::vector<Sense> senses_of(const Study& s) {
-  std::vector<Sense> out;
-  for (const auto& o : s.objectives)
-    out.push_back(o.direction == Direction::kMaximize ? Sense::kMaximize : Sense::kMinimize);
-  return out;
-}
-
 // The trial's params as a candidate of the space; none when it has none or they do not decode.
 std::optional<Candidate> decoded(const CompressionProblem& p, const FrozenTrial& t) {
   if (t.params.empty()) return std::nullopt;
@@ -99,7 +92,7 @@ SamplerContext sampler_context(const CompressionProblem& p,
 StudySummary summarize(const Study& s, const std::vector<FrozenTrial>& trials) {
   StudySummary r;
   const size_t m = s.objectives.size();
-  const auto sense = senses_of(s);
+  const auto sense = study_senses(s);
   std::vector<double> pts;
   r.best.assign(m, std::nan(""));
   for (const auto& t : trials) {
@@ -126,7 +119,7 @@ StudySummary summarize(const Study& s, const std::vector<FrozenTrial>& trials) {
 // ------------------------------------------------------------------ the incremental view
 
 StudyCache::StudyCache(const CompressionProblem& p, const Study& s)
-    : p_(p), s_(s), senses_(senses_of(s)), ctx_(empty_context(p)) {
+    : p_(p), s_(s), senses_(study_senses(s)), ctx_(empty_context(p)) {
   best_.assign(s.objectives.size(), std::nan(""));
 }
 
