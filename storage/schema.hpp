@@ -1,5 +1,5 @@
 // The SQLite schema of autocompress storage: DDL, its version and the migrations, kept apart from
-// the storage logic (sqlite_storage.cpp). docs/storage.md documents every table.
+// the storage logic (sqlite_*.cpp). docs/storage.md documents every table.
 //
 // Versioning: the table schema_version holds one row. A file whose version is newer than
 // kSchemaVersion is refused before anything is written; an older one is upgraded by running

@@ -1,0 +1,76 @@
+// Decoding trial rows into FrozenTrial from column values: the row of the trials table and the
+// rows of its child tables (params, values, metrics, constraints, user attributes). Backend-
+// neutral: Row is any row reader with null(c), real(c), time(c), integer(c) and text(c), and the
+// column orders below are what each backend's SELECT lists.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "storage/storage.hpp"
+
+namespace autocompress {
+
+// Columns: trial_id, number, state, worker, started_at, finished_at, heartbeat_at, error,
+// requeued_from, lease_until (times NULL when unset).
+template <class Row>
+FrozenTrial trial_from_row(const Row& q, int64_t study_id) {
+  FrozenTrial t;
+  t.study_id = study_id;
+  t.number = q.integer(1);
+  t.state = trial_state_from(q.text(2));
+  t.worker = q.text(3);
+  t.started_at = q.time(4);
+  t.finished_at = q.time(5);
+  t.heartbeat_at = q.time(6);
+  t.error = q.text(7);
+  if (!q.null(8)) t.requeued_from = q.integer(8);
+  t.lease_until = q.time(9);
+  return t;
+}
+
+// The child rows, each starting with the trial_id column:
+// trial_params (trial_id, name, num, text): a number, or a text when text is not NULL.
+template <class Row>
+void add_param_row(FrozenTrial& t, const Row& q) {
+  if (q.null(3))
+    t.params.push_back({q.text(1), q.real(2)});
+  else
+    t.params.push_back({q.text(1), q.text(3)});
+}
+// An indexed list's row (trial_id, idx, value): the list grown to idx + 1 with NaN, value at idx.
+template <class Row>
+void set_indexed_row(std::vector<double>& list, const Row& q) {
+  list.resize(size_t(q.integer(1)) + 1, NAN);
+  list[size_t(q.integer(1))] = q.real(2);
+}
+// trial_values (trial_id, idx, value)
+template <class Row>
+void add_value_row(FrozenTrial& t, const Row& q) {
+  set_indexed_row(t.values, q);
+}
+// trial_metrics (trial_id, name, value)
+template <class Row>
+void add_metric_row(FrozenTrial& t, const Row& q) {
+  t.metrics[q.text(1)] = q.real(2);
+}
+// trial_constraints (trial_id, idx, value)
+template <class Row>
+void add_constraint_row(FrozenTrial& t, const Row& q) {
+  set_indexed_row(t.constraints, q);
+}
+// trial_user_attrs (trial_id, key, value)
+template <class Row>
+void add_user_attr_row(FrozenTrial& t, const Row& q) {
+  t.user_attrs[q.text(1)] = q.text(2);
+}
+
+// Params in name order, whatever order the rows came in.
+inline void sort_params(FrozenTrial& t) {
+  auto by_name = [](const Param& a, const Param& b) { return a.name < b.name; };
+  if (!std::is_sorted(t.params.begin(), t.params.end(), by_name))
+    std::sort(t.params.begin(), t.params.end(), by_name);
+}
+
+}  // namespace autocompress
