@@ -14,6 +14,19 @@ std::string read_file_bytes(const std::string& path, size_t max_bytes);
 
 namespace autocompress {
 
+namespace detail {
+std::vector<float> per_channel(const std::vector<float>& v, float identity, int64_t channels,
+                               const char* what, const Shape& sample) {
+  if (v.empty()) return std::vector<float>(static_cast<size_t>(channels), identity);
+  if (v.size() == 1) return std::vector<float>(static_cast<size_t>(channels), v[0]);
+  if (static_cast<int64_t>(v.size()) != channels)
+    throw UsageError(std::string("normalization ") + what + " has " + std::to_string(v.size()) +
+                     " values; expected 1 or " + std::to_string(channels) +
+                     " (one per channel of samples " + shape_str(sample) + ")");
+  return v;
+}
+}  // namespace detail
+
 namespace {
 
 // .npy or IDX, decided by content: .npy starts with "\x93NUMPY" (after gunzip), IDX with 00 00.
@@ -28,18 +41,6 @@ std::string find_file(const std::string& dir, const std::string& base) {
   const std::string gz = plain.string() + ".gz";
   if (std::filesystem::exists(gz)) return gz;
   throw IoError(plain.string() + "[.gz]", "not found");
-}
-
-// One normalization statistic per channel: empty (identity), one value, or C values.
-std::vector<float> per_channel(const std::vector<float>& v, float identity, int64_t channels,
-                               const char* what, const Shape& sample) {
-  if (v.empty()) return std::vector<float>(static_cast<size_t>(channels), identity);
-  if (v.size() == 1) return std::vector<float>(static_cast<size_t>(channels), v[0]);
-  if (static_cast<int64_t>(v.size()) != channels)
-    throw UsageError(std::string("normalization ") + what + " has " + std::to_string(v.size()) +
-                     " values; expected 1 or " + std::to_string(channels) +
-                     " (one per channel of samples " + shape_str(sample) + ")");
-  return v;
 }
 
 // Samples [first, first + count) of `img` as normalized float32. uint8 pixels are scaled to
@@ -60,8 +61,10 @@ Dataset make_dataset(const Array& img, const std::string& path, int64_t first, i
   const int64_t per = numel(ds.sample_shape);
   const int64_t channels = ds.sample_shape.size() >= 2 ? ds.sample_shape[0] : 1;
   const int64_t inner = channels > 0 ? per / channels : 0;
-  const std::vector<float> mean = per_channel(norm.mean, 0.0f, channels, "mean", ds.sample_shape);
-  const std::vector<float> stdev = per_channel(norm.std, 1.0f, channels, "std", ds.sample_shape);
+  const std::vector<float> mean =
+      detail::per_channel(norm.mean, 0.0f, channels, "mean", ds.sample_shape);
+  const std::vector<float> stdev =
+      detail::per_channel(norm.std, 1.0f, channels, "std", ds.sample_shape);
   for (float s : stdev)
     if (s == 0.0f) throw UsageError("normalization std must be non-zero");
 
@@ -113,8 +116,31 @@ Split parse_split(const std::string& s) {
 }
 
 int64_t Dataset::size() const {
+  if (stream) return stream->size();
   const int64_t per = numel(sample_shape);
   return per > 0 ? static_cast<int64_t>(images.size()) / per : static_cast<int64_t>(labels.size());
+}
+
+void Dataset::read(int64_t first, int64_t count, std::span<float> out) const {
+  const int64_t per = numel(sample_shape);
+  if (first < 0 || count < 0 || first + count > size() || int64_t(out.size()) != count * per)
+    throw UsageError("dataset " + source + ": read of samples [" + std::to_string(first) + ", " +
+                     std::to_string(first + count) + ") of " + std::to_string(size()) + " into " +
+                     std::to_string(out.size()) + " values");
+  if (stream) return stream->read(first, count, out);
+  std::copy_n(images.begin() + first * per, count * per, out.begin());
+}
+
+Dataset materialize(Dataset ds) {
+  if (!ds.stream) return ds;
+  ds.images.resize(size_t(ds.size() * numel(ds.sample_shape)));
+  ds.stream->read(0, ds.size(), ds.images);
+  ds.stream.reset();
+  return ds;
+}
+
+std::vector<int64_t> read_labels(const std::string& path) {
+  return label_values(read_array(path), path);
 }
 
 Dataset load_mnist_dir(const std::string& dir, Split split, const Normalization& norm,
@@ -156,7 +182,7 @@ Dataset load_images(const std::string& images, const std::string& labels, const 
   const int64_t n = img.shape[0];
   std::vector<int64_t> lab;
   if (!labels.empty()) {
-    lab = label_values(read_array(labels), labels);
+    lab = read_labels(labels);
     check_label_count(lab, labels, n, images);
   }
   const int64_t count = limited(n, limit);

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,14 +28,34 @@ struct Normalization {
   std::vector<float> std;
 };
 
+// Samples made on demand rather than held in Dataset::images (image folders: decoded images
+// cached as uint8, the rest decoded per batch). read() is const and thread-safe.
+class SampleSource {
+ public:
+  virtual ~SampleSource() = default;
+  virtual int64_t size() const = 0;
+  // Samples [first, first + count) as float32, count * numel(sample_shape) values into `out`.
+  // DataError naming the file of an image that cannot be decoded.
+  virtual void read(int64_t first, int64_t count, std::span<float> out) const = 0;
+};
+
+// A dataset holds its samples in `images`, or, when `stream` is set, makes them on demand
+// (`images` empty). Code that indexes `images` directly must call materialize() first; read()
+// works for both.
 struct Dataset {
   std::string source;
-  Shape sample_shape;            // [C,H,W] (or whatever the file holds, without the batch)
-  std::vector<float> images;     // size() * numel(sample_shape) values
-  std::vector<int64_t> labels;   // empty when unlabelled
+  Shape sample_shape;           // [C,H,W] (or whatever the file holds, without the batch)
+  std::vector<float> images;    // size() * numel(sample_shape) values
+  std::vector<int64_t> labels;  // empty when unlabelled
+  std::shared_ptr<const SampleSource> stream;  // set: samples come from it, `images` is empty
   int64_t size() const;
   bool has_labels() const { return !labels.empty(); }
+  // Samples [first, first + count) into `out` (count * numel(sample_shape) values).
+  void read(int64_t first, int64_t count, std::span<float> out) const;
 };
+
+// `ds` with every sample in `images` and no stream (unchanged when it has no stream).
+Dataset materialize(Dataset ds);
 
 // A raw array read from .npy or IDX.
 struct Array {
@@ -53,11 +75,22 @@ Dataset load_mnist_dir(const std::string& dir, Split split, const Normalization&
                        int64_t limit = 0);
 // An images file (.npy or IDX, by content) with an optional labels file (.npy or IDX).
 // Images of rank 3 [N,H,W] get a channel dimension [N,1,H,W].
-Dataset load_images(const std::string& images, const std::string& labels,
-                    const Normalization& norm, int64_t limit = 0);
+Dataset load_images(const std::string& images, const std::string& labels, const Normalization& norm,
+                    int64_t limit = 0);
+
+// The labels file `path` (.npy or IDX by content): integers >= 0, one per sample (shape [N]);
+// DataError naming the file otherwise.
+std::vector<int64_t> read_labels(const std::string& path);
 
 // Check that a sample of `ds` is exactly the model input `input_shape` without its batch
 // dimension (kBatch); else DataError naming both shapes. Does not change `ds`.
 void check_fits(const Dataset& ds, const Shape& input_shape);
+
+namespace detail {
+// One normalization statistic per channel of `sample`: `v` empty (`identity` for all), one value
+// (for all) or `channels` values; UsageError naming `what` otherwise.
+std::vector<float> per_channel(const std::vector<float>& v, float identity, int64_t channels,
+                               const char* what, const Shape& sample);
+}  // namespace detail
 
 }  // namespace autocompress

@@ -17,6 +17,7 @@ namespace {
 using namespace std::string_literals;
 
 using testing::error_message;
+using testing::expect_contains;
 using testing::idx_bytes;
 using testing::le_bytes;
 using testing::npy_bytes;
@@ -33,10 +34,6 @@ std::string npy(const std::string& descr, const Shape& shape, const std::string&
   for (int64_t d : shape) dims += std::to_string(d) + ",";
   return npy_bytes("{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + dims + ")}",
                    data);
-}
-
-void expect_contains(const std::string& msg, const std::string& part) {
-  EXPECT_NE(msg.find(part), std::string::npos) << "'" << part << "' not in: " << msg;
 }
 
 TEST(ParseSplit, Names) {

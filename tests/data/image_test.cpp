@@ -18,15 +18,12 @@ namespace {
 using testing::encode_jpeg;
 using testing::encode_png;
 using testing::error_message;
+using testing::expect_contains;
 using testing::pattern;
 using testing::png_spec;
 using testing::PngSpec;
 using testing::TempDir;
 using testing::write_raw;
-
-void expect_contains(const std::string& msg, const std::string& part) {
-  EXPECT_NE(msg.find(part), std::string::npos) << "'" << part << "' not in: " << msg;
-}
 
 int max_abs_diff(const Image& a, const Image& b) {
   EXPECT_EQ(a.pixels.size(), b.pixels.size());

@@ -18,6 +18,7 @@ namespace {
 using namespace std::string_literals;
 
 using testing::error_message;
+using testing::expect_contains;
 using testing::le_bytes;
 using testing::npy_bytes;
 using testing::read_raw;
@@ -194,10 +195,6 @@ std::string npy_error(const TempDir& dir, const std::string& bytes) {
   const std::string msg = error_message<DataError>([&] { read_npy(path); });
   EXPECT_NE(msg.find(path), std::string::npos) << msg;
   return msg;
-}
-
-void expect_contains(const std::string& msg, const std::string& part) {
-  EXPECT_NE(msg.find(part), std::string::npos) << "'" << part << "' not in: " << msg;
 }
 
 TEST(Npy, FortranOrderRejected) {

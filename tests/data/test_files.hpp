@@ -45,6 +45,13 @@ inline std::string write_raw(const std::string& path, const std::string& bytes) 
   return path;
 }
 
+// `bytes` written to `rel` below `dir`, its folders created.
+inline std::string put(const TempDir& dir, const std::string& rel, const std::string& bytes = "x") {
+  const std::filesystem::path p = std::filesystem::path(dir.str()) / rel;
+  std::filesystem::create_directories(p.parent_path());
+  return write_raw(p.string(), bytes);
+}
+
 inline std::string write_gz(const std::string& path, const std::string& bytes) {
   gzFile gz = gzopen(path.c_str(), "wb");
   EXPECT_NE(gz, nullptr) << path;
@@ -91,6 +98,10 @@ inline std::string npy_bytes(const std::string& dict, const std::string& data, i
 template <class T>
 std::string le_bytes(const std::vector<T>& v) {
   return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+
+inline void expect_contains(const std::string& msg, const std::string& part) {
+  EXPECT_NE(msg.find(part), std::string::npos) << "'" << part << "' not in: " << msg;
 }
 
 // The message of the exception E thrown by f; fails the test when f throws nothing or else.
