@@ -68,19 +68,22 @@ uint8_t clip8(int32_t v) {
 // One pass along x (`horizontal`) or y: out pixel = sum of taps over the source row / column.
 Image resample_pass(const Image& in, int64_t out_w, int64_t out_h, const Taps& t, bool horizontal) {
   const int64_t c = in.channels;
+  if (c < 1 || c > 4) throw UsageError("resize takes 1 to 4 channels, not " + std::to_string(c));
   Image out{out_w, out_h, c, std::vector<uint8_t>(size_t(out_w * out_h * c))};
+  const uint8_t* src = in.pixels.data();
+  uint8_t* dst = out.pixels.data();
+  const int64_t tap_stride = horizontal ? c : in.width * c;  // from one source tap to the next
   for (int64_t y = 0; y < out_h; ++y)
-    for (int64_t x = 0; x < out_w; ++x) {
+    for (int64_t x = 0; x < out_w; ++x, dst += c) {
       const size_t o = size_t(horizontal ? x : y);
       const int32_t* k = &t.k[o * size_t(t.ksize)];
-      for (int64_t ch = 0; ch < c; ++ch) {
-        int32_t ss = 1 << (kPrecisionBits - 1);
-        for (int j = 0; j < t.count[o]; ++j) {
-          const int64_t sx = horizontal ? t.first[o] + j : x, sy = horizontal ? y : t.first[o] + j;
-          ss += int32_t(in.pixels[size_t((sy * in.width + sx) * c + ch)]) * k[j];
-        }
-        out.pixels[size_t((y * out_w + x) * c + ch)] = clip8(ss);
-      }
+      const uint8_t* s =
+          src + (horizontal ? y * in.width + t.first[o] : t.first[o] * in.width + x) * c;
+      int32_t ss[4] = {};
+      std::fill_n(ss, c, 1 << (kPrecisionBits - 1));
+      for (int j = 0; j < t.count[o]; ++j, s += tap_stride)
+        for (int64_t ch = 0; ch < c; ++ch) ss[ch] += int32_t(s[ch]) * k[j];
+      for (int64_t ch = 0; ch < c; ++ch) dst[ch] = clip8(ss[ch]);
     }
   return out;
 }
@@ -204,12 +207,15 @@ std::pair<int64_t, int64_t> resized_size(int64_t width, int64_t height,
 Image resize_bilinear(const Image& img, int64_t width, int64_t height) {
   if (width <= 0 || height <= 0)
     throw UsageError("resize to " + std::to_string(width) + "x" + std::to_string(height));
-  Image cur = img;
-  if (width != img.width)
-    cur = resample_pass(cur, width, cur.height, bilinear_taps(int(img.width), int(width)), true);
-  if (height != img.height)
-    cur = resample_pass(cur, width, height, bilinear_taps(int(img.height), int(height)), false);
-  return cur;
+  const bool across = width != img.width, down = height != img.height;
+  if (!across && !down) return img;
+  if (!down)
+    return resample_pass(img, width, height, bilinear_taps(int(img.width), int(width)), true);
+  const Taps vertical = bilinear_taps(int(img.height), int(height));
+  if (!across) return resample_pass(img, width, height, vertical, false);
+  const Image wide =
+      resample_pass(img, width, img.height, bilinear_taps(int(img.width), int(width)), true);
+  return resample_pass(wide, width, height, vertical, false);
 }
 
 Image center_crop(const Image& img, int64_t width, int64_t height) {

@@ -43,7 +43,7 @@ std::pair<int64_t, int64_t> resized_size(int64_t width, int64_t height,
                                          const std::vector<int64_t>& size);
 // PIL's Image.resize(..., BILINEAR): a separable triangle filter widened by the scale when
 // shrinking (antialiasing), 22-bit fixed-point weights, horizontal pass first, each pass rounded
-// to 8 bits (Pillow's libImaging/Resample.c). Any channel count.
+// to 8 bits (Pillow's libImaging/Resample.c). 1 to 4 channels.
 Image resize_bilinear(const Image& img, int64_t width, int64_t height);
 // torchvision's center_crop: offsets round((size - crop) / 2) (half to even, Python's round),
 // zero padding first when the crop is larger than the image.
