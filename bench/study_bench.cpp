@@ -71,7 +71,6 @@ struct Fixture {
     ac::StudyOptions so;
     so.name = "bench";
     so.sampler = "nsga2";
-    so.quiet = true;
     so.worker_name = "bench";
     runner = std::make_unique<ac::StudyRunner>(*storage, *problem, so);
     const auto& space = problem->space();

@@ -1,5 +1,7 @@
 #include "cli/search_commands.hpp"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
@@ -9,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/progress.hpp"
 #include "common/error.hpp"
 #include "search/study/study.hpp"
 #include "storage/sqlite_storage.hpp"
@@ -135,7 +138,8 @@ void add_problem_flags(CLI::App* c, Args& a, std::map<std::string, CLI::Option*>
   o["timeout"] =
       c->add_option("--timeout", a.timeout, "wall-time budget of this run: 8h, 30m, 90s");
   o["workers"] = c->add_option("--workers,-w", a.workers, "candidates evaluated at once");
-  c->add_option("--log", a.log, "append progress lines to this file");
+  c->add_option("--log", a.log,
+                "append progress lines (one a minute or per 25 trials) to this file");
 }
 
 bool given(const State& s, const std::string& key) {
@@ -211,8 +215,6 @@ std::pair<ProblemConfig, StudyOptions> effective(const State& s) {
   if (given(s, "workers")) so.workers = a.workers;
   if (so.workers < 1) throw UsageError("--workers must be >= 1, got " + std::to_string(so.workers));
   if (so.trials == 0 && so.timeout_s == 0 && !given(s, "trials")) so.trials = 50;
-  so.quiet = a.quiet;
-  so.log_path = a.log;
   return {pc, so};
 }
 
@@ -232,10 +234,15 @@ int run_search(const State& s) {
   const CompressionProblem problem(pc);
   SqliteStorage storage(s.a.db);
   StudyRunner runner(storage, problem, so);
-  if (!so.quiet)
+  if (!s.a.quiet)
     std::fprintf(stderr, "study '%s' in %s: %zu knobs, original accuracy %.4f on %lld images\n",
                  so.name.c_str(), s.a.db.c_str(), problem.space().space.size(),
                  problem.original_accuracy(), (long long)problem.validation_size());
+  std::vector<std::string> objectives;
+  for (const auto& o : runner.study().objectives) objectives.push_back(o.name);
+  ProgressPrinter progress(
+      objectives,
+      {.terminal = isatty(fileno(stderr)) == 1, .quiet = s.a.quiet, .log_path = s.a.log}, stderr);
   g_runner.store(&runner);
   struct sigaction act {};
   act.sa_handler = on_signal;
@@ -246,7 +253,7 @@ int run_search(const State& s) {
   sigaction(SIGTERM, &act, &old_term);
   StudySummary sum;
   try {
-    sum = runner.run();
+    sum = runner.run(std::ref(progress));
   } catch (...) {
     g_runner.store(nullptr);
     sigaction(SIGINT, &old_int, nullptr), sigaction(SIGTERM, &old_term, nullptr);

@@ -25,12 +25,6 @@ std::string default_worker() {
   return std::string(host) + ":" + std::to_string(getpid());
 }
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 }  // namespace
 
 std::vector<Baseline> warm_start_baselines(const CompressionSpace& s) {
@@ -106,15 +100,9 @@ StudyRunner::StudyRunner(Storage& storage, const CompressionProblem& problem, St
   study_ = open_study(storage, problem, opt_, true);
   cache_ = std::make_unique<StudyCache>(problem, study_);
   sampler_ = make_sampler(opt_.sampler, opt_.seed, opt_.sampler_settings);
-  if (!opt_.log_path.empty()) {
-    log_ = std::fopen(opt_.log_path.c_str(), "a");
-    if (!log_) throw IoError(opt_.log_path, "cannot open the log file");
-  }
 }
 
-StudyRunner::~StudyRunner() {
-  if (log_) std::fclose(log_);
-}
+StudyRunner::~StudyRunner() = default;
 
 Candidate StudyRunner::propose(int64_t number) {
   SamplerContext& ctx = cache_->context();
@@ -183,25 +171,27 @@ void StudyRunner::worker_loop(int threads) {
       beat_error = hb.error();
     }
     if (!a.baseline.empty()) ev.result.user_attrs["baseline"] = a.baseline;
+    std::string event;
     try {  // a trial failed as stale meanwhile (beat_error) is already recorded: tell refuses
       storage_.tell(study_.id, a.number, ev.result);
     } catch (const std::exception& e) {
-      std::lock_guard lock(shared_->print_mu);
-      std::fprintf(stderr, "trial %lld not recorded: %s%s\n", (long long)a.number, e.what(),
-                   beat_error.empty() ? "" : (" (heartbeat: " + beat_error + ")").c_str());
+      event = "trial " + std::to_string(a.number) + " not recorded: " + e.what() +
+              (beat_error.empty() ? "" : " (heartbeat: " + beat_error + ")");
     }
     ++shared_->finished_in_run;
     --shared_->in_flight;
-    progress(false);
+    report(false, std::move(event));
   }
 }
 
-StudySummary StudyRunner::run() {
+StudySummary StudyRunner::run(const ProgressCallback& on_progress) {
   t0_ = unix_now();
+  on_progress_ = on_progress;
   {
     std::lock_guard lock(shared_->propose_mu);
     cache_->refresh(storage_);
     finished_at_start_ = cache_->finished();
+    hypervolume_reported_ = cache_->summary().hypervolume;
   }
   const int cores =
       opt_.cores > 0 ? opt_.cores : int(std::max(1u, std::thread::hardware_concurrency()));
@@ -214,39 +204,31 @@ StudySummary StudyRunner::run() {
     for (int w = 0; w < workers; ++w) tg.run([this, threads] { worker_loop(threads); });
     tg.wait();
   }
-  progress(true);
+  report(true, "");
   std::lock_guard lock(shared_->propose_mu);
   cache_->refresh(storage_);
   return cache_->summary();
 }
 
-void StudyRunner::progress(bool final_line) {
-  if (opt_.quiet && !log_) return;
-  StudySummary s;
+void StudyRunner::report(bool final, std::string event) {
+  if (!on_progress_) return;
+  StudyProgress p;
   {
     std::lock_guard lock(shared_->propose_mu);
     cache_->refresh(storage_);
-    s = cache_->summary();
+    p.study = cache_->summary();
   }
-  const double elapsed = unix_now() - t0_;
-  const double done = double(shared_->finished_in_run.load());
-  const double rate = elapsed > 0 ? 60 * done / elapsed : 0;
-  std::string line = (final_line ? "done: " : "") + std::to_string(s.complete) + " complete, " +
-                     std::to_string(s.pruned) + " pruned, " + std::to_string(s.failed) +
-                     " failed | front " + std::to_string(s.front_size) + ", HV " +
-                     fmt("%.4g", s.hypervolume) + " | best";
-  for (size_t j = 0; j < s.best.size(); ++j)
-    line += " " + study_.objectives[j].name + " " + fmt("%.4g", s.best[j]);
-  line += " | " + fmt("%.1f", rate) + " trials/min";
-  if (opt_.trials > 0 && rate > 0) {
-    const double left = double(opt_.trials) - double(finished_at_start_) - done;
-    line += ", ETA " + fmt("%.1f", std::max(0.0, left) / rate) + " min";
-  } else if (opt_.timeout_s > 0) {
-    line += ", " + fmt("%.0f", std::max(0.0, opt_.timeout_s - elapsed)) + " s left";
-  }
+  p.finished_in_run = shared_->finished_in_run.load();
+  p.trials_budget = opt_.trials;
+  p.timeout_s = opt_.timeout_s;
+  p.elapsed_s = unix_now() - t0_;
+  p.rate_per_min = p.elapsed_s > 0 ? 60 * double(p.finished_in_run) / p.elapsed_s : 0;
+  p.final = final;
+  p.event = std::move(event);
   std::lock_guard lock(shared_->print_mu);
-  if (!opt_.quiet) std::fprintf(stderr, "%s\n", line.c_str());
-  if (log_) std::fprintf(log_, "%s\n", line.c_str()), std::fflush(log_);
+  p.front_improved = p.study.hypervolume > hypervolume_reported_;
+  hypervolume_reported_ = std::max(hypervolume_reported_, p.study.hypervolume);
+  on_progress_(p);
 }
 
 // ------------------------------------------------------------------ tell

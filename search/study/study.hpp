@@ -6,14 +6,13 @@
 
 #include <atomic>
 #include <cstdint>
-#include <cstdio>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "search/study/problem.hpp"
 #include "search/samplers/sampler.hpp"
+#include "search/study/problem.hpp"
 #include "search/study/study_cache.hpp"
 #include "storage/storage.hpp"
 
@@ -29,8 +28,6 @@ struct StudyOptions {
   int workers = 1;
   int cores = 0;  // 0 = hardware concurrency
   bool warm_start = true;
-  bool quiet = false;
-  std::string log_path;  // progress lines also appended here
   double heartbeat_s = 10;
   std::string worker_name;  // default: host:pid
 };
@@ -56,14 +53,35 @@ std::string baseline_name(const CompressionSpace& s, const Candidate& x);
 Study open_study(Storage& storage, const CompressionProblem& problem, const StudyOptions& options,
                  bool compare_sampler);
 
+// What a run has done so far, reported after every finished trial and once at the end (`final`).
+// `study` is the study's summary (earlier runs and other workers included); the rest is this
+// run's. The caller decides what to print.
+struct StudyProgress {
+  StudySummary study;  // counts (complete, pruned, failed, running), feasible front, hypervolume
+  int64_t finished_in_run = 0;
+  int64_t trials_budget = 0;    // StudyOptions::trials: finished trials to reach (0 = no limit)
+  double timeout_s = 0;         // StudyOptions::timeout_s (0 = no limit)
+  double elapsed_s = 0;         // since run() began
+  double rate_per_min = 0;      // finished_in_run per minute of elapsed_s
+  bool front_improved = false;  // the hypervolume grew since the previous report
+  bool final = false;           // the last report of run()
+  // A note about the trial just finished, e.g. "trial 12 not recorded: <why>"; empty if none.
+  std::string event;
+
+  int64_t finished() const { return study.complete + study.pruned + study.failed; }
+};
+// Called from the worker threads, one call at a time (the runner serializes them).
+using ProgressCallback = std::function<void(const StudyProgress&)>;
+
 class StudyRunner {
  public:
   // Creates the study (or loads it: then its recorded configuration must describe the same
   // problem; UsageError naming the first difference otherwise).
   StudyRunner(Storage& storage, const CompressionProblem& problem, StudyOptions options);
   ~StudyRunner();
-  // Runs until the budget or request_stop(); returns the summary at the end.
-  StudySummary run();
+  // Runs until the budget or request_stop(), reporting to on_progress (when set) after every
+  // finished trial and at the end; returns the summary at the end.
+  StudySummary run(const ProgressCallback& on_progress = {});
   // Thread-safe and async-signal-safe (sets an atomic flag).
   void request_stop() { stop_.store(true); }
   const Study& study() const { return study_; }
@@ -83,11 +101,11 @@ class StudyRunner {
   Asked ask_one();
 
  private:
-  Asked ask_locked();  // ask_one under propose_mu
+  Asked ask_locked();                 // ask_one under propose_mu
   Candidate propose(int64_t number);  // from the cache as ask_locked refreshed it
   void worker_loop(int threads);
   bool budget_left() const;
-  void progress(bool final_line);
+  void report(bool final, std::string event);
 
   Storage& storage_;
   const CompressionProblem& problem_;
@@ -99,7 +117,8 @@ class StudyRunner {
   std::atomic<int64_t> started_in_run_{0};
   double t0_ = 0;
   int64_t finished_at_start_ = 0;
-  std::FILE* log_ = nullptr;
+  double hypervolume_reported_ = 0;  // under print_mu
+  ProgressCallback on_progress_;
   struct Shared;
   std::unique_ptr<Shared> shared_;
 };

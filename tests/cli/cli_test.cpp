@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "data/dataset.hpp"
 #include "tests/model/onnx_builder.hpp"
@@ -101,8 +103,8 @@ TEST_F(Cli, DataShapeNotFittingTheModel) {
 
 TEST_F(Cli, CorruptNpyHeader) {
   std::ofstream(path("bad.npy"), std::ios::binary) << "\x93NUMPY\x01\x00\x10\x00{'descr': garbage";
-  auto r = cli("run --model " + kFixture + ".onnx --input " + path("bad.npy") + " -o " +
-               path("y.npy"));
+  auto r =
+      cli("run --model " + kFixture + ".onnx --input " + path("bad.npy") + " -o " + path("y.npy"));
   EXPECT_EQ(r.code, 5) << r.out;
   EXPECT_NE(r.out.find("bad.npy"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(path("y.npy")));
@@ -150,6 +152,25 @@ TEST_F(Cli, EvalInBf16) {
   auto bad = cli("eval --model " + m + " --limit 8 --precision int4");
   EXPECT_EQ(bad.code, 2) << bad.out;
   EXPECT_NE(bad.out.find("int4"), std::string::npos) << bad.out;
+}
+
+// Off a terminal (here a pipe) `search` writes plain progress lines, never redrawn with '\r': the
+// first trial, then one a minute or per 25 trials, then "done: "; --log gets the same lines.
+TEST_F(Cli, SearchProgressOffATerminalAndInTheLog) {
+  auto r =
+      cli("search --trials 2 --val-limit 100 --calib-limit 32 --no-warm-start "
+          "--latency-model roofline --db " +
+          path("s.db") + " --study s --log " + path("s.log"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.find('\r'), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("trials/min"), std::string::npos) << r.out;
+  std::ifstream f(path("s.log"));
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(f, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 2u) << r.out;  // trial 1 and the final line
+  EXPECT_NE(lines[0].find(" pruned, "), std::string::npos) << lines[0];
+  EXPECT_EQ(lines[1].rfind("done: ", 0), 0u) << lines[1];
+  EXPECT_NE(r.out.find(lines[1]), std::string::npos) << r.out;
 }
 
 }  // namespace

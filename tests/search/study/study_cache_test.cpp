@@ -87,7 +87,6 @@ TEST(StudyCache, EqualsTheViewFromScratchWhileAnotherRunnerAddsTrials) {
   StudyOptions o;
   o.name = "shared";
   o.sampler = "random";
-  o.quiet = true;
   StudyRunner me(mine, problem(), o), other(theirs, problem(), o);
   ASSERT_EQ(me.study().id, other.study().id);
   const Study& s = me.study();
@@ -140,7 +139,6 @@ TEST(StudyCache, TwoWorkersInOneProcessSeeEachOthersPendingTrials) {
   StudyOptions o;
   o.name = "workers";
   o.sampler = "random";
-  o.quiet = true;
   o.trials = 7;
   o.workers = 2;
   o.cores = 2;

@@ -1,7 +1,10 @@
-// The study loop: warm start, determinism (same seed, one worker), resume, stop.
+// The study loop: warm start, determinism (same seed, one worker), resume, stop, progress.
 #include "search/study/study.hpp"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
 
 #include "search/report/front.hpp"
 #include "storage/in_memory_storage.hpp"
@@ -29,7 +32,6 @@ StudyOptions options(int64_t trials) {
   o.sampler = "random";
   o.seed = 11;
   o.trials = trials;
-  o.quiet = true;
   o.cores = 2;
   return o;
 }
@@ -74,6 +76,31 @@ TEST(Study, ResumesWhereItStopped) {
   StudyRunner second(twice, problem(), options(7));
   second.run();
   EXPECT_EQ(params_of(once, full.study()), params_of(twice, second.study()));
+}
+
+// The runner prints nothing: it reports to its callback after every finished trial and once at
+// the end, with the study's counts, this run's budget and whether the front grew.
+TEST(Study, ReportsProgressToItsCallback) {
+  InMemoryStorage st;
+  StudyRunner r(st, problem(), options(5));
+  std::vector<StudyProgress> seen;
+  const StudySummary sum = r.run([&](const StudyProgress& p) { seen.push_back(p); });
+  ASSERT_EQ(seen.size(), 6u);
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(seen[i].finished_in_run, int64_t(i + 1));
+    EXPECT_EQ(seen[i].finished(), int64_t(i + 1));
+    EXPECT_EQ(seen[i].trials_budget, 5);
+    EXPECT_FALSE(seen[i].final);
+    EXPECT_TRUE(seen[i].event.empty()) << seen[i].event;
+  }
+  EXPECT_TRUE(seen.back().final);
+  EXPECT_EQ(seen.back().finished(), sum.complete + sum.pruned + sum.failed);
+  EXPECT_EQ(seen.back().study.front_size, sum.front_size);
+  double hv = 0;
+  for (const auto& p : seen) {
+    EXPECT_EQ(p.front_improved, p.study.hypervolume > hv);
+    hv = std::max(hv, p.study.hypervolume);
+  }
 }
 
 TEST(Study, StopBeforeRunStartsNothingAndOtherSettingsAreRefused) {

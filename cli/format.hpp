@@ -1,0 +1,24 @@
+// Small text helpers of the CLI's printed output.
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+namespace autocompress::cli {
+
+// One number through a printf format, e.g. fmt("%.4g", hv).
+inline std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+// 1234567 -> "1.23 M", 1500 -> "1.5 k", 12 -> "12 " (a unit follows).
+inline std::string human(double v) {
+  if (v >= 1e9) return fmt("%.2f G", v / 1e9);
+  if (v >= 1e6) return fmt("%.2f M", v / 1e6);
+  if (v >= 1e3) return fmt("%.1f k", v / 1e3);
+  return fmt("%.0f ", v);
+}
+
+}  // namespace autocompress::cli
