@@ -3,8 +3,8 @@
 //         [--target T] -o out.onnx        write the compressed model (QDQ for int8, Cast for bf16)
 //   inspect --model M --recipe R [--json] original vs compressed, per layer and in total:
 //                                         params, packed bytes, MACs, BOPs (compressors/size.hpp)
-// `inspect` without --recipe stays the plain model listing of cli/main.cpp. The recipe is checked
-// against the model's sha256 and, with --target, the target's precision modes.
+// `inspect` without --recipe stays the plain model listing (cli/model_commands.hpp). The recipe
+// is checked against the model's sha256 and, with --target, the target's precision modes.
 // Errors are autocompress::Error subclasses, turned into messages in main() as all others.
 #pragma once
 
