@@ -67,25 +67,46 @@ double budget_fraction(const StudyProgress& p) {
 std::string render_bar(double fraction, int width) {
   const double f = std::isnan(fraction) ? 0 : std::clamp(fraction, 0.0, 1.0);
   const int filled = int(std::lround(f * width));
-  return "[" + std::string(filled, '#') + std::string(width - filled, '-') + "]";
+  std::string bar(size_t(width) + 2, '-');
+  bar.front() = '[', bar.back() = ']';
+  std::fill_n(bar.begin() + 1, filled, '#');
+  return bar;
 }
 
 std::string render_status(const StudyProgress& p, int columns) {
-  std::string s;
-  if (const double f = budget_fraction(p); !std::isnan(f)) s += render_bar(f, kBarWidth) + " ";
-  s += std::to_string(p.finished()) +
-       (p.trials_budget > 0 ? "/" + std::to_string(p.trials_budget) : " trials");
-  s += " | " + counts(p) + " | " + front(p) + " | " + rate(p);
-  if (const std::string eta = format_eta(eta_seconds(p)); !eta.empty()) s += " | ETA " + eta;
+  // Most important first: what does not fit is left off from the end, the bar before anything.
+  std::vector<std::string> parts{std::to_string(p.finished())};
+  if (p.trials_budget > 0)
+    parts[0].append("/").append(std::to_string(p.trials_budget));
+  else
+    parts[0].append(" trials");
+  if (const std::string eta = format_eta(eta_seconds(p)); !eta.empty())
+    parts.push_back("ETA " + eta);
+  parts.insert(parts.end(), {counts(p), front(p), rate(p)});
+  const double f = budget_fraction(p);
+  const std::string bar = std::isnan(f) ? "" : render_bar(f, kBarWidth) + " ";
+  const auto join = [&](size_t n) {
+    std::string s = parts[0];
+    for (size_t i = 1; i < n; ++i) s.append(" | ").append(parts[i]);
+    return s;
+  };
+  if (bar.size() + join(parts.size()).size() <= size_t(std::max(0, columns)))
+    return bar + join(parts.size());
+  size_t n = parts.size();
+  while (n > 1 && join(n).size() > size_t(std::max(0, columns))) --n;
+  std::string s = join(n);
   if (int(s.size()) > columns) s.resize(std::max(0, columns));
   return s;
 }
 
 std::string render_line(const StudyProgress& p, const std::vector<std::string>& objectives) {
-  std::string line = (p.final ? "done: " : "") + counts(p) + " | " + front(p) + " | best";
+  std::string line = p.final ? "done: " : "";
+  line.append(counts(p)).append(" | ").append(front(p)).append(" | best");
   for (size_t j = 0; j < p.study.best.size(); ++j)
-    line += " " + (j < objectives.size() ? objectives[j] : "#" + std::to_string(j)) + " " +
-            fmt("%.4g", p.study.best[j]);
+    line.append(" ")
+        .append(j < objectives.size() ? objectives[j] : std::to_string(j))
+        .append(" ")
+        .append(fmt("%.4g", p.study.best[j]));
   line += " | " + rate(p);
   if (p.final)
     line += ", " + format_eta(p.elapsed_s) + " elapsed";

@@ -22,9 +22,9 @@ double eta_seconds(const StudyProgress& p);
 double budget_fraction(const StudyProgress& p);
 // "[######--------------]": `width` cells between the brackets, filled by `fraction`.
 std::string render_bar(double fraction, int width);
-// The live line (no '\r', no newline), cut to at most `columns` characters:
-// "[####----] 120/500 | 100 complete, 15 pruned, 5 failed | front 12, HV 0.4321 | 3.2 trials/min
-// | ETA 1h 58m".
+// The live line (no '\r', no newline) in at most `columns` characters:
+// "[####----] 120/500 | ETA 1h 58m | 100 complete, 15 pruned, 5 failed | front 12, HV 0.4321 |
+// 3.2 trials/min"; when narrower, without the bar, then without the parts from the end.
 std::string render_status(const StudyProgress& p, int columns);
 // A permanent line ("done: " first when final): counts | front, HV | best per objective | rate,
 // ETA. `objectives` names the study's objectives in order (for the best values).

@@ -108,13 +108,20 @@ TEST(Progress, StatusLineHasBarCountsFrontRateAndEtaAndFitsTheTerminal) {
   StudyProgress p = progress(40, 400);
   p.study.complete = 30, p.study.pruned = 8, p.study.failed = 2;
   const std::string s = render_status(p, 200);
-  EXPECT_EQ(s.rfind("[########------------] 40/100 | ", 0), 0u) << s;
+  EXPECT_EQ(s.rfind("[########------------] 40/100 | ETA 10m | ", 0), 0u) << s;
   EXPECT_NE(s.find("30 complete, 8 pruned, 2 failed"), std::string::npos) << s;
   EXPECT_NE(s.find("front 3, HV 0.25"), std::string::npos) << s;
   EXPECT_NE(s.find("6.0 trials/min"), std::string::npos) << s;
   EXPECT_NE(s.find("ETA 10m"), std::string::npos) << s;
   EXPECT_EQ(s.find('\n'), std::string::npos);
-  EXPECT_EQ(render_status(p, 30).size(), 30u);
+  // Narrower: the bar goes first, then whole parts from the end (the rate, the front, ...).
+  const std::string narrow = render_status(p, 79);
+  EXPECT_EQ(
+      narrow.rfind("40/100 | ETA 10m | 30 complete, 8 pruned, 2 failed | front 3, HV 0.25", 0), 0u)
+      << narrow;
+  EXPECT_LE(narrow.size(), 79u);
+  EXPECT_EQ(render_status(p, 30), "40/100 | ETA 10m");
+  EXPECT_EQ(render_status(p, 4), "40/1");
 }
 
 TEST(Progress, PermanentLineNamesTheBestPerObjectiveAndSaysDoneAtTheEnd) {
