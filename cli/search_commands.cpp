@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/config_flags.hpp"
 #include "cli/progress.hpp"
 #include "common/error.hpp"
 #include "search/study/study.hpp"
@@ -44,14 +45,6 @@ double parse_duration(const std::string& s, const char* flag = "--timeout") {
   return v * scale;
 }
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 // The embedded default model: examples/ of the source tree when not found from here.
 std::string default_model() {
   const std::string rel = "examples/fashion_cnn.onnx";
@@ -60,11 +53,9 @@ std::string default_model() {
 }
 
 struct Args {
-  // problem (flags override the --config file, which overrides the defaults)
-  std::string model, data, labels, calib, target, objectives, config, latency_model, measure_cache;
-  double max_drop = 0, max_latency = 0, max_size = 0, max_energy = 0;
-  int64_t val_limit = 0, calib_limit = 0, chunk = 0;
-  bool no_early_stopping = false, no_front_stopping = false;
+  // problem: its flags are made from its table (Flags), and override the --config file, which
+  // overrides the defaults
+  std::string config;
   // study
   std::string db = "autocompress_study.db", study = "autocompress", sampler = "auto",
               sampler_settings, timeout, log;
@@ -84,6 +75,12 @@ extern "C" void on_signal(int) {
   if (StudyRunner* r = g_runner.load()) r->request_stop();
 }
 
+// The problem and study flags of one command.
+struct Flags {
+  std::unique_ptr<ConfigFlags> problem;      // from problem_config_table()
+  std::map<std::string, CLI::Option*> opts;  // study flags by key
+};
+
 struct State {
   Args a;
   CLI::App* search = nullptr;
@@ -91,39 +88,12 @@ struct State {
   CLI::App* tell = nullptr;
   CLI::App* beat = nullptr;
   CLI::App* sens = nullptr;
-  std::map<std::string, CLI::Option*> opts;  // problem and study flags of `search`
+  Flags search_flags, sens_flags;
 };
 
-void add_problem_flags(CLI::App* c, Args& a, std::map<std::string, CLI::Option*>& o, bool search) {
-  o["model"] = c->add_option("--model,-m", a.model, "ONNX model (default: the embedded example)");
-  o["data"] =
-      c->add_option("--data,-d", a.data,
-                    "validation data: Fashion-MNIST-style directory (val split) or images file");
-  o["labels"] = c->add_option("--labels", a.labels, "labels for an images file");
-  o["calib"] = c->add_option("--calib", a.calib,
-                             "calibration data (directory: its train split; default: --data's)");
-  o["target"] = c->add_option("--target,-t", a.target, "hardware target (default host)");
-  o["latency_model"] = c->add_option(
-      "--latency-model", a.latency_model,
-      "auto | measured | roofline (auto: the roofline until the measured host model is validated "
-      "in the search; measured: host only)");
-  o["measure_cache"] = c->add_option("--measure-cache", a.measure_cache,
-                                     "measured latency model's cache (default as profile's)");
-  o["objectives"] =
-      c->add_option("--objectives", a.objectives,
-                    "2-4 of accuracy,latency,energy,size (default accuracy,latency,size)");
-  o["max_accuracy_drop"] = c->add_option("--max-accuracy-drop", a.max_drop, "points of top-1");
-  o["max_latency_ms"] = c->add_option("--max-latency", a.max_latency, "ms on the target");
-  o["max_size_mb"] = c->add_option("--max-size", a.max_size, "MB packed");
-  o["max_energy_mj"] = c->add_option("--max-energy", a.max_energy, "mJ on the target");
-  o["val_limit"] = c->add_option("--val-limit", a.val_limit, "first N validation images");
-  o["calib_limit"] = c->add_option("--calib-limit", a.calib_limit, "calibration images (1000)");
-  o["chunk"] = c->add_option("--chunk", a.chunk, "images per early-stopping chunk (1000)");
-  o["no_early_stopping"] = c->add_flag("--no-early-stopping", a.no_early_stopping,
-                                       "evaluate every trial on all validation images");
-  o["no_front_stopping"] =
-      c->add_flag("--no-front-stopping", a.no_front_stopping,
-                  "prune only by the accuracy constraint, not against the current front");
+void add_problem_flags(CLI::App* c, Args& a, Flags& flags, bool search) {
+  flags.problem = std::make_unique<ConfigFlags>(c, problem_config_table().info());
+  auto& o = flags.opts;
   c->add_option("--config", a.config, "study.json with the same settings (flags override it)");
   c->add_option("--db", a.db, "trial database")->capture_default_str();
   c->add_option("--study", a.study, "study name")->capture_default_str();
@@ -142,14 +112,14 @@ void add_problem_flags(CLI::App* c, Args& a, std::map<std::string, CLI::Option*>
                 "append progress lines (one a minute or per 25 trials) to this file");
 }
 
-bool given(const State& s, const std::string& key) {
-  auto it = s.opts.find(key);
-  return it != s.opts.end() && it->second && it->second->count() > 0;
+bool given(const Flags& f, const std::string& key) {
+  if (f.problem && f.problem->given(key)) return true;
+  auto it = f.opts.find(key);
+  return it != f.opts.end() && it->second && it->second->count() > 0;
 }
 
 // The effective problem and study options: defaults <- --config <- flags.
-std::pair<ProblemConfig, StudyOptions> effective(const State& s) {
-  const Args& a = s.a;
+std::pair<ProblemConfig, StudyOptions> effective(const Args& a, const Flags& s) {
   ProblemConfig pc;
   pc.model = default_model();
   StudyOptions so;
@@ -188,24 +158,7 @@ std::pair<ProblemConfig, StudyOptions> effective(const State& s) {
       }
     pc = parse_problem_config(j, pc);
   }
-  if (given(s, "model")) pc.model = a.model;
-  if (given(s, "data")) pc.data = a.data;
-  if (given(s, "labels")) pc.labels = a.labels;
-  if (given(s, "calib")) pc.calib = a.calib;
-  if (given(s, "target")) pc.target = a.target;
-  if (given(s, "latency_model")) pc.latency_model = a.latency_model;
-  if (given(s, "measure_cache")) pc.measure_cache = a.measure_cache;
-  if (given(s, "objectives")) pc.objectives = split_list(a.objectives);
-  if (given(s, "max_accuracy_drop")) pc.max_accuracy_drop = a.max_drop;
-  if (given(s, "max_latency_ms")) pc.max_latency_ms = a.max_latency;
-  if (given(s, "max_size_mb")) pc.max_size_mb = a.max_size;
-  if (given(s, "max_energy_mj")) pc.max_energy_mj = a.max_energy;
-  if (given(s, "val_limit")) pc.val_limit = a.val_limit;
-  if (given(s, "calib_limit")) pc.calib_limit = a.calib_limit;
-  if (given(s, "chunk")) pc.chunk = a.chunk;
-  if (given(s, "no_early_stopping")) pc.early_stopping = false;
-  if (given(s, "no_front_stopping")) pc.front_stopping = false;
-  pc = parse_problem_config(json::object(), pc);  // validates
+  pc = parse_problem_config(s.problem->given_json(), pc);  // flags override; validates
   if (given(s, "sampler")) so.sampler = a.sampler;
   if (given(s, "sampler_settings")) so.sampler_settings = a.sampler_settings;
   if (given(s, "seed")) so.seed = a.seed;
@@ -230,7 +183,7 @@ void print_summary(const Study& st, const StudySummary& s) {
 }
 
 int run_search(const State& s) {
-  const auto [pc, so] = effective(s);
+  const auto [pc, so] = effective(s.a, s.search_flags);
   const CompressionProblem problem(pc);
   SqliteStorage storage(s.a.db);
   StudyRunner runner(storage, problem, so);
@@ -358,7 +311,7 @@ int run_heartbeat(const State& s) {
 }
 
 int run_sensitivity(const State& s) {
-  const auto [pc, so] = effective(s);
+  const auto [pc, so] = effective(s.a, s.sens_flags);
   const CompressionProblem problem(pc);
   SqliteStorage storage(s.a.db);
   StudyRunner runner(storage, problem, so);  // creates or checks the study
@@ -381,29 +334,30 @@ int run_sensitivity(const State& s) {
 
 struct SearchCommands::State : cli::State {};
 
-struct FlagsState : cli::State {};  // ProblemFlags' (the anonymous one is not nameable outside)
+struct FlagsState {  // ProblemFlags'
+  Args a;
+  Flags flags;
+};
 
 ProblemFlags::ProblemFlags(CLI::App* command) : s_(std::make_unique<FlagsState>()) {
-  add_problem_flags(command, s_->a, s_->opts, false);
+  add_problem_flags(command, s_->a, s_->flags, false);
 }
 ProblemFlags::~ProblemFlags() = default;
 std::pair<ProblemConfig, StudyOptions> ProblemFlags::effective() const {
-  return cli::effective(*s_);
+  return cli::effective(s_->a, s_->flags);
 }
-bool ProblemFlags::given(const std::string& key) const { return cli::given(*s_, key); }
+bool ProblemFlags::given(const std::string& key) const { return cli::given(s_->flags, key); }
 const std::string& ProblemFlags::db() const { return s_->a.db; }
 
 SearchCommands::SearchCommands(CLI::App& app) : s_(std::make_unique<State>()) {
   Args& a = s_->a;
   s_->search = app.add_subcommand("search", "Search Pareto-optimal compression recipes");
-  add_problem_flags(s_->search, a, s_->opts, true);
+  add_problem_flags(s_->search, a, s_->search_flags, true);
   s_->sens =
       app.add_subcommand("sensitivity", "Each knob alone at 3 levels; curves stored in the study");
-  std::map<std::string, CLI::Option*> sens_opts;
-  add_problem_flags(s_->sens, a, sens_opts, false);
+  add_problem_flags(s_->sens, a, s_->sens_flags, false);
   s_->sens->add_option("--limit", a.limit, "validation images per evaluation")
       ->capture_default_str();
-  for (auto& [k, o] : sens_opts) s_->opts.emplace("sens:" + k, o);
   s_->ask = app.add_subcommand("ask", "Reserve the next trial and print its recipe (JSON)");
   s_->ask->add_option("--db", a.db, "trial database")->required();
   s_->ask->add_option("--study", a.study, "study name")->required();
@@ -430,13 +384,7 @@ std::optional<int> SearchCommands::run() const {
   if (*s_->ask) return run_ask(*s_);
   if (*s_->tell) return run_tell(*s_);
   if (*s_->beat) return run_heartbeat(*s_);
-  if (*s_->sens) {
-    cli::State copy_keys;  // `given` looks flags up by key: the sensitivity command's own options
-    for (auto& [k, o] : s_->opts)
-      if (k.rfind("sens:", 0) == 0) copy_keys.opts[k.substr(5)] = o;
-    copy_keys.a = s_->a;
-    return run_sensitivity(copy_keys);
-  }
+  if (*s_->sens) return run_sensitivity(*s_);
   return std::nullopt;
 }
 

@@ -26,17 +26,6 @@ double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-const std::vector<std::string> kObjectiveNames = {"accuracy", "latency", "energy", "size"};
-
-// Storage name and sense of each objective.
-std::pair<std::string, Sense> objective_info(const std::string& o) {
-  if (o == "accuracy") return {"accuracy", Sense::kMaximize};
-  if (o == "latency") return {"latency_ms", Sense::kMinimize};
-  if (o == "energy") return {"energy_mj", Sense::kMinimize};
-  if (o == "size") return {"size_mb", Sense::kMinimize};
-  throw UsageError("objective '" + o + "' is not known (known: accuracy, latency, energy, size)");
-}
-
 double known_value(const std::string& o, const KnownObjectives& k) {
   if (o == "latency") return k.latency_s * 1e3;
   if (o == "energy") return k.energy_j * 1e3;
@@ -47,76 +36,6 @@ double known_value(const std::string& o, const KnownObjectives& k) {
 }  // namespace
 
 // ------------------------------------------------------------------ config
-
-ProblemConfig parse_problem_config(const json& j, ProblemConfig c) {
-  if (!j.is_object()) throw UsageError("config: expected a JSON object, got " + j.dump());
-  for (const auto& [k, v] : j.items()) {
-    try {
-      if (k == "model")
-        c.model = v.get<std::string>();
-      else if (k == "data")
-        c.data = v.get<std::string>();
-      else if (k == "labels")
-        c.labels = v.get<std::string>();
-      else if (k == "calib")
-        c.calib = v.get<std::string>();
-      else if (k == "target")
-        c.target = v.get<std::string>();
-      else if (k == "objectives")
-        c.objectives = v.get<std::vector<std::string>>();
-      else if (k == "max_accuracy_drop")
-        c.max_accuracy_drop = v.get<double>();
-      else if (k == "max_latency_ms")
-        c.max_latency_ms = v.get<double>();
-      else if (k == "max_size_mb")
-        c.max_size_mb = v.get<double>();
-      else if (k == "max_energy_mj")
-        c.max_energy_mj = v.get<double>();
-      else if (k == "val_limit")
-        c.val_limit = v.get<int64_t>();
-      else if (k == "calib_limit")
-        c.calib_limit = v.get<int64_t>();
-      else if (k == "chunk")
-        c.chunk = v.get<int64_t>();
-      else if (k == "early_stopping")
-        c.early_stopping = v.get<bool>();
-      else if (k == "front_stopping")
-        c.front_stopping = v.get<bool>();
-      else if (k == "stop_z")
-        c.stop_z = v.get<double>();
-      else if (k == "latency_batch")
-        c.latency_batch = v.get<int64_t>();
-      else if (k == "eval_batch")
-        c.eval_batch = v.get<int64_t>();
-      else if (k == "recover")
-        c.recover = v.get<bool>();
-      else if (k == "latency_model")
-        c.latency_model = v.get<std::string>();
-      else if (k == "measure_cache")
-        c.measure_cache = v.get<std::string>();
-      else if (k == "space")
-        c.space = parse_space_options(v);
-      else
-        throw UsageError(
-            "config: unknown key '" + k +
-            "' (known: model, data, labels, calib, target, objectives, "
-            "max_accuracy_drop, max_latency_ms, max_size_mb, max_energy_mj, "
-            "val_limit, calib_limit, chunk, early_stopping, front_stopping, stop_z, "
-            "latency_batch, eval_batch, recover, latency_model, measure_cache, space)");
-    } catch (const json::exception& e) {
-      throw UsageError("config: key '" + k + "': " + e.what() + ", got " + v.dump());
-    }
-  }
-  if (c.objectives.size() < 2 || c.objectives.size() > 4)
-    throw UsageError("objectives: need 2 to 4 of accuracy, latency, energy, size, got " +
-                     std::to_string(c.objectives.size()));
-  for (const auto& o : c.objectives) objective_info(o);
-  if (c.chunk < 1) throw UsageError("config: chunk must be >= 1, got " + std::to_string(c.chunk));
-  if (c.latency_model != "auto" && c.latency_model != "measured" && c.latency_model != "roofline")
-    throw UsageError("config: latency_model must be auto, measured or roofline, got '" +
-                     c.latency_model + "'");
-  return c;
-}
 
 std::string resolved_latency_model(const ProblemConfig& c, const std::string& target) {
   if (c.latency_model == "measured" && target != "host")
@@ -129,31 +48,6 @@ std::string resolved_latency_model(const ProblemConfig& c, const std::string& ta
   // model") and a warm-up taken under load stays in the cache.
   if (c.latency_model == "auto") return "roofline";
   return c.latency_model;
-}
-
-json problem_config_json(const ProblemConfig& c) {
-  return {{"model", c.model},
-          {"data", c.data},
-          {"labels", c.labels},
-          {"calib", c.calib},
-          {"target", c.target},
-          {"objectives", c.objectives},
-          {"max_accuracy_drop", c.max_accuracy_drop},
-          {"max_latency_ms", c.max_latency_ms},
-          {"max_size_mb", c.max_size_mb},
-          {"max_energy_mj", c.max_energy_mj},
-          {"val_limit", c.val_limit},
-          {"calib_limit", c.calib_limit},
-          {"chunk", c.chunk},
-          {"early_stopping", c.early_stopping},
-          {"front_stopping", c.front_stopping},
-          {"stop_z", c.stop_z},
-          {"latency_batch", c.latency_batch},
-          {"eval_batch", c.eval_batch},
-          {"recover", c.recover},
-          {"latency_model", c.latency_model},
-          {"measure_cache", c.measure_cache},
-          {"space", space_options_json(c.space)}};
 }
 
 // ------------------------------------------------------------------ statistics

@@ -20,44 +20,17 @@
 #include "evaluator/metrics.hpp"  // PairedDrop
 #include "hwmodels/profile.hpp"
 #include "model/graph.hpp"
-#include "search/study/objectives.hpp"
 #include "search/samplers/sampler.hpp"
+#include "search/study/objectives.hpp"
+#include "search/study/problem_config.hpp"
 #include "search/study/space_builder.hpp"
 #include "storage/types.hpp"
 
 namespace autocompress {
 
-struct ProblemConfig {
-  std::string model = "examples/fashion_cnn.onnx";
-  std::string data = "/usr/share/datasets/fashion-mnist";  // directory (val split) or images file
-  std::string labels;                                      // for an images file
-  std::string calib;  // directory (train split) or images file; empty = data's train split
-  std::string target = "host";
-  std::vector<std::string> objectives = {"accuracy", "latency", "size"};
-  double max_accuracy_drop = 0;                                   // points; <= 0: no constraint
-  double max_latency_ms = 0, max_size_mb = 0, max_energy_mj = 0;  // <= 0: no constraint
-  int64_t val_limit = 0;       // first N validation images (0 = all)
-  int64_t calib_limit = 1000;  // calibration images
-  int64_t chunk = 1000;        // images per early-stopping chunk
-  bool early_stopping = true;
-  bool front_stopping = true;  // also prune candidates the current front dominates for sure
-  double stop_z = 3.0;
-  int64_t latency_batch = 1;  // batch of the latency / energy prediction
-  int64_t eval_batch = 256;
-  bool recover = true;                 // least-squares reconstruction after pruning
-  std::string latency_model = "auto";  // auto | measured | roofline (see the top comment)
-  std::string measure_cache;           // measured: the cache file ("" = the default)
-  SpaceOptions space;
-};
-
 // "measured" or "roofline": what c.latency_model means on `target` (a profile name, "host" is
 // this machine). Throws UsageError naming latency_model for "measured" on another target.
 std::string resolved_latency_model(const ProblemConfig& c, const std::string& target);
-
-// JSON <-> config (the --config file and the study's user attr "config"); unknown keys throw
-// UsageError naming them.
-ProblemConfig parse_problem_config(const nlohmann::json& j, ProblemConfig base = {});
-nlohmann::json problem_config_json(const ProblemConfig& c);
 
 // The search space of a config alone (loads the model; no data, no calibration): what
 // CompressionProblem::space() is for the same config. For `tell`, which rebuilds an asked trial's
