@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/compress_commands.hpp"
+#include "cli/config_flags.hpp"
 #include "cli/hw_commands.hpp"
 #include "cli/model_commands.hpp"
 #include "cli/pareto_commands.hpp"
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const ac::Error& e) {
-    std::fprintf(stderr, "autocompress: error: %s\n", e.what());
+    std::fprintf(stderr, "autocompress: error: %s\n", ac::cli::shown(e).c_str());
     return e.exit_code();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "autocompress: internal error: %s\n", e.what());

@@ -12,7 +12,8 @@ bool has_data(const Dataset& d) { return d.size() > 0; }
 
 void need_data(const ApplyContext& ctx, const char* step) {
   if (!has_data(ctx.calibration()))
-    throw UsageError(std::string("apply: ") + step + " needs calibration data (--calib)");
+    throw ConfigError("calib", std::string("apply: ") + step + " needs calibration data (" +
+                                   key_ref("calib") + ")");
 }
 
 // The quantization settings of every Conv/Gemm of `g` that the recipe quantizes.

@@ -106,9 +106,9 @@ struct Token {
 };
 
 [[noreturn]] void fail(const std::string& text, size_t col, const std::string& what) {
-  throw StorageError(
-      ErrorKind::kUsage, "",
-      "bad --where expression '" + text + "' at column " + std::to_string(col) + ": " + what);
+  throw StorageError(ErrorKind::kUsage, "",
+                     "bad " + key_ref("where") + " expression '" + text + "' at column " +
+                         std::to_string(col) + ": " + what);
 }
 
 std::string lower(std::string s) {
@@ -344,8 +344,9 @@ void Filter::check_names(const std::vector<std::string>& known) const {
     if (std::find(known.begin(), known.end(), n) != known.end()) continue;
     std::string list;
     for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    throw StorageError(ErrorKind::kUsage, "",
-                       "unknown name '" + n + "' in --where '" + text_ + "'; known: " + list);
+    throw StorageError(
+        ErrorKind::kUsage, "",
+        "unknown name '" + n + "' in " + key_ref("where") + " '" + text_ + "'; known: " + list);
   }
 }
 

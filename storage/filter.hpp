@@ -48,7 +48,8 @@ class Filter {
   const std::string& text() const { return text_; }
   // The names the expression uses, sorted, without duplicates.
   std::vector<std::string> names() const;
-  // Throws StorageError(kUsage) "unknown name 'x' in --where; known: a, b" for the first unknown.
+  // Throws StorageError(kUsage) "unknown name 'x' in where '...'; known: a, b" for the first
+  // unknown (the key "where", which the CLI shows as --where).
   void check_names(const std::vector<std::string>& known) const;
 
   // A parameterized SQL expression: names as quoted identifiers, numbers as '?' in order.

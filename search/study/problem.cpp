@@ -243,9 +243,9 @@ CompressionProblem::CompressionProblem(const ProblemConfig& config)
   val_ = load_split(config_.data, config_.labels, Split::kVal, norm, config_.val_limit);
   check_fits(val_, model_.value(model_.inputs.at(0)).shape);
   if (config_.calib.empty() && !std::filesystem::is_directory(config_.data))
-    throw UsageError(
-        "--calib is required when --data is a file (calibration and validation "
-        "images must be distinct)");
+    throw ConfigError("calib", key_ref("calib") + " is required when " + key_ref("data") +
+                                   " is a file (calibration and validation images must be "
+                                   "distinct)");
   calib_ = load_split(config_.calib.empty() ? config_.data : config_.calib, "", Split::kTrain, norm,
                       config_.calib_limit);
   // The original's predictions on the validation images: labels for agreement, and its

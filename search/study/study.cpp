@@ -61,8 +61,9 @@ Study open_study(Storage& storage, const CompressionProblem& problem, const Stud
   if (auto old = storage.find_study(o.name)) {
     const auto differs = [&](const char* what, bool d) {
       if (d)
-        throw UsageError("study '" + o.name + "' exists with another " + what +
-                         "; use the same settings or choose another --study");
+        throw ConfigError("study", "study '" + o.name + "' exists with another " + what +
+                                       "; use the same settings or choose another " +
+                                       key_ref("study"));
     };
     differs("model", old->model_sha256 != spec.model_sha256);
     differs("objectives", old->objectives != spec.objectives);
@@ -238,9 +239,9 @@ void tell_values(Storage& storage, const Study& study, int64_t number,
   TrialResult r;
   r.state = trial_state_from(state);
   if (r.state == TrialState::kComplete && values.size() != study.objectives.size())
-    throw UsageError("--values: study '" + study.name + "' has " +
-                     std::to_string(study.objectives.size()) + " objectives, got " +
-                     std::to_string(values.size()) + " values");
+    throw ConfigError("values", key_ref("values") + ": study '" + study.name + "' has " +
+                                    std::to_string(study.objectives.size()) + " objectives, got " +
+                                    std::to_string(values.size()) + " values");
   r.values = values;
   const auto at = [&](const std::string& name) {
     for (size_t j = 0; j < study.objectives.size() && j < values.size(); ++j)

@@ -29,17 +29,20 @@ double binomial_half_cdf(int64_t k, int64_t n) {
 ProblemConfig study_config(const Study& s, const VerifyOptions& o) {
   const auto it = s.user_attrs.find("config");
   if (it == s.user_attrs.end())
-    throw UsageError("study '" + s.name +
-                     "' has no recorded configuration (user attr \"config\"): it was not made by "
-                     "`autocompress search`, so --verify cannot rebuild its candidates");
+    throw ConfigError("verify", "study '" + s.name +
+                                    "' has no recorded configuration (user attr \"config\"): it "
+                                    "was not made by `autocompress search`, so " +
+                                    key_ref("verify") + " cannot rebuild its candidates");
   ProblemConfig c = parse_problem_config(json::parse(it->second));
   if (!o.model.empty()) c.model = o.model;
   if (!std::filesystem::exists(c.model))
-    throw UsageError("--verify: the study's model '" + c.model +
-                     "' is not there (relative to this directory?); give it with --model");
+    throw ConfigError("model", key_ref("verify") + ": the study's model '" + c.model +
+                                   "' is not there (relative to this directory?); give it with " +
+                                   key_ref("model"));
   if (!s.model_sha256.empty() && sha256_file(c.model) != s.model_sha256)
-    throw UsageError("--verify: model '" + c.model + "' has sha256 " + sha256_file(c.model) +
-                     ", the study was made for " + s.model_sha256);
+    throw ConfigError("model", key_ref("verify") + ": model '" + c.model + "' has sha256 " +
+                                   sha256_file(c.model) + ", the study was made for " +
+                                   s.model_sha256);
   return c;
 }
 
@@ -48,8 +51,10 @@ Dataset load_test(const ProblemConfig& c, const VerifyOptions& o, const Normaliz
     return load_images(o.test_data, o.test_labels, norm, o.test_limit);
   const std::string dir = o.test_data.empty() ? c.data : o.test_data;
   if (!std::filesystem::is_directory(dir))
-    throw UsageError("--verify: the study validated on the images file '" + dir +
-                     "'; give the test images with --test-data (and --test-labels)");
+    throw ConfigError("test_data", key_ref("verify") +
+                                       ": the study validated on the images file '" + dir +
+                                       "'; give the test images with " + key_ref("test_data") +
+                                       " (and " + key_ref("test_labels") + ")");
   try {
     return load_mnist_dir(dir, Split::kTest, norm, o.test_limit);
   } catch (const IoError& e) {
@@ -113,7 +118,9 @@ struct Verifier::Test {
 
 Verifier::Verifier(const Study& s, const VerifyOptions& o)
     : opt_(o), test_(std::make_unique<Test>()) {
-  if (o.repeats < 1) throw UsageError("--repeats must be >= 1, got " + std::to_string(o.repeats));
+  if (o.repeats < 1)
+    throw ConfigError("repeats",
+                      key_ref("repeats") + " must be >= 1, got " + std::to_string(o.repeats));
   const ProblemConfig c = study_config(s, o);
   // The test split first: a missing one fails before the problem's calibration is paid for.
   test_->data = load_test(c, o, model_normalization(load_onnx(c.model)));

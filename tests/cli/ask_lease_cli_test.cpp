@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "tests/cli/run_cli.hpp"
 #include "storage/sqlite_storage.hpp"
+#include "tests/cli/run_cli.hpp"
 
 namespace autocompress {
 namespace {
@@ -29,8 +29,8 @@ class AskLeaseCli : public ::testing::Test {
     db_ = dir_ + "/t.db";
     int rc = -1;
     run_cli("search --trials 1 --val-limit 100 --calib-limit 32 --no-warm-start -q --db " + db_ +
-            " --study s",
-        &rc);
+                " --study s",
+            &rc);
     ASSERT_EQ(rc, 0);
   }
   static void TearDownTestSuite() { std::filesystem::remove_all(dir_); }
@@ -100,6 +100,26 @@ TEST_F(AskLeaseCli, TellAfterTheLeaseEndedSaysTheTrialWasFailedAsStale) {
   EXPECT_NE(beat.find("was failed as stale"), std::string::npos) << beat;
   run_cli("heartbeat " + where(n) + " --lease forever", &rc);
   EXPECT_NE(rc, 0);  // a usage error, also for the trial that is gone
+}
+
+// Below cli/ the messages name config keys ("values", "study"); the CLI shows them as its flags.
+TEST_F(AskLeaseCli, UsageErrorsNameTheFlags) {
+  const int64_t n = ask("");
+  int rc = -1;
+  const std::string told = run_cli("tell " + where(n) + " --values 0.8", &rc, true);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(told.find("error: --values: study 's' has 3 objectives, got 1 values"),
+            std::string::npos)
+      << told;
+  const std::string other = run_cli(
+      "search --trials 1 --val-limit 100 --calib-limit 32 -q --objectives accuracy,size --db " +
+          db_ + " --study s",
+      &rc, true);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(other.find("exists with another objectives; use the same settings or choose another "
+                       "--study"),
+            std::string::npos)
+      << other;
 }
 
 }  // namespace

@@ -74,7 +74,7 @@ TEST(Filter, UnknownNamesListTheKnownOnes) {
     FAIL();
   } catch (const StorageError& e) {
     EXPECT_EQ(std::string(e.what()),
-              "unknown name 'acc' in --where 'acc > 1 and latency_ms < 2'; known: accuracy, "
+              "unknown name 'acc' in where 'acc > 1 and latency_ms < 2'; known: accuracy, "
               "latency_ms");
   }
 }
