@@ -1,10 +1,12 @@
 #include "cli/config_flags.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <map>
 #include <sstream>
 
 #include "search/study/problem_config.hpp"
+#include "search/study/study_options.hpp"
 
 namespace autocompress::cli {
 
@@ -23,16 +25,18 @@ bool negated(const FieldInfo& f) { return long_name(f.flag).rfind("--no-", 0) ==
 // Every key of the configuration tables that has a flag.
 std::map<std::string, std::string> table_flags() {
   std::map<std::string, std::string> out;
-  for (const auto& f : problem_config_table().info())
-    if (!f.flag.empty()) out[f.key] = long_name(f.flag);
+  for (const auto& table : {problem_config_table().info(), study_options_table().info()})
+    for (const auto& f : table)
+      if (!f.flag.empty()) out[f.key] = long_name(f.flag);
   return out;
 }
 
 }  // namespace
 
-ConfigFlags::ConfigFlags(CLI::App* command, const std::vector<FieldInfo>& fields) {
+ConfigFlags::ConfigFlags(CLI::App* command, const std::vector<FieldInfo>& fields,
+                         const std::vector<std::string>& except) {
   for (const auto& f : fields) {
-    if (f.flag.empty()) continue;
+    if (f.flag.empty() || std::find(except.begin(), except.end(), f.key) != except.end()) continue;
     Flag& flag = flags_.emplace_back(Flag{f, {}, nullptr});
     const auto add = [&](auto init) {
       flag.value = init;

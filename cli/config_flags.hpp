@@ -23,8 +23,10 @@ namespace autocompress::cli {
 
 class ConfigFlags {
  public:
-  // Adds a typed option to `command` for each field with a flag, in table order.
-  ConfigFlags(CLI::App* command, const std::vector<FieldInfo>& fields);
+  // Adds a typed option to `command` for each field with a flag, in table order, but those of
+  // the keys in `except`.
+  ConfigFlags(CLI::App* command, const std::vector<FieldInfo>& fields,
+              const std::vector<std::string>& except = {});
   // True when the flag of `key` was given.
   bool given(const std::string& key) const;
   // {key: value} of the flags given: "a,b" lists as arrays, "--no-x" as false.

@@ -23,28 +23,6 @@ namespace {
 
 using nlohmann::json;
 
-// "8h", "30m", "90s", "1.5h" or plain seconds; `flag` names the option in errors.
-double parse_duration(const std::string& s, const char* flag = "--timeout") {
-  if (s.empty()) return 0;
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  const std::string unit = s.substr(used);
-  const double scale = unit.empty() || unit == "s" ? 1
-                       : unit == "m"               ? 60
-                       : unit == "h"               ? 3600
-                       : unit == "d"               ? 86400
-                                                   : -1;
-  if (used == 0 || scale < 0 || v < 0)
-    throw UsageError(std::string(flag) + ": expected a duration like 8h, 30m, 90s, got '" + s +
-                     "'");
-  return v * scale;
-}
-
 // The embedded default model: examples/ of the source tree when not found from here.
 std::string default_model() {
   const std::string rel = "examples/fashion_cnn.onnx";
@@ -57,12 +35,10 @@ struct Args {
   // overrides the defaults
   std::string config;
   // study
-  std::string db = "autocompress_study.db", study = "autocompress", sampler = "auto",
-              sampler_settings, timeout, log;
-  int64_t trials = 0, trial = -1, limit = 1000;
-  int workers = 1;
-  uint64_t seed = 0;
-  bool quiet = false, no_warm_start = false;
+  // study: its flags are made from its table (Flags), but --study, which `ask` and `tell` share
+  std::string db = "autocompress_study.db", study = "autocompress", log;
+  int64_t trial = -1, limit = 1000;
+  bool quiet = false;
   std::string values, state = "COMPLETE";
   // How long `ask` keeps its trial reserved (and `heartbeat` extends it): a fine-tuning run or a
   // device measurement takes hours, and nobody sends heartbeats meanwhile.
@@ -77,8 +53,8 @@ extern "C" void on_signal(int) {
 
 // The problem and study flags of one command.
 struct Flags {
-  std::unique_ptr<ConfigFlags> problem;      // from problem_config_table()
-  std::map<std::string, CLI::Option*> opts;  // study flags by key
+  std::unique_ptr<ConfigFlags> problem;  // from problem_config_table()
+  std::unique_ptr<ConfigFlags> study;    // from study_options_table()
 };
 
 struct State {
@@ -93,29 +69,21 @@ struct State {
 
 void add_problem_flags(CLI::App* c, Args& a, Flags& flags, bool search) {
   flags.problem = std::make_unique<ConfigFlags>(c, problem_config_table().info());
-  auto& o = flags.opts;
   c->add_option("--config", a.config, "study.json with the same settings (flags override it)");
   c->add_option("--db", a.db, "trial database")->capture_default_str();
   c->add_option("--study", a.study, "study name")->capture_default_str();
-  o["sampler"] = c->add_option("--sampler", a.sampler, "random | nsga2 | bo | auto");
-  o["sampler_settings"] = c->add_option("--sampler-settings", a.sampler_settings, "JSON");
-  o["seed"] = c->add_option("--seed", a.seed, "sampler seed");
   c->add_flag("--quiet,-q", a.quiet, "no progress lines on the terminal");
-  o["no_warm_start"] =
-      c->add_flag("--no-warm-start", a.no_warm_start, "skip the uniform baselines");
+  // The budget is `search`'s alone.
+  const std::vector<std::string> budget = {"trials", "timeout", "workers"};
+  flags.study = std::make_unique<ConfigFlags>(c, study_options_table().info(),
+                                              search ? std::vector<std::string>{} : budget);
   if (!search) return;
-  o["trials"] = c->add_option("--trials,-n", a.trials, "finished trials to reach in the study");
-  o["timeout"] =
-      c->add_option("--timeout", a.timeout, "wall-time budget of this run: 8h, 30m, 90s");
-  o["workers"] = c->add_option("--workers,-w", a.workers, "candidates evaluated at once");
   c->add_option("--log", a.log,
                 "append progress lines (one a minute or per 25 trials) to this file");
 }
 
 bool given(const Flags& f, const std::string& key) {
-  if (f.problem && f.problem->given(key)) return true;
-  auto it = f.opts.find(key);
-  return it != f.opts.end() && it->second && it->second->count() > 0;
+  return f.problem->given(key) || f.study->given(key);
 }
 
 // The effective problem and study options: defaults <- --config <- flags.
@@ -134,38 +102,15 @@ std::pair<ProblemConfig, StudyOptions> effective(const Args& a, const Flags& s) 
       throw UsageError(a.config + ": malformed JSON: " + e.what());
     }
     if (!j.is_object()) throw UsageError(a.config + ": expected a JSON object");
-    for (const char* k : {"sampler", "sampler_settings", "trials", "timeout", "workers", "seed",
-                          "warm_start", "study", "db"})
-      if (j.contains(k)) {
-        const json v = j[k];
-        j.erase(k);
-        if (std::string(k) == "sampler")
-          so.sampler = v.get<std::string>();
-        else if (std::string(k) == "sampler_settings")
-          so.sampler_settings = v.is_string() ? v.get<std::string>() : v.dump();
-        else if (std::string(k) == "trials")
-          so.trials = v.get<int64_t>();
-        else if (std::string(k) == "timeout")
-          so.timeout_s = v.is_string() ? parse_duration(v.get<std::string>()) : v.get<double>();
-        else if (std::string(k) == "workers")
-          so.workers = v.get<int>();
-        else if (std::string(k) == "seed")
-          so.seed = v.get<uint64_t>();
-        else if (std::string(k) == "warm_start")
-          so.warm_start = v.get<bool>();
-        else if (std::string(k) == "study")
-          so.name = v.get<std::string>();
-      }
+    json study = json::object();  // the study options' keys; "db" is the --db flag's alone
+    for (const auto& f : study_options_table().fields())
+      if (j.contains(f.info.key)) study[f.info.key] = j[f.info.key], j.erase(f.info.key);
+    j.erase("db");
+    so = parse_study_options(study, so);
     pc = parse_problem_config(j, pc);
   }
   pc = parse_problem_config(s.problem->given_json(), pc);  // flags override; validates
-  if (given(s, "sampler")) so.sampler = a.sampler;
-  if (given(s, "sampler_settings")) so.sampler_settings = a.sampler_settings;
-  if (given(s, "seed")) so.seed = a.seed;
-  if (given(s, "no_warm_start")) so.warm_start = false;
-  if (given(s, "trials")) so.trials = a.trials;
-  if (given(s, "timeout")) so.timeout_s = parse_duration(a.timeout);
-  if (given(s, "workers")) so.workers = a.workers;
+  so = parse_study_options(s.study->given_json(), so);
   if (so.workers < 1) throw UsageError("--workers must be >= 1, got " + std::to_string(so.workers));
   if (so.trials == 0 && so.timeout_s == 0 && !given(s, "trials")) so.trials = 50;
   return {pc, so};
@@ -266,7 +211,7 @@ int run_ask(const State& s) {
   const CompressionProblem problem(pc);
   StudyRunner runner(storage, problem, so);
   const auto asked = runner.ask_one();
-  storage.lease(st.id, asked.number, parse_duration(s.a.lease, "--lease"));
+  storage.lease(st.id, asked.number, parse_duration(s.a.lease, "lease"));
   json r = json::parse(asked.recipe_json);
   r["metrics"] = {{"study", st.name}, {"trial", asked.number}};
   std::cout << r.dump(2) << "\n";
@@ -304,7 +249,7 @@ int run_heartbeat(const State& s) {
   SqliteStorage storage(s.a.db);
   const Study st = storage.get_study(s.a.study);
   refuse_if_stale(storage, st, s.a);
-  storage.lease(st.id, s.a.trial, parse_duration(s.a.lease, "--lease"));
+  storage.lease(st.id, s.a.trial, parse_duration(s.a.lease, "lease"));
   std::printf("trial %lld of study '%s' is reserved until %s\n", (long long)s.a.trial,
               st.name.c_str(), reserved_until(storage, st, s.a.trial).c_str());
   return 0;

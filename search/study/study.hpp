@@ -14,23 +14,10 @@
 #include "search/samplers/sampler.hpp"
 #include "search/study/problem.hpp"
 #include "search/study/study_cache.hpp"
+#include "search/study/study_options.hpp"
 #include "storage/storage.hpp"
 
 namespace autocompress {
-
-struct StudyOptions {
-  std::string name = "autocompress";
-  std::string sampler = "auto";
-  std::string sampler_settings;  // JSON text
-  uint64_t seed = 0;
-  int64_t trials = 0;    // finished trials to reach in this study (0 = no limit)
-  double timeout_s = 0;  // wall-time budget of this run (0 = no limit)
-  int workers = 1;
-  int cores = 0;  // 0 = hardware concurrency
-  bool warm_start = true;
-  double heartbeat_s = 10;
-  std::string worker_name;  // default: host:pid
-};
 
 // The uniform baselines, in order, that are legal in the space: int8 everywhere, bf16
 // everywhere, 4-bit weights, 25% and 50% uniform pruning.

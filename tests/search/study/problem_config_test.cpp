@@ -8,6 +8,8 @@
 
 #include <set>
 
+#include "search/study/study_options.hpp"
+
 namespace autocompress {
 namespace {
 
@@ -161,6 +163,31 @@ TEST(ProblemConfigTable, FlagsAreUniqueAndNamedLikeTheirKeys) {
     }
   }
   EXPECT_EQ(flags.size(), 17u);
+}
+
+TEST(StudyOptionsTable, ReadsDurationsAndSettingsObjects) {
+  const StudyOptions o = parse_study_options(json::parse(
+      R"({"study": "s", "timeout": "1.5h", "sampler_settings": {"a": 1}, "warm_start": false,
+          "seed": 7, "trials": 20, "workers": 2, "sampler": "nsga2"})"));
+  EXPECT_EQ(o.name, "s");
+  EXPECT_DOUBLE_EQ(o.timeout_s, 5400);
+  EXPECT_EQ(o.sampler_settings, R"({"a":1})");
+  EXPECT_FALSE(o.warm_start);
+  EXPECT_EQ(o.seed, 7u);
+  EXPECT_EQ(o.trials, 20);
+  EXPECT_EQ(o.workers, 2);
+  EXPECT_EQ(o.sampler, "nsga2");
+  EXPECT_DOUBLE_EQ(parse_study_options({{"timeout", 90}}).timeout_s, 90);
+  try {
+    parse_study_options({{"timeout", "soon"}});
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "timeout");
+    EXPECT_EQ(std::string(e.what()), "timeout: expected a duration like 8h, 30m, 90s, got 'soon'");
+    EXPECT_EQ(e.message([](const std::string& k) { return "--" + k; }),
+              "--timeout: expected a duration like 8h, 30m, 90s, got 'soon'");
+  }
+  EXPECT_THROW(parse_study_options({{"workers", "two"}}), ConfigError);
 }
 
 TEST(ConfigError, NamesKeysThatTheCliShowsAsFlags) {
