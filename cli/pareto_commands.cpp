@@ -325,13 +325,7 @@ int pareto(const Args& a) {
                    a.target.c_str(), reason.c_str());
   }
   const TrialFront front = study_front(s, trials);
-  if (front.members.empty())
-    std::fprintf(stderr, "autocompress: note: study '%s' has no COMPLETE trial with all values\n",
-                 s.name.c_str());
-  else if (!front.feasible)
-    std::fprintf(stderr,
-                 "autocompress: note: no feasible COMPLETE trial (every constraint <= 0); "
-                 "showing the least-violating front\n");
+  note_front(front, "study '" + s.name + "'");
   const auto rows = front_rows(s, trials, front);
   title += ": front of " + std::to_string(rows.size()) + " trials";
   if (!a.export_dir.empty()) export_recipes(a.export_dir, rows);

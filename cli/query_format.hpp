@@ -1,5 +1,5 @@
 // Small helpers shared by the read-only query commands (storage_commands, pareto_commands):
-// opening the trial database read-only and formatting numbers and CSV fields.
+// opening the trial database read-only, formatting numbers and CSV fields, the note on a front.
 #pragma once
 
 #include <cmath>
@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "search/report/front.hpp"
 #include "storage/sqlite_storage.hpp"
 
 namespace autocompress::cli {
@@ -36,6 +37,18 @@ inline std::string csv_field(const std::string& s) {
   std::string q = "\"";
   for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
   return q + "\"";
+}
+
+// On stderr, when a study's front (search/report/front.hpp) is empty or not feasible: `trials`
+// names what the front was taken of ("study 'cnn'").
+inline void note_front(const TrialFront& front, const std::string& trials) {
+  if (front.members.empty())
+    std::fprintf(stderr, "autocompress: note: %s has no COMPLETE trial with all values\n",
+                 trials.c_str());
+  else if (!front.feasible)
+    std::fprintf(stderr,
+                 "autocompress: note: no feasible COMPLETE trial (every constraint <= 0); "
+                 "showing the least-violating front\n");
 }
 
 }  // namespace autocompress::cli

@@ -13,7 +13,6 @@
 #include "cli/query_format.hpp"
 #include "common/error.hpp"
 #include "search/report/front.hpp"
-#include "search/moo/pareto.hpp"
 #include "storage/filter.hpp"
 #include "storage/sqlite_storage.hpp"
 
@@ -28,23 +27,6 @@ struct Args {
   int64_t limit = 0, trial = -1;
   bool pareto = false;
 };
-
-// Indices into `trials` of the feasible Pareto set (search/moo/pareto.hpp).
-std::vector<size_t> pareto_indices(const Study& s, const std::vector<FrozenTrial>& trials) {
-  std::vector<size_t> complete;
-  std::vector<double> points;
-  std::vector<uint8_t> feasible;
-  for (size_t i = 0; i < trials.size(); ++i) {
-    if (!has_all_values(s, trials[i])) continue;
-    complete.push_back(i);
-    points.insert(points.end(), trials[i].values.begin(), trials[i].values.end());
-    feasible.push_back(is_feasible(trials[i].constraints));
-  }
-  const std::vector<Sense> sense = study_senses(s);
-  std::vector<size_t> out;
-  for (size_t k : pareto_front(points, sense.size(), sense, feasible)) out.push_back(complete[k]);
-  return out;
-}
 
 // ------------------------------------------------------------------ studies
 
@@ -208,15 +190,12 @@ int trials(const Args& a) {
   for (const auto& t : trials)
     for (const auto& p : t.params) params.insert(p.name);
   tab.params.assign(params.begin(), params.end());
-  if (a.pareto) {
-    std::vector<FrozenTrial> front;
-    for (size_t i : pareto_indices(s, trials)) front.push_back(trials[i]);
-    if (front.empty())
-      std::fprintf(stderr,
-                   "autocompress: note: no feasible COMPLETE trial among %zu listed "
-                   "(feasible: every constraint value <= 0)\n",
-                   trials.size());
-    trials = std::move(front);
+  if (a.pareto) {  // the front `pareto` shows, of the listed trials
+    const TrialFront front = study_front(s, trials);
+    note_front(front, "study '" + s.name + "' (" + std::to_string(trials.size()) + " listed)");
+    std::vector<FrozenTrial> members;
+    for (size_t i : front.members) members.push_back(trials[i]);
+    trials = std::move(members);
   }
   sort_trials(a, tab, trials);
   if (a.limit > 0 && trials.size() > size_t(a.limit)) trials.resize(size_t(a.limit));
@@ -269,7 +248,9 @@ StorageCommands::StorageCommands(CLI::App& app) : s_(std::make_unique<State>()) 
   s_->trials->add_option("--sort", a.sort, "column to sort by; -name for descending");
   s_->trials->add_option("--limit", a.limit, "show at most N trials")
       ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
-  s_->trials->add_flag("--pareto", a.pareto, "only the feasible Pareto-optimal COMPLETE trials");
+  s_->trials->add_flag("--pareto", a.pareto,
+                       "only the front `pareto` shows: the Pareto-optimal COMPLETE trials, "
+                       "feasible ones when any is feasible, else the least-violating");
   s_->trials->add_option("--format", a.format, "table | json | csv")->capture_default_str();
 
   s_->exp = app.add_subcommand("export", "Write a trial's recipe (JSON, for apply)");

@@ -93,6 +93,40 @@ TEST_F(StorageCli, TrialsWhereSortLimitPareto) {
   EXPECT_EQ(cli("trials --db " + db + " --study cnn").code, 0);
 }
 
+// A study where every trial violates its constraint: `trials --pareto` lists the front `pareto`
+// shows, the non-dominated trials among those of least violation, not nothing.
+TEST_F(StorageCli, ParetoOfAnInfeasibleStudyIsTheLeastViolatingFront) {
+  {
+    SqliteStorage st(db);
+    const auto s = st.create_study(storage_testing::test_spec("over"));
+    // (accuracy max, latency min): 0..2 violate by 0.2, 3 and 4 by 0.5; 1 dominates 2.
+    const double acc[] = {0.80, 0.90, 0.85, 0.99, 0.95}, lat[] = {1.0, 2.0, 2.5, 0.5, 0.1};
+    for (int i = 0; i < 5; ++i) {
+      const auto t = st.ask(s.id, "w");
+      TrialResult r;
+      r.values = {acc[i], lat[i]};
+      r.constraints = {i < 3 ? 0.2 : 0.5};
+      st.tell(s.id, t.number, r);
+    }
+  }
+  // Trial numbers of a JSON array printed after any notes (stdout and stderr are read together).
+  auto numbers = [&](const std::string& command, std::string* out) {
+    const auto r = cli(command + " --db " + db + " --study over --format json");
+    EXPECT_EQ(r.code, 0) << r.out;
+    *out = r.out;
+    std::vector<int> n;
+    for (const auto& t : nlohmann::json::parse(r.out.substr(r.out.find('['))))
+      n.push_back(t["number"]);
+    return n;
+  };
+  std::string trials_out, pareto_out;
+  const auto listed = numbers("trials --pareto", &trials_out);
+  EXPECT_EQ(listed, (std::vector<int>{0, 1}));
+  EXPECT_EQ(numbers("pareto", &pareto_out), listed);
+  EXPECT_NE(trials_out.find("no feasible COMPLETE trial"), std::string::npos) << trials_out;
+  EXPECT_NE(pareto_out.find("no feasible COMPLETE trial"), std::string::npos) << pareto_out;
+}
+
 TEST_F(StorageCli, ExportWritesARecipe) {
   const auto out = dir.file("recipe.json");
   const auto r = cli("export --db " + db + " --study cnn --trial 3 -o " + out);
