@@ -32,6 +32,7 @@
 #include "compressors/dependency.hpp"
 #include "compressors/lowrank.hpp"
 #include "compressors/prune.hpp"
+#include "compressors/recipe.hpp"
 #include "compressors/runnable.hpp"
 #include "hwmodels/calibrate.hpp"
 #include "hwmodels/measure.hpp"
@@ -86,24 +87,18 @@ ac::Graph random_compression(const ac::Graph& base, std::mt19937_64& rng, double
     if ((n.op == "Gemm" || (n.op == "Conv" && n.i("group", 1) == 1)) && chance(rng, q_rank))
       ranks[n.name] = pick(rng, {0.25, 0.5});
   if (!ranks.empty()) g = ac::factorize(g, ranks);
-  struct Mode {
-    const char* precision;
-    int64_t wbits;
-  };
-  std::map<std::string, Mode> modes;  // by layer, so both factors agree
-  for (auto& n : g.nodes) {
+  ac::Recipe modes;  // by layer, so both factors agree
+  for (const auto& n : g.nodes) {
     if (n.op != "Conv" && n.op != "Gemm") continue;
-    const auto slash = n.name.rfind("/lowrank_a");
-    const std::string layer = slash == std::string::npos ? n.name : n.name.substr(0, slash);
-    if (!modes.count(layer)) {
-      const bool i8 = q_int8 > 0 && chance(rng, q_int8), bf = !i8 && chance(rng, q_bf16);
-      const bool w4 = int8 > 0 && chance(rng, q_w4);
-      modes[layer] = {i8 ? "int8" : bf ? "bf16" : "fp32", w4 ? 4 : 8};
-    }
-    const Mode& m = modes[layer];
-    if (std::string(m.precision) != "fp32") n.attrs["precision"] = std::string(m.precision);
-    if (std::string(m.precision) == "int8" || m.wbits < 8) n.attrs["wbits"] = m.wbits;
+    const std::string layer = ac::recipe_layer_of(n.name);
+    if (modes.layers.count(layer)) continue;
+    const bool i8 = q_int8 > 0 && chance(rng, q_int8), bf = !i8 && chance(rng, q_bf16);
+    const bool w4 = int8 > 0 && chance(rng, q_w4);
+    ac::LayerOverride& m = modes.layers[layer];
+    m.precision = i8 ? ac::Precision::kInt8 : bf ? ac::Precision::kBf16 : ac::Precision::kFp32;
+    m.wbits = w4 ? 4 : 8;
   }
+  ac::set_mode_attrs(g, modes);
   return ac::runnable_model(g);
 }
 

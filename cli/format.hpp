@@ -1,17 +1,13 @@
 // Small text helpers of the CLI's printed output.
 #pragma once
 
-#include <cstdio>
 #include <string>
+
+#include "common/format.hpp"
 
 namespace autocompress::cli {
 
-// One number through a printf format, e.g. fmt("%.4g", hv).
-inline std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
+using autocompress::fmt;  // one number through a printf format, e.g. fmt("%.4g", hv)
 
 // 1234567 -> "1.23 M", 1500 -> "1.5 k", 12 -> "12 " (a unit follows).
 inline std::string human(double v) {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/error.hpp"
+#include "common/file.hpp"
 #include "common/sha256.hpp"
 #include "compressors/lowrank.hpp"
 #include "compressors/prune.hpp"
@@ -82,13 +83,7 @@ Graph compressed_for_costing(const Graph& g, const ProfileArgs& a, const Profile
   for (const auto& l : weighted_layers(out))
     if (r.settings(l.name).rank < 1) ranks[l.name] = r.settings(l.name).rank;
   if (!ranks.empty()) out = factorize(out, ranks);
-  for (auto& n : out.nodes) {
-    if (n.op != "Conv" && n.op != "Gemm") continue;
-    const auto slash = n.name.rfind("/lowrank_a");
-    const auto s = r.settings(slash == std::string::npos ? n.name : n.name.substr(0, slash));
-    if (s.precision != Precision::kFp32) n.attrs["precision"] = precision_name(s.precision);
-    if (s.precision == Precision::kInt8 || s.wbits < 8) n.attrs["wbits"] = int64_t(s.wbits);
-  }
+  set_mode_attrs(out, r);
   return out;
 }
 
@@ -249,16 +244,10 @@ int run_profile(const ProfileArgs& a) {
   return 0;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path, "cannot read");
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // The profile's own JSON with the fitted fields replaced, so everything else (sources, energy)
 // is kept as the user wrote it.
 json fitted_profile_json(const Profile& p, const CalibrationFit& fit, const CalibrateArgs& a) {
-  json j = json::parse(read_text(p.file));
+  json j = json::parse(read_file(p.file, "cannot read"));
   for (int k = 0; k < kNumKinds; ++k)
     j["efficiency"][kind_name(LayerKind(k))] = fit.profile.efficiency[k];
   j["overhead_s"] = fit.profile.overhead_s;
@@ -270,7 +259,7 @@ json fitted_profile_json(const Profile& p, const CalibrationFit& fit, const Cali
 
 int run_calibrate(const CalibrateArgs& a) {
   const Profile p = find_profile(a.target);
-  const auto samples = parse_latency_csv(read_text(a.from), a.from);
+  const auto samples = parse_latency_csv(read_file(a.from, "cannot read"), a.from);
   const CalibrationFit fit = calibrate(p, samples);
   const json out = fitted_profile_json(p, fit, a);
   parse_profile(out.dump(), a.output.empty() ? "(output)" : a.output);  // still a valid profile

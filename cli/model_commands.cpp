@@ -11,6 +11,7 @@
 
 #include "cli/format.hpp"
 #include "common/error.hpp"
+#include "compressors/recipe.hpp"
 #include "data/dataset.hpp"
 #include "evaluator/evaluate.hpp"
 #include "evaluator/onednn_executor.hpp"
@@ -145,8 +146,9 @@ int run_eval(const EvalArgs& a) {
   if (a.precision != "fp32") {  // every Conv/Gemm computes in this mode (graph.hpp)
     if (a.precision != "bf16")
       throw UsageError("--precision must be fp32 or bf16, got '" + a.precision + "'");
-    for (auto& n : g.nodes)
-      if (n.op == "Conv" || n.op == "Gemm") n.attrs["precision"] = a.precision;
+    Recipe uniform;
+    uniform.defaults.precision = Precision::kBf16;
+    set_mode_attrs(g, uniform);
   }
   const Dataset ds = load_data(a, model_normalization(g));
   check_fits(ds, g.value(g.inputs.at(0)).shape);

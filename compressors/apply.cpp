@@ -84,14 +84,6 @@ Graph prune_and_refit(const ApplyContext& ctx, const Recipe& r, const ApplyOptio
 
 }  // namespace
 
-std::string recipe_layer_of(const std::string& node_name) {
-  const std::string suffix = "/lowrank_a";
-  if (node_name.size() > suffix.size() &&
-      node_name.compare(node_name.size() - suffix.size(), suffix.size(), suffix) == 0)
-    return node_name.substr(0, node_name.size() - suffix.size());
-  return node_name;
-}
-
 ApplyContext::ApplyContext(Graph original, Dataset calib, ApplyOptions options)
     : original_(std::move(original)), calib_(std::move(calib)), options_(std::move(options)) {
   analysis_ = analyze_channels(original_);

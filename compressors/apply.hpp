@@ -71,7 +71,4 @@ Graph apply(const ApplyContext& ctx, const Recipe& recipe, ApplyReport* report =
 Graph apply(const ApplyContext& ctx, const Recipe& recipe, const ApplyOptions& options,
             ApplyReport* report = nullptr);
 
-// The recipe layer a node of a compressed graph belongs to ("<layer>/lowrank_a" -> "<layer>").
-std::string recipe_layer_of(const std::string& node_name);
-
 }  // namespace autocompress

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/error.hpp"
+#include "compressors/recipe.hpp"
 
 namespace autocompress {
 namespace {
@@ -184,12 +185,8 @@ Graph quantize(const Graph& g, const std::map<std::string, QuantSetting>& settin
     if (it != settings.end()) {
       layer(g, n.name);
       const QuantSetting& s = it->second;
-      if (weight_quantized(s)) {
-        quantize_layer_weights(r, nodes, n, s, stats, o);
-        n.attrs["wbits"] = int64_t(s.wbits);
-      }
-      if (s.precision != Precision::kFp32)
-        n.attrs["precision"] = std::string(precision_name(s.precision));
+      if (weight_quantized(s)) quantize_layer_weights(r, nodes, n, s, stats, o);
+      set_mode_attrs(n, s.precision, s.wbits);
       if (notes && (weight_quantized(s) || s.precision != Precision::kFp32))
         notes->push_back("'" + n.name + "': " + precision_name(s.precision) + ", weights " +
                          (weight_quantized(s) ? std::to_string(s.wbits) + " bits" : "float"));

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/file.hpp"
 
 namespace autocompress {
 
@@ -133,11 +133,7 @@ Recipe parse_recipe(const std::string& json_text, const std::string& source) {
 }
 
 Recipe load_recipe(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw IoError(path, "cannot open recipe");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_recipe(ss.str(), path);
+  return parse_recipe(read_file(path, "cannot open recipe"), path);
 }
 
 std::string recipe_to_json(const Recipe& r) {
@@ -235,6 +231,27 @@ std::map<int, double> group_prune_ratios(const Recipe& r, const std::vector<Prun
     if (p > 0) ratios[gr.id] = p;
   }
   return ratios;
+}
+
+std::string recipe_layer_of(const std::string& node_name) {
+  const std::string suffix = "/lowrank_a";
+  if (node_name.size() > suffix.size() &&
+      node_name.compare(node_name.size() - suffix.size(), suffix.size(), suffix) == 0)
+    return node_name.substr(0, node_name.size() - suffix.size());
+  return node_name;
+}
+
+void set_mode_attrs(Node& n, Precision precision, int wbits) {
+  if (precision != Precision::kFp32) n.attrs["precision"] = std::string(precision_name(precision));
+  if (precision == Precision::kInt8 || wbits < 8) n.attrs["wbits"] = int64_t(wbits);
+}
+
+void set_mode_attrs(Graph& g, const Recipe& r) {
+  for (Node& n : g.nodes)
+    if (n.op == "Conv" || n.op == "Gemm") {
+      const LayerSettings s = r.settings(recipe_layer_of(n.name));
+      set_mode_attrs(n, s.precision, s.wbits);
+    }
 }
 
 }  // namespace autocompress

@@ -86,4 +86,14 @@ void validate_recipe(const Recipe& r, const Graph& g, const RecipeCheck& check);
 // ratio of their group; they may not disagree with it (validate_recipe checks).
 std::map<int, double> group_prune_ratios(const Recipe& r, const std::vector<PruneGroup>& groups);
 
+// The recipe layer a node of a compressed graph belongs to ("<layer>/lowrank_a" -> "<layer>").
+std::string recipe_layer_of(const std::string& node_name);
+
+// A layer's modes as the attributes of its Conv/Gemm node (model/graph.hpp): "precision" unless
+// fp32, "wbits" when the weights are quantized (int8, or fewer than 8 bits).
+void set_mode_attrs(Node& n, Precision precision, int wbits);
+// The recipe's modes on every Conv/Gemm of g, both factors of a factorized layer taking their
+// recipe layer's (the costing graph of a recipe: shapes are left as they are).
+void set_mode_attrs(Graph& g, const Recipe& r);
+
 }  // namespace autocompress

@@ -4,9 +4,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
+
+#include "common/file.hpp"
 
 namespace autocompress {
 
@@ -161,11 +161,7 @@ Profile parse_profile(const std::string& json_text, const std::string& file) {
 }
 
 Profile load_profile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw IoError(path, "cannot read profile");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_profile(ss.str(), path);
+  return parse_profile(read_file(path, "cannot read profile"), path);
 }
 
 std::vector<ProfileDir> profile_dirs() {

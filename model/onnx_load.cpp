@@ -14,11 +14,10 @@
 #include <onnx/onnx_pb.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "common/error.hpp"
+#include "common/file.hpp"
 #include "model/onnx_canonicalize.hpp"
 #include "model/onnx_context.hpp"
 #include "model/onnx_fold.hpp"
@@ -31,15 +30,10 @@ namespace {
 
 using namespace onnx_loader;
 
-std::string read_file(const std::string& path) {
+std::string read_model_file(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw IoError(path, "cannot open: no such file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path, "cannot open for reading");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw IoError(path, "read failed");
-  return ss.str();
+  return read_file(path);
 }
 
 const std::vector<std::string> kSupportedOps = {"Add",
@@ -177,15 +171,15 @@ Graph load_onnx_bytes(const std::string& bytes, const std::string& source_name,
 }
 
 Graph load_onnx(const std::string& path) {
-  return load_model(read_file(path), path, LoadOptions{});
+  return load_model(read_model_file(path), path, LoadOptions{});
 }
 
 Graph load_onnx(const std::string& path, const LoadOptions& options) {
-  return load_model(read_file(path), path, options);
+  return load_model(read_model_file(path), path, options);
 }
 
 TensorData read_tensor_proto(const std::string& path) {
-  std::string bytes = read_file(path);
+  std::string bytes = read_model_file(path);
   onnx::TensorProto t;
   if (!t.ParseFromString(bytes)) throw DataError(path, "not a serialized onnx TensorProto");
   return decode_tensor(t, path);

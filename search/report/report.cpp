@@ -6,8 +6,9 @@
 #include <map>
 
 #include "common/error.hpp"
-#include "search/report/front.hpp"
+#include "common/format.hpp"
 #include "search/moo/hypervolume.hpp"
+#include "search/report/front.hpp"
 
 namespace autocompress {
 
@@ -19,11 +20,6 @@ constexpr const char* kKneeColor = "#d62728";
 constexpr const char* kBaselineColor = "#ff7f0e";
 constexpr const char* kHvColor = "#2ca02c";
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 std::string g4(double v) { return std::isnan(v) ? "-" : fmt("%.4g", v); }
 std::string px(double v) { return fmt("%.1f", v); }
 

@@ -168,8 +168,7 @@ Graph ObjectiveModel::compressed(const Recipe& r,
     const LayerSettings s = r.settings(name);
     Node& n = *std::find_if(g.nodes.begin(), g.nodes.end(),
                             [&](const Node& x) { return x.name == name; });
-    n.attrs["precision"] = std::string(precision_name(s.precision));
-    if (s.precision == Precision::kInt8 || s.wbits < 8) n.attrs["wbits"] = int64_t(s.wbits);
+    set_mode_attrs(n, s.precision, s.wbits);
     per_layer[name] = layer_precision(s);
     if (s.rank < 1.0) factorize_shapes(g, name, s.rank, per_layer);
   }

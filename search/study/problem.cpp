@@ -152,8 +152,9 @@ Dataset load_split(const std::string& path, const std::string& labels, Split spl
 Graph uniform_model(const Graph& g, Precision mode) {
   if (mode == Precision::kFp32) return g;
   Graph out = g;
-  for (Node& n : out.nodes)
-    if (n.op == "Conv" || n.op == "Gemm") n.attrs["precision"] = std::string(precision_name(mode));
+  Recipe uniform;
+  uniform.defaults.precision = mode;
+  set_mode_attrs(out, uniform);
   return mode == Precision::kInt8 ? runnable_model(out) : out;
 }
 

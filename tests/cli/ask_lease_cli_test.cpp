@@ -10,10 +10,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "storage/sqlite_storage.hpp"
 #include "tests/cli/run_cli.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace autocompress {
 namespace {
@@ -24,16 +26,15 @@ class AskLeaseCli : public ::testing::Test {
  protected:
   // One small study made by `search` (one trial on 100 validation images), shared by the cases.
   static void SetUpTestSuite() {
-    dir_ = (std::filesystem::temp_directory_path() / "ac_lease_XXXXXX").string();
-    ASSERT_TRUE(mkdtemp(dir_.data()));
-    db_ = dir_ + "/t.db";
+    dir_.emplace("ac_lease");
+    db_ = dir_->file("t.db");
     int rc = -1;
     run_cli("search --trials 1 --val-limit 100 --calib-limit 32 --no-warm-start -q --db " + db_ +
                 " --study s",
             &rc);
     ASSERT_EQ(rc, 0);
   }
-  static void TearDownTestSuite() { std::filesystem::remove_all(dir_); }
+  static void TearDownTestSuite() { dir_.reset(); }
 
   // Asks for a trial; returns its number.
   static int64_t ask(const std::string& extra) {
@@ -49,9 +50,11 @@ class AskLeaseCli : public ::testing::Test {
     return "--db " + db_ + " --study s --trial " + std::to_string(n);
   }
 
-  static std::string dir_, db_;
+  static std::optional<testing::TempDir> dir_;
+  static std::string db_;
 };
-std::string AskLeaseCli::dir_, AskLeaseCli::db_;
+std::optional<testing::TempDir> AskLeaseCli::dir_;
+std::string AskLeaseCli::db_;
 
 TEST_F(AskLeaseCli, TheLeaseOutlivesTheGraceAndHeartbeatExtendsIt) {
   const int64_t n = ask("");  // the default lease: 8 hours

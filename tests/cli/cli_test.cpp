@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "data/dataset.hpp"
+#include "tests/common/temp_dir.hpp"
 #include "tests/model/onnx_builder.hpp"
 
 namespace autocompress {
@@ -37,15 +38,8 @@ Result cli(const std::string& args) {
 
 class Cli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ac_cli_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  std::string path(const std::string& name) const { return dir_.file(name); }
+  const testing::TempDir dir_{"ac_cli"};
 };
 
 TEST_F(Cli, InspectListsLayersAndTotals) {

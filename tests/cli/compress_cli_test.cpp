@@ -1,6 +1,7 @@
 // `autocompress apply` and `inspect --recipe` through the binary: bad recipes give exit code 2
 // with a message naming the field; a good recipe writes a model that loads back with its QDQ.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -8,10 +9,9 @@
 #include <fstream>
 #include <string>
 
-#include <unistd.h>
-
 #include "common/sha256.hpp"
 #include "model/onnx_io.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace autocompress {
 namespace {
@@ -22,12 +22,8 @@ const std::string kModel = kSrc + "/examples/fashion_cnn.onnx";
 // A directory of this process: CTest runs the cases of this binary as parallel processes, which
 // must not share recipe, log or model files.
 std::string scratch() {
-  static const std::string dir = [] {
-    const std::string d = ::testing::TempDir() + "/compress_cli_" + std::to_string(::getpid());
-    std::filesystem::create_directories(d);
-    return d;
-  }();
-  return dir;
+  static const testing::TempDir dir("ac_compress_cli");
+  return dir.str();
 }
 
 struct Result {

@@ -14,9 +14,10 @@
 #include "common/sha256.hpp"
 #include "hwmodels/profile.hpp"
 #include "model/onnx_io.hpp"
-#include "tests/cli/run_cli.hpp"
 #include "search/study/objectives.hpp"
 #include "storage/sqlite_storage.hpp"
+#include "tests/cli/run_cli.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace autocompress {
 namespace {
@@ -38,8 +39,6 @@ json recipe(const std::string& sha, const std::string& precision, int wbits) {
 class ParetoCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (std::filesystem::temp_directory_path() / "ac_pareto_XXXXXX").string();
-    ASSERT_TRUE(mkdtemp(dir_.data()));
     db_ = dir_ + "/t.db";
     sha_ = sha256_file(kModel);
     SqliteStorage st(db_);
@@ -72,8 +71,9 @@ class ParetoCli : public ::testing::Test {
       st.tell(s.id, t.number, r);
     }
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_, db_, sha_;
+  const testing::TempDir tmp_{"ac_pareto"};
+  const std::string dir_ = tmp_.str();
+  std::string db_, sha_;
 };
 
 TEST_F(ParetoCli, TableJsonAndExport) {

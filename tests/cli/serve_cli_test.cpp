@@ -12,13 +12,15 @@
 #include <vector>
 
 #include "storage/sqlite_storage.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace autocompress {
 namespace {
 
 using nlohmann::json;
 
-const std::string kDir = ::testing::TempDir() + "/serve_cli_" + std::to_string(::getpid());
+const testing::TempDir kTmp("ac_serve_cli");
+const std::string kDir = kTmp.str();
 const std::string kProblem =
     " --val-limit 200 --chunk 100 --calib-limit 100 --max-accuracy-drop 1.0 --db " + kDir +
     "/s.db --study served -q";
@@ -36,7 +38,6 @@ std::pair<int, std::vector<json>> serve(const std::string& input) {
 }
 
 TEST(ServeCli, EvaluatesRequestsIntoTheStudyAndAnswersBadLines) {
-  std::filesystem::create_directories(kDir);
   auto [code, out] = serve("");  // hello only: creates the study
   ASSERT_EQ(code, 0);
   ASSERT_EQ(out.size(), 1u);
@@ -78,7 +79,6 @@ TEST(ServeCli, EvaluatesRequestsIntoTheStudyAndAnswersBadLines) {
   EXPECT_EQ(trials[0].values[0], r["values"][0].get<double>());
   EXPECT_EQ(trials[0].params.size(), hello["knobs"].size());
   EXPECT_TRUE(trials[0].user_attrs.count("recipe"));
-  std::filesystem::remove_all(kDir);
 }
 
 }  // namespace

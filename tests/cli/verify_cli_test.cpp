@@ -8,8 +8,9 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "tests/cli/run_cli.hpp"
 #include "storage/sqlite_storage.hpp"
+#include "tests/cli/run_cli.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace autocompress {
 namespace {
@@ -19,8 +20,8 @@ using nlohmann::json;
 std::string cli(const std::string& args, int* rc = nullptr) { return run_cli(args, rc, true); }
 
 TEST(ParetoVerify, TinyStudyOnTheTestSplit) {
-  std::string dir = (std::filesystem::temp_directory_path() / "ac_verify_cli_XXXXXX").string();
-  ASSERT_TRUE(mkdtemp(dir.data()));
+  const testing::TempDir tmp("ac_verify_cli");
+  const std::string dir = tmp.str();
   const std::string db = dir + "/v.db", at = " --db " + db + " --study v";
   int rc = -1;
   const std::string search = cli("search" + at + " --model " + AC_SOURCE_DIR +
@@ -59,12 +60,11 @@ TEST(ParetoVerify, TinyStudyOnTheTestSplit) {
   EXPECT_NE(missing.find("test split"), std::string::npos) << missing;
   cli("pareto" + at + verify + " --target cortex_a76", &rc);
   EXPECT_EQ(rc, 2);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(ParetoVerify, StudyWithoutRecordedConfig) {
-  std::string dir = (std::filesystem::temp_directory_path() / "ac_verify_cli_XXXXXX").string();
-  ASSERT_TRUE(mkdtemp(dir.data()));
+  const testing::TempDir tmp("ac_verify_cli");
+  const std::string dir = tmp.str();
   {
     SqliteStorage st(dir + "/e.db");
     StudySpec spec;
@@ -76,7 +76,6 @@ TEST(ParetoVerify, StudyWithoutRecordedConfig) {
   const std::string out = cli("pareto --db " + dir + "/e.db --study external --verify", &rc);
   EXPECT_EQ(rc, 2) << out;
   EXPECT_NE(out.find("no recorded configuration"), std::string::npos) << out;
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,42 +1,18 @@
-// Test helpers for the data readers: a temporary directory removed on destruction, and writers
-// of raw / gzip files with hand-made contents.
+// Test helpers for the data readers: writers of raw / gzip files with hand-made contents, and the
+// shared temporary directory (tests/common/temp_dir.hpp).
 #pragma once
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <zlib.h>
 
-#include <atomic>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "tests/common/temp_dir.hpp"
+
 namespace autocompress::testing {
-
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = std::filesystem::temp_directory_path() /
-            ("ac_data_test_" + std::to_string(::getpid()) + "_" + std::to_string(stamp) + "_" +
-             std::to_string(counter++));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::string str() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 inline std::string write_raw(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "../evaluator/graph_builder.hpp"
+#include "compressors/recipe.hpp"
 #include "compressors/runnable.hpp"
 #include "evaluator/fusion.hpp"
 #include "hwmodels/layer_desc.hpp"
@@ -25,11 +26,8 @@ const ac::Graph& fashion() { return ac::testing::fashion_cnn(); }
 ac::Graph with_modes(const std::map<std::string, std::pair<Precision, int>>& modes) {
   ac::Graph g = fashion();
   for (auto& n : g.nodes)
-    if (auto it = modes.find(n.name); it != modes.end()) {
-      n.attrs["precision"] = std::string(ac::precision_name(it->second.first));
-      if (it->second.second < 8 || it->second.first == Precision::kInt8)
-        n.attrs["wbits"] = int64_t(it->second.second);
-    }
+    if (auto it = modes.find(n.name); it != modes.end())
+      ac::set_mode_attrs(n, it->second.first, it->second.second);
   return g;
 }
 

@@ -7,28 +7,17 @@
 #include <filesystem>
 
 #include "common/error.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace ac = autocompress;
-namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory per test, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "ac_measure_cache_XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using ac::testing::TempDir;
 
 TEST(MeasureCache, PutGet) {
-  TempDir dir;
-  ac::MeasureCache cache((dir.path / "m.db").string());
+  const TempDir dir("ac_measure_cache");
+  ac::MeasureCache cache((dir.path() / "m.db").string());
   EXPECT_FALSE(cache.get("conv|b=1").has_value());
   cache.put("conv|b=1", 1.5e-5, 20);
   const auto hit = cache.get("conv|b=1");
@@ -40,8 +29,8 @@ TEST(MeasureCache, PutGet) {
 }
 
 TEST(MeasureCache, PutReplaces) {
-  TempDir dir;
-  ac::MeasureCache cache((dir.path / "m.db").string());
+  const TempDir dir("ac_measure_cache");
+  ac::MeasureCache cache((dir.path() / "m.db").string());
   cache.put("a", 1.0, 1);
   cache.put("a", 2.0, 5);
   EXPECT_EQ(cache.get("a")->seconds, 2.0);
@@ -50,8 +39,8 @@ TEST(MeasureCache, PutReplaces) {
 }
 
 TEST(MeasureCache, PersistsAcrossReopen) {
-  TempDir dir;
-  const auto path = (dir.path / "sub" / "dir" / "m.db").string();  // directories are created
+  const TempDir dir("ac_measure_cache");
+  const auto path = (dir.path() / "sub" / "dir" / "m.db").string();  // directories are created
   {
     ac::MeasureCache cache(path);
     cache.put("b", 3e-6, 10);
@@ -65,16 +54,16 @@ TEST(MeasureCache, PersistsAcrossReopen) {
 }
 
 TEST(MeasureCache, TwoHandlesSeeEachOther) {
-  TempDir dir;
-  const auto path = (dir.path / "m.db").string();
+  const TempDir dir("ac_measure_cache");
+  const auto path = (dir.path() / "m.db").string();
   ac::MeasureCache a(path), b(path);
   a.put("x", 1e-3, 3);
   ASSERT_TRUE(b.get("x").has_value());
 }
 
 TEST(MeasureCache, NotADatabaseIsAnIoError) {
-  TempDir dir;
-  const auto path = dir.path / "junk.db";
+  const TempDir dir("ac_measure_cache");
+  const auto path = dir.path() / "junk.db";
   {
     FILE* f = std::fopen(path.c_str(), "w");
     std::fputs("this is not sqlite, just some text long enough to be a header......", f);

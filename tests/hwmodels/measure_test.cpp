@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "layer_builders.hpp"
 #include "model/onnx_io.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace ac = autocompress;
 using ac::LayerKind;
@@ -158,8 +159,8 @@ TEST(Measure, RejectsZeroRepeats) {
 namespace {
 
 TEST(MeasureCached, MeasuresOnceThenReadsTheCache) {
-  std::string tmpl = "/tmp/ac_measure_cached_XXXXXX";
-  const std::string dir = mkdtemp(tmpl.data());
+  const ac::testing::TempDir tmp("ac_measure_cached");
+  const std::string dir = tmp.str();
   {
     ac::MeasureCache cache(dir + "/m.db");
     const ac::Graph g = ac::load_onnx(AC_SOURCE_DIR "/examples/fashion_cnn.onnx");
@@ -181,7 +182,6 @@ TEST(MeasureCached, MeasuresOnceThenReadsTheCache) {
     EXPECT_EQ(ac::measure_cached(g, schedule, {2, 1, 2}, cache), first);
     for (const auto& e : cache.all()) EXPECT_EQ(e.repeats, 2);
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

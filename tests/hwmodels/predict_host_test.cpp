@@ -8,6 +8,7 @@
 #include "hwmodels/roofline.hpp"
 #include "model/onnx_io.hpp"
 #include "synthetic_host.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace ac = autocompress;
 using ac::LayerKind;
@@ -185,8 +186,8 @@ TEST(PredictHost, FewOrAlikeModelsFitNoFixedOverhead) {
 
 // A real measurement into a temporary cache: measured once, then read back.
 TEST(PredictHost, MeasuresUnseenShapesIntoTheCache) {
-  std::string tmpl = "/tmp/ac_predict_host_XXXXXX";
-  const std::string dir = mkdtemp(tmpl.data());
+  const ac::testing::TempDir tmp("ac_predict_host");
+  const std::string dir = tmp.str();
   {
     ac::MeasureCache cache(dir + "/m.db");
     const ac::Graph g = ac::load_onnx(AC_SOURCE_DIR "/examples/fashion_cnn.onnx");
@@ -210,7 +211,6 @@ TEST(PredictHost, MeasuresUnseenShapesIntoTheCache) {
     // Another batch is another shape: modeled again.
     for (bool hit : ac::predict_host(ac::describe(g, 3), again).measured) EXPECT_FALSE(hit);
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -10,26 +10,11 @@
 #include <string>
 
 #include "storage/types.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace autocompress::storage_testing {
 
-// A fresh directory under $TMPDIR, removed with the object.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ac_storage_XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TempDir;
 
 inline std::string file_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

@@ -12,6 +12,7 @@
 
 #include "common/error.hpp"
 #include "search/report/front.hpp"
+#include "tests/common/temp_dir.hpp"
 #include "tests/search/report/png_decode.hpp"
 
 namespace autocompress {
@@ -127,8 +128,8 @@ TEST(Report, RendersInHeadlessChromium) {
   for (const char* c : {"/usr/bin/chromium", "/usr/bin/chromium-browser"})
     if (std::filesystem::exists(c)) browser = c;
   if (!browser) GTEST_SKIP() << "Debian's chromium is not installed (apt-get install chromium)";
-  std::string dir = (std::filesystem::temp_directory_path() / "ac_report_XXXXXX").string();
-  ASSERT_TRUE(mkdtemp(dir.data()));
+  const testing::TempDir tmp("ac_report");
+  const std::string dir = tmp.str();
   const std::string html_path = dir + "/report.html", png = dir + "/shot.png";
   const Fixture f;
   std::ofstream(html_path) << render_report(f.s, f.trials);

@@ -14,29 +14,17 @@
 #include "hwmodels/predict_host.hpp"
 #include "hwmodels/roofline.hpp"
 #include "model/onnx_io.hpp"
+#include "tests/common/temp_dir.hpp"
 #include "tests/search/study/small_problem.hpp"
 
 namespace autocompress {
 namespace {
 
-std::string temp_cache() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "ac_latency_model_XXXXXX").string();
-  const int fd = mkstemp(tmpl.data());
-  close(fd);
-  std::filesystem::remove(tmpl);
-  return tmpl + ".db";
-}
-
 // The original with these per-layer modes as attributes (the costing graph of a recipe without
 // pruning or low rank), as the evaluator runs it.
 Graph runnable_with(const Graph& g, const Recipe& r) {
   Graph out = g;
-  for (Node& n : out.nodes)
-    if (n.op == "Conv" || n.op == "Gemm") {
-      const LayerSettings s = r.settings(n.name);
-      n.attrs["precision"] = std::string(precision_name(s.precision));
-      if (s.precision == Precision::kInt8 || s.wbits < 8) n.attrs["wbits"] = int64_t(s.wbits);
-    }
+  set_mode_attrs(out, r);
   return runnable_model(out);
 }
 
@@ -108,16 +96,14 @@ Recipe uniform(Precision p) {
 
 // One measured problem per process (the warm-up measures into a fresh temporary cache).
 struct Measured {
-  std::string cache = temp_cache();
+  const testing::TempDir dir{"ac_latency_model"};
+  std::string cache = dir.file("m.db");
   CompressionProblem problem{[this] {
     ProblemConfig c = small_problem_config(100, 1.0);
     c.latency_model = "measured";
     c.measure_cache = cache;
     return c;
   }()};
-  ~Measured() {
-    for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(cache + ext);
-  }
   HostModel reloaded() const {
     const MeasureCache mc(cache);
     return load_host_model(problem.target(), mc, 0);

@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "search/study/study.hpp"
+#include "tests/common/temp_dir.hpp"
 #include "tests/search/study/small_problem.hpp"
 
 namespace autocompress {
@@ -128,8 +129,8 @@ TEST(Verifier, NamesWhatIsMissing) {
       },
       UsageError);
   // A data directory without the t10k files: the error names the test split.
-  std::string dir = (std::filesystem::temp_directory_path() / "ac_verify_XXXXXX").string();
-  ASSERT_TRUE(mkdtemp(dir.data()));
+  const testing::TempDir tmp("ac_verify");
+  const std::string dir = tmp.str();
   s.user_attrs["config"] = problem_config_json(small_problem_config(100, 0)).dump();
   try {
     VerifyOptions vo;
@@ -139,7 +140,6 @@ TEST(Verifier, NamesWhatIsMissing) {
   } catch (const IoError& e) {
     EXPECT_NE(std::string(e.what()).find("test split"), std::string::npos) << e.what();
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
