@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config clang-format
   libdnnl-dev ocl-icd-opencl-dev libtbb-dev nlohmann-json3-dev libsqlite3-dev sqlite3
   libonnx-dev libprotobuf-dev protobuf-compiler libeigen3-dev libnlopt-cxx-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev
