@@ -46,8 +46,8 @@ void BM_FmaPeak(benchmark::State& state) {
   }
   benchmark::DoNotOptimize(sink);
   const double flops = double(threads) * kIters * kChains * kLanes * 2;
-  state.counters["GFLOP/s"] = benchmark::Counter(flops * state.iterations() / 1e9,
-                                                 benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops * state.iterations() / 1e9, benchmark::Counter::kIsRate);
   state.counters["lanes"] = kLanes;
 }
 BENCHMARK(BM_FmaPeak)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);

@@ -1,7 +1,7 @@
 // Hypervolume after a few trial budgets for a set of studies (bench/real_compare.sh, BENCHMARKS.md
 // "Search: samplers on the real problem"): the same function for every sampler, ours and Optuna's
-// (search/report/front.hpp hypervolume_history over the stored trials in trial-number order, with the
-// study's reference point; only feasible COMPLETE trials add volume, as in `pareto`).
+// (search/report/front.hpp hypervolume_history over the stored trials in trial-number order, with
+// the study's reference point; only feasible COMPLETE trials add volume, as in `pareto`).
 //
 //   real_hv --budgets 50,100,200 LABEL=DB:STUDY ...
 //
@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "search/report/front.hpp"
 #include "search/moo/pareto.hpp"
+#include "search/report/front.hpp"
 #include "storage/sqlite_storage.hpp"
 
 namespace ac = autocompress;

@@ -11,8 +11,8 @@
 #include <chrono>
 #include <cmath>
 
-#include "search/moo/hypervolume.hpp"
 #include "bench/problems/benchmark_problems.hpp"
+#include "search/moo/hypervolume.hpp"
 #include "search/samplers/rng.hpp"
 
 namespace ac = autocompress;

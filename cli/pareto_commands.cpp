@@ -15,8 +15,8 @@
 #include "hwmodels/profile.hpp"
 #include "model/onnx_io.hpp"
 #include "search/report/front.hpp"
-#include "search/study/objectives.hpp"
 #include "search/report/report.hpp"
+#include "search/study/objectives.hpp"
 #include "search/study/verify.hpp"
 #include "storage/sqlite_storage.hpp"
 
@@ -54,8 +54,8 @@ int64_t latency_batch(const Study& s) {
 }
 
 // Every COMPLETE trial with latency and energy recomputed for `target` from its recipe
-// (search/study/objectives.hpp); trials whose recipe the target cannot run (a precision it lacks) are
-// left out and counted in `skipped`.
+// (search/study/objectives.hpp); trials whose recipe the target cannot run (a precision it lacks)
+// are left out and counted in `skipped`.
 std::vector<FrozenTrial> rescore(const Study& s, const std::vector<FrozenTrial>& trials,
                                  const Args& a, size_t& skipped, std::string& first_reason) {
   const Graph g = study_model(s, a.model);

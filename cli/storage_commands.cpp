@@ -119,9 +119,15 @@ json trial_json(const Study& s, const FrozenTrial& t) {
                                                              : json(std::get<std::string>(p.value));
   json metrics = json::object();
   for (const auto& [k, v] : t.metrics) metrics[k] = num_json(v);
-  json j = {{"number", t.number},           {"state", to_string(t.state)},    {"worker", t.worker},
-            {"started", utc_time(t.started_at)}, {"finished", utc_time(t.finished_at)}, {"values", values},
-            {"metrics", metrics},           {"constraints", constraints},     {"params", params},
+  json j = {{"number", t.number},
+            {"state", to_string(t.state)},
+            {"worker", t.worker},
+            {"started", utc_time(t.started_at)},
+            {"finished", utc_time(t.finished_at)},
+            {"values", values},
+            {"metrics", metrics},
+            {"constraints", constraints},
+            {"params", params},
             {"user_attrs", t.user_attrs}};
   if (!t.error.empty()) j["error"] = t.error;
   if (t.requeued_from) j["requeued_from"] = *t.requeued_from;

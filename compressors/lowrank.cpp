@@ -34,8 +34,8 @@ TruncatedSvd truncated_svd(const Eigen::MatrixXd& w, int64_t r, const Eigen::Mat
                            double ridge) {
   if (sigma.rows() != w.cols() || sigma.cols() != w.cols())
     throw UsageError("lowrank: the input second moment is " + std::to_string(sigma.rows()) + "x" +
-                     std::to_string(sigma.cols()) + ", the weight has " +
-                     std::to_string(w.cols()) + " columns");
+                     std::to_string(sigma.cols()) + ", the weight has " + std::to_string(w.cols()) +
+                     " columns");
   Eigen::MatrixXd s = sigma;
   const double scale = w.cols() > 0 ? s.diagonal().mean() : 0.0;
   s.diagonal().array() += ridge * std::max(scale, 1e-12);
@@ -103,8 +103,10 @@ void split_layer(Graph& g, size_t index, int64_t r, std::vector<float> a, std::v
   first.outputs = {orig.outputs[0] + "/lowrank"};
   const auto out = g.values.find(orig.outputs[0]);
   Shape mid = out == g.values.end() ? Shape{} : out->second.shape;
-  if (mid.size() >= 2) mid[1] = r;
-  else mid.clear();
+  if (mid.size() >= 2)
+    mid[1] = r;
+  else
+    mid.clear();
   g.values[first.outputs[0]] = {first.outputs[0], DType::kFloat, mid};
   Node& second = g.nodes[index];
   second.inputs[0] = first.outputs[0];

@@ -47,8 +47,8 @@ std::string lowrank_skip_reason(const Graph& g, const Node& n, int64_t m, int64_
 // The graph surgery of one factorization at rank r (naming above): node `index` (Conv with group
 // 1, or Gemm) becomes "<name>/lowrank_a" with weight `a` (row-major [r, ...]) followed by the
 // original node, now reading it with weight `b` ([m, r] or [m, r, 1, 1]). `a` and `b` may be
-// empty when only shapes matter (the objective model, search/study/objectives.cpp). The original weight
-// is dropped when nothing else reads it.
+// empty when only shapes matter (the objective model, search/study/objectives.cpp). The original
+// weight is dropped when nothing else reads it.
 void split_layer(Graph& g, size_t index, int64_t r, std::vector<float> a, std::vector<float> b);
 
 // Factorize each layer of `rank_fraction` (layer name -> fraction of full rank kept) whose

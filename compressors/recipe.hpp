@@ -10,8 +10,6 @@
 // Errors are RecipeError (ErrorKind::kUsage) naming the file, the field path and the value seen.
 #pragma once
 
-#include "common/precision.hpp"
-
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -19,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/precision.hpp"
 #include "compressors/dependency.hpp"
 #include "model/graph.hpp"
 
@@ -26,7 +25,6 @@ namespace autocompress {
 
 inline constexpr int kRecipeVersion = 1;
 inline constexpr double kMaxPrune = 0.9;
-
 
 // The effective settings of one layer.
 struct LayerSettings {

@@ -211,9 +211,11 @@ std::vector<int> kept_features(const Graph& original, const Node& n, const Layer
 
 }  // namespace
 
-std::map<std::string, Eigen::MatrixXd> input_second_moments(
-    const Graph& original, const ChannelAnalysis& analysis, const PruneReport& report,
-    const ReconstructionStats& stats, const std::set<std::string>& layers) {
+std::map<std::string, Eigen::MatrixXd> input_second_moments(const Graph& original,
+                                                            const ChannelAnalysis& analysis,
+                                                            const PruneReport& report,
+                                                            const ReconstructionStats& stats,
+                                                            const std::set<std::string>& layers) {
   std::map<std::string, Eigen::MatrixXd> out;
   for (const auto& name : layers) {
     const auto it = stats.layers.find(name);

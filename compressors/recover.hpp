@@ -48,13 +48,15 @@ ReconstructionStats collect_reconstruction_stats(const Graph& original, const Da
                                                  const std::vector<std::string>& layers,
                                                  const RecoverOptions& options);
 
-// Per layer of `stats` among `layers`: the second moment E[x x^T] of its input patch x (no constant) over the
-// features that remain after `report`'s pruning (all of them when its input was not pruned), in
-// the weight's column order. What data-aware low-rank factorization (compressors/lowrank.hpp)
-// weights its error with; from the same Gram, no new pass over the data.
-std::map<std::string, Eigen::MatrixXd> input_second_moments(
-    const Graph& original, const ChannelAnalysis& analysis, const PruneReport& report,
-    const ReconstructionStats& stats, const std::set<std::string>& layers);
+// Per layer of `stats` among `layers`: the second moment E[x x^T] of its input patch x (no
+// constant) over the features that remain after `report`'s pruning (all of them when its input was
+// not pruned), in the weight's column order. What data-aware low-rank factorization
+// (compressors/lowrank.hpp) weights its error with; from the same Gram, no new pass over the data.
+std::map<std::string, Eigen::MatrixXd> input_second_moments(const Graph& original,
+                                                            const ChannelAnalysis& analysis,
+                                                            const PruneReport& report,
+                                                            const ReconstructionStats& stats,
+                                                            const std::set<std::string>& layers);
 
 // Refit, in `pruned` (= prune(original, ..., &report)), every layer in `stats` whose input
 // channels the report pruned. Returns the refitted graph; `notes` (optional) says what was done.

@@ -42,7 +42,8 @@ EvalResult evaluate(Executor& ex, const Graph& g, const Dataset& ds, int64_t bat
     std::span<const float> ref;
     if (!reference.empty()) ref = reference.subspan(start * r.classes, b * r.classes);
     acc.add(logits, labels, ref);
-    if (keep_outputs) std::copy(logits.begin(), logits.end(), r.outputs.begin() + start * r.classes);
+    if (keep_outputs)
+      std::copy(logits.begin(), logits.end(), r.outputs.begin() + start * r.classes);
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.images_per_s = r.seconds > 0 ? double(n) / r.seconds : 0;
@@ -63,8 +64,9 @@ std::vector<float> parse_floats(const Graph& g, const std::string& key) {
       v.push_back(std::stof(item, &used));
       if (item.find_first_not_of(" \t", used) != std::string::npos) throw std::invalid_argument("");
     } catch (const std::exception&) {
-      throw ModelError(g.source, "", "metadata '" + key + "' must be comma-separated numbers, got '" +
-                                         it->second + "'");
+      throw ModelError(
+          g.source, "",
+          "metadata '" + key + "' must be comma-separated numbers, got '" + it->second + "'");
     }
   }
   return v;

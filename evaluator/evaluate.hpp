@@ -13,7 +13,7 @@ namespace autocompress {
 struct EvalResult {
   Metrics metrics;
   int64_t classes = 0;
-  double seconds = 0;          // wall time of the batches (compile excluded)
+  double seconds = 0;  // wall time of the batches (compile excluded)
   double images_per_s = 0;
   std::vector<float> outputs;  // size() x classes, when requested
 };

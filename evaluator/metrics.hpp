@@ -10,7 +10,7 @@ namespace autocompress {
 
 struct Metrics {
   int64_t count = 0;
-  std::optional<double> top1;       // against labels
+  std::optional<double> top1;  // against labels
   std::optional<double> top5;
   std::optional<double> agreement;  // top-1 agreement with reference logits
   std::optional<double> kl;         // mean KL(softmax(ref) || softmax(ours)), nats

@@ -36,7 +36,7 @@ struct Profile {
   std::string file;  // where it was read from, for messages
   bool verified = false;
   std::map<std::string, std::string> sources;  // field -> where its value comes from
-  std::vector<Precision> precisions;       // legal modes; the first is the default
+  std::vector<Precision> precisions;           // legal modes; the first is the default
   bool bit_flexible = false;                   // int8 operands of 2..8 bits run faster (BitFusion)
   int min_bits = 8;  // bit-flexible: narrowest operand width (BitBrick: 2)
   std::array<double, kNumPrecisions> mac_per_s{};  // by mode; bit-flexible int8: the 8x8 rate

@@ -30,8 +30,8 @@ struct TrialFront {
 };
 
 // The first front under constraint-domination (Deb, Pratap, Agarwal, Meyarivan 2002, section VI;
-// search/moo/nondominated.hpp): among the COMPLETE trials with all values, the feasible non-dominated
-// ones when any is feasible, else the least-violating non-dominated ones.
+// search/moo/nondominated.hpp): among the COMPLETE trials with all values, the feasible
+// non-dominated ones when any is feasible, else the least-violating non-dominated ones.
 TrialFront study_front(const Study& s, std::span<const FrozenTrial> trials);
 
 // The study's reference point when it has one per objective; else the worst value of each

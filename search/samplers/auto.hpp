@@ -8,9 +8,9 @@
 #include <memory>
 #include <string>
 
-#include "search/samplers/sampler.hpp"
 #include "search/samplers/bo.hpp"
 #include "search/samplers/nsga2.hpp"
+#include "search/samplers/sampler.hpp"
 
 namespace autocompress {
 

@@ -6,9 +6,9 @@
 #include <optional>
 #include <set>
 
+#include "search/moo/nondominated.hpp"
 #include "search/samplers/ehvi.hpp"
 #include "search/samplers/gp.hpp"
-#include "search/moo/nondominated.hpp"
 #include "search/samplers/settings.hpp"
 
 namespace autocompress {

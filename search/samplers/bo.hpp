@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "search/samplers/sampler.hpp"
 #include "search/samplers/random.hpp"
+#include "search/samplers/sampler.hpp"
 
 namespace autocompress {
 

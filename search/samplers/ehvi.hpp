@@ -10,8 +10,8 @@
 #include <span>
 #include <vector>
 
-#include "search/samplers/gp.hpp"
 #include "search/moo/pareto.hpp"
+#include "search/samplers/gp.hpp"
 
 namespace autocompress {
 

@@ -362,9 +362,7 @@ double interpolate(const std::vector<double>& from, const std::vector<double>& t
 }  // namespace
 
 double PiecewiseLinear::operator()(double v) const { return interpolate(x, y, tail_slope, v); }
-double PiecewiseLinear::inverse_at(double w) const {
-  return interpolate(y, x, 1 / tail_slope, w);
-}
+double PiecewiseLinear::inverse_at(double w) const { return interpolate(y, x, 1 / tail_slope, w); }
 
 PiecewiseLinear PiecewiseLinear::inverse() const { return {y, x, 1 / tail_slope}; }
 

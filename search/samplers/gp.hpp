@@ -95,10 +95,10 @@ struct PiecewiseLinear {
 // The sorted distinct observed values y_(i) map to z_i = Phi^-1((rank_i + 0.5) / n) (ties share
 // their mean rank); between them the map is linear, beyond them linear with the average slope
 // (z_max - z_min) / (y_max - y_min). Piecewise linear and strictly increasing, so its inverse is
-// too, and the expected hypervolume improvement through it keeps a closed form (search/samplers/ehvi.hpp).
-// With fewer than two distinct values: the identity. More than max_knots distinct values are
-// thinned to max_knots evenly spaced ones (first and last kept): the expected improvement through
-// the warp costs one normal cdf per knot.
+// too, and the expected hypervolume improvement through it keeps a closed form
+// (search/samplers/ehvi.hpp). With fewer than two distinct values: the identity. More than
+// max_knots distinct values are thinned to max_knots evenly spaced ones (first and last kept): the
+// expected improvement through the warp costs one normal cdf per knot.
 PiecewiseLinear copula_warp(std::vector<double> values, size_t max_knots = 32);
 
 // Standard normal quantile (Acklam's rational approximation refined by one Halley step).

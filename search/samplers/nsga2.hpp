@@ -13,9 +13,9 @@
 #include <memory>
 #include <string>
 
-#include "search/samplers/sampler.hpp"
 #include "search/samplers/nsga2_variation.hpp"
 #include "search/samplers/random.hpp"
+#include "search/samplers/sampler.hpp"
 
 namespace autocompress {
 

@@ -1,9 +1,9 @@
 // The sampler interface of the search, in the spirit of Optuna's: a sampler proposes candidates
 // from the history of a study; the study loop (search/study*) evaluates and records them.
 //
-// Every sampler works on an ordinal, discrete space (search/samplers/space.hpp): a candidate is one level
-// index per knob. Samplers are deterministic functions of (their seed, the context): no global
-// RNG, no clock. A resumed study rebuilds the context from storage, so it continues exactly.
+// Every sampler works on an ordinal, discrete space (search/samplers/space.hpp): a candidate is one
+// level index per knob. Samplers are deterministic functions of (their seed, the context): no
+// global RNG, no clock. A resumed study rebuilds the context from storage, so it continues exactly.
 //
 // Objectives are either black-box (accuracy: expensive, learnt by a model) or known (latency,
 // energy, size: computed exactly in microseconds by `known_values`). Samplers never learn the known

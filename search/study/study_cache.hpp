@@ -15,8 +15,8 @@
 #include <optional>
 #include <vector>
 
-#include "search/study/problem.hpp"
 #include "search/samplers/sampler.hpp"
+#include "search/study/problem.hpp"
 #include "storage/storage.hpp"
 
 namespace autocompress {

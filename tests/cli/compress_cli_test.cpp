@@ -47,8 +47,8 @@ std::string write_recipe(const std::string& body, const std::string& hash = "") 
 }
 
 Result apply(const std::string& recipe, const std::string& extra = "") {
-  return run("apply -m " + kModel + " -r " + recipe + " --calib-images 32 -o " +
-             scratch() + "/out.onnx " + extra);
+  return run("apply -m " + kModel + " -r " + recipe + " --calib-images 32 -o " + scratch() +
+             "/out.onnx " + extra);
 }
 
 TEST(CompressCli, BadRecipesExitWithUsageCode) {

@@ -86,8 +86,8 @@ TEST(ExampleModel, MatchesTorchOnTheTestSplit) {
 
 TEST(ExampleModel, ReferenceExecutorAgreesOnASlice) {
   const Graph g = load_onnx(kSrc + "/examples/fashion_cnn.onnx");
-  const Dataset ds = load_mnist_dir("/usr/share/datasets/fashion-mnist", Split::kTest,
-                                    model_normalization(g), 64);
+  const Dataset ds =
+      load_mnist_dir("/usr/share/datasets/fashion-mnist", Split::kTest, model_normalization(g), 64);
   Array torch = read_npy(kSrc + "/examples/fashion_cnn_test_logits.npy.gz");
   torch.f.resize(64 * 10);
   auto ref = make_reference_executor(g);

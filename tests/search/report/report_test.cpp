@@ -1,5 +1,6 @@
-// search/report/report.hpp: the SVG content of the report (points, knee, baselines, axes, hypervolume,
-// heatmap) and, when Debian's chromium is installed, that a headless browser draws the plots.
+// search/report/report.hpp: the SVG content of the report (points, knee, baselines, axes,
+// hypervolume, heatmap) and, when Debian's chromium is installed, that a headless browser draws the
+// plots.
 #include "search/report/report.hpp"
 
 #include <gtest/gtest.h>

@@ -128,8 +128,12 @@ constexpr double kBar = 0.7;
 size_t feasible_with_pruning(uint64_t seed, bool record_partial, size_t budget) {
   Study a;
   const Candidate none(kKnobs, 0);
-  a.ctx.history.push_back({none, Observation::State::kComplete,
-                           {size_of(none), accuracy_of(none)}, {}, a.ctx.next_number++, {}});
+  a.ctx.history.push_back({none,
+                           Observation::State::kComplete,
+                           {size_of(none), accuracy_of(none)},
+                           {},
+                           a.ctx.next_number++,
+                           {}});
   auto bo = make_sampler("bo", seed, kFast);
   size_t feasible = 0;
   for (size_t t = 0; t < budget; ++t) {
