@@ -27,8 +27,14 @@ trap summary EXIT
 rm -rf "$BUILD_DIR/test-results" build-asan/test-results
 step "setup + build" bash scripts/setup.sh -DAC_BUILD_TESTS=ON -DAC_BUILD_BENCH=ON
 step "release ctest" ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"
-step "asan configure + build" bash -c 'cmake -S . -B build-asan -G Ninja \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAC_SANITIZE=ON -DAC_BUILD_TESTS=ON -DAC_BUILD_BENCH=OFF &&
-  cmake --build build-asan -j "$(nproc)"'
+# -O1 -g1: the sanitizers' recommended level and line tables for their reports; about half the
+# compile time of RelWithDebInfo's -O2 -g (search/study/problem.cpp: 34 s vs 79 s, same load).
+asan_build() {
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DAC_SANITIZE=ON -DAC_BUILD_TESTS=ON \
+    -DAC_BUILD_BENCH=OFF
+  cmake --build build-asan -j "$(nproc)"
+}
+step "asan configure + build" asan_build
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 step "asan ctest (-LE slow)" ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -LE slow
