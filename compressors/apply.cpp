@@ -56,10 +56,8 @@ ActivationStats stats_for(const ApplyContext& ctx, const Graph& g, const PruneRe
   }
   if (missing.empty()) return out;
   need_data(ctx, "calibrating new tensors");
-  Dataset sub = ctx.calibration();
-  const int64_t n = std::min(sub.size(), o.extra_calib_images);
-  sub.images.resize(size_t(n * numel(sub.sample_shape)));
-  if (sub.has_labels()) sub.labels.resize(size_t(n));
+  const int64_t n = std::min(ctx.calibration().size(), o.extra_calib_images);
+  const Dataset sub = first_samples(ctx.calibration(), n);
   for (auto& [t, s] : collect_activation_stats(g, sub, missing, o.calib)) out[t] = std::move(s);
   notes.push_back("calibrated " + std::to_string(missing.size()) +
                   " tensors the original model lacks on " + std::to_string(n) + " images");

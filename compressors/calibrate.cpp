@@ -30,7 +30,8 @@ void for_each_calibration_batch(
   for (int64_t start = 0; start < ds.size(); start += o.batch) {
     const int64_t b = std::min(o.batch, ds.size() - start);
     HostTensor in{with_batch(g.value(input).shape, b), {}};
-    in.data.assign(ds.images.begin() + start * per, ds.images.begin() + (start + b) * per);
+    in.data.resize(size_t(b * per));
+    ds.read(start, b, in.data);
     const auto out = ex->run({in});
     std::vector<const HostTensor*> picked;
     for (int k : index) picked.push_back(k < 0 ? &in : &out[size_t(k)]);

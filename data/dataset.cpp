@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -136,6 +137,33 @@ Dataset materialize(Dataset ds) {
   ds.images.resize(size_t(ds.size() * numel(ds.sample_shape)));
   ds.stream->read(0, ds.size(), ds.images);
   ds.stream.reset();
+  return ds;
+}
+
+namespace {
+// The first `n` samples of another source.
+class PrefixSource final : public SampleSource {
+ public:
+  PrefixSource(std::shared_ptr<const SampleSource> s, int64_t n) : s_(std::move(s)), n_(n) {}
+  int64_t size() const override { return n_; }
+  void read(int64_t first, int64_t count, std::span<float> out) const override {
+    s_->read(first, count, out);
+  }
+
+ private:
+  std::shared_ptr<const SampleSource> s_;
+  int64_t n_;
+};
+}  // namespace
+
+Dataset first_samples(Dataset ds, int64_t n) {
+  n = std::max<int64_t>(0, n);
+  if (n >= ds.size()) return ds;
+  if (ds.stream)
+    ds.stream = std::make_shared<const PrefixSource>(std::move(ds.stream), n);
+  else
+    ds.images.resize(size_t(n * numel(ds.sample_shape)));
+  if (ds.has_labels()) ds.labels.resize(size_t(n));
   return ds;
 }
 

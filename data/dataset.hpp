@@ -56,6 +56,9 @@ struct Dataset {
 
 // `ds` with every sample in `images` and no stream (unchanged when it has no stream).
 Dataset materialize(Dataset ds);
+// The first `n` samples of `ds` (all of them when n >= size()); a streamed dataset stays
+// streamed (the same source, read up to n).
+Dataset first_samples(Dataset ds, int64_t n);
 
 // A raw array read from .npy or IDX.
 struct Array {

@@ -34,7 +34,8 @@ EvalResult evaluate(Executor& ex, const Graph& g, const Dataset& ds, int64_t bat
     const int64_t b = std::min(batch, n - start);
     in[0].shape = ds.sample_shape;
     in[0].shape.insert(in[0].shape.begin(), b);
-    in[0].data.assign(ds.images.begin() + start * per, ds.images.begin() + (start + b) * per);
+    in[0].data.resize(size_t(b * per));
+    ds.read(start, b, in[0].data);
     const auto out = ex.run(in);
     const auto& logits = out[0].data;
     std::span<const int64_t> labels;

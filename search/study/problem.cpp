@@ -356,7 +356,8 @@ std::vector<uint8_t> CompressionProblem::correct(Executor& ex, int64_t batch, in
     HostTensor x;
     x.shape = val_.sample_shape;
     x.shape.insert(x.shape.begin(), n);
-    x.data.assign(val_.images.begin() + b * per, val_.images.begin() + (b + n) * per);
+    x.data.resize(size_t(n * per));
+    val_.read(b, n, x.data);
     const auto y = ex.run({x});
     top.clear();
     append_top1(y.at(0).data, y[0].shape.at(1), top);

@@ -14,6 +14,7 @@
 #include "data/image_folder.hpp"
 #include "tests/data/image_files.hpp"
 #include "tests/data/test_files.hpp"
+#include "tests/data/torchvision_fixture.hpp"
 
 namespace autocompress {
 namespace {
@@ -30,24 +31,8 @@ using testing::write_raw;
 
 // The ImageFolder fixture and torchvision's tensors of it, made once per run by
 // tests/data/make_image_folder.py with Debian's python3-pil and python3-torchvision.
-class Torchvision : public ::testing::Test {
+class Torchvision : public testing::TorchvisionFixture {
  protected:
-  static void SetUpTestSuite() {
-    if (std::system("/usr/bin/python3 -c 'import torchvision' >/dev/null 2>&1") != 0) return;
-    dir_ = new TempDir;
-    const std::string cmd = "/usr/bin/python3 -B " + std::string(AC_SOURCE_DIR) +
-                            "/tests/data/make_image_folder.py " + dir_->str();
-    made_ = std::system(cmd.c_str()) == 0;
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    dir_ = nullptr;
-  }
-  void SetUp() override {
-    if (!dir_) GTEST_SKIP() << "/usr/bin/python3 cannot import torchvision";
-    ASSERT_TRUE(made_) << "make_image_folder.py failed";
-  }
-  static std::string folder() { return dir_->file("folder"); }
   static std::vector<float> expected(const std::string& name) {
     return read_npy(dir_->file(name + ".npy")).f;
   }
@@ -72,9 +57,6 @@ class Torchvision : public ::testing::Test {
     ::testing::Test::RecordProperty("max_abs_diff_" + name, std::to_string(worst));
     return worst;
   }
-
-  static inline TempDir* dir_ = nullptr;
-  static inline bool made_ = false;
 };
 
 DataSpec rgb_spec(const std::string& source) {
