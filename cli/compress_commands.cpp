@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/data_flags.hpp"
 #include "common/error.hpp"
 #include "common/sha256.hpp"
 #include "compressors/apply.hpp"
@@ -19,9 +20,10 @@ namespace autocompress::cli {
 using nlohmann::json;
 
 struct CompressArgs {
-  std::string model, recipe, calib = "/usr/share/datasets/fashion-mnist", split = "train";
+  std::string model, recipe;
+  DataFlags calib{"", "", "train", 512};  // no --calib: kDefaultData for the embedded example
+  PreprocessFlags pre;
   std::string target, output;
-  int64_t calib_images = 512;
   bool json = false;
 };
 
@@ -35,13 +37,7 @@ struct CompressCommands::State {
 namespace {
 
 void add_recipe_options(CLI::App& cmd, CompressArgs& a) {
-  cmd.add_option("--calib", a.calib, "calibration data: Fashion-MNIST-style directory")
-      ->capture_default_str();
-  cmd.add_option("--calib-split", a.split, "train | val | test (directories)")
-      ->capture_default_str();
-  cmd.add_option("--calib-images", a.calib_images, "first N images of the split")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t(1), int64_t(1) << 30));
+  add_calib_flags(cmd, a.calib, &a.pre);
   cmd.add_option("--target", a.target, "check precision modes against this target profile");
 }
 
@@ -49,6 +45,7 @@ void add_recipe_options(CLI::App& cmd, CompressArgs& a) {
 struct Compressed {
   Graph original, compressed;
   ApplyReport report;
+  std::string calib_kind;  // what --calib was detected as; empty without calibration data
 };
 
 Compressed compress(const CompressArgs& a) {
@@ -61,12 +58,20 @@ Compressed compress(const CompressArgs& a) {
     check.legal_precisions.emplace(p.precisions.begin(), p.precisions.end());
   }
   validate_recipe(r, g, check);
-  if (!std::filesystem::is_directory(a.calib))
-    throw UsageError("--calib must be a Fashion-MNIST-style directory, got '" + a.calib + "'");
-  Dataset calib =
-      load_mnist_dir(a.calib, parse_split(a.split), model_normalization(g), a.calib_images);
+  // Without --calib only the embedded example has default data; for another model a recipe
+  // that needs calibration is refused by apply, naming --calib.
+  DataFlags source = a.calib;
+  if (source.source.empty() && is_embedded_example(check.model_sha256))
+    source.source = kDefaultData;
+  Dataset calib;
+  std::string kind;
+  if (!source.source.empty()) {
+    OpenedDataset od = open_dataset(data_spec(source, a.pre, g), g.value(g.inputs.at(0)).shape);
+    calib = std::move(od.data);
+    kind = od.kind;
+  }
   const ApplyContext ctx(g, std::move(calib));
-  Compressed c{std::move(g), {}, {}};
+  Compressed c{std::move(g), {}, {}, kind};
   c.compressed = apply(ctx, r, &c.report);
   return c;
 }
@@ -132,6 +137,7 @@ int run_apply(const CompressArgs& a) {
   SizeReport before = size_report(c.original), after = size_report(c.compressed);
   before.file_bytes = int64_t(std::filesystem::file_size(a.model));
   after.file_bytes = int64_t(std::filesystem::file_size(a.output));
+  if (!c.calib_kind.empty()) std::printf("calibration data: %s\n", c.calib_kind.c_str());
   for (const auto& n : c.report.notes) std::printf("  %s\n", n.c_str());
   std::printf("wrote %s: %s bytes (original %s), packed weights %s -> %s bytes, MACs %s -> %s\n",
               a.output.c_str(), si(double(*after.file_bytes)).c_str(),

@@ -9,10 +9,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/data_flags.hpp"
 #include "cli/format.hpp"
 #include "common/error.hpp"
 #include "compressors/recipe.hpp"
-#include "data/dataset.hpp"
+#include "data/data_spec.hpp"
 #include "evaluator/evaluate.hpp"
 #include "evaluator/onednn_executor.hpp"
 #include "evaluator/reference.hpp"
@@ -23,8 +24,6 @@ namespace autocompress::cli {
 namespace {
 
 using nlohmann::json;
-
-constexpr const char* kDefaultData = "/usr/share/datasets/fashion-mnist";
 
 // ---------------------------------------------------------------- inspect
 struct InspectArgs {
@@ -82,9 +81,11 @@ int run_inspect(const InspectArgs& a) {
 
 // ---------------------------------------------------------------- eval
 struct EvalArgs {
-  std::string model, data = kDefaultData, labels, split = "test", reference, executor = "onednn";
+  std::string model, reference, executor = "onednn";
+  DataFlags data{kDefaultData, "", "test"};
+  PreprocessFlags pre;
   std::string precision = "fp32";
-  int64_t batch = 256, limit = 0;
+  int64_t batch = 256;
   int threads = 0;
   bool json = false;
 };
@@ -96,18 +97,14 @@ std::unique_ptr<Executor> make_executor(const std::string& kind, const Graph& g,
   throw UsageError("--executor must be 'onednn' or 'reference', got '" + kind + "'");
 }
 
-Dataset load_data(const EvalArgs& a, const Normalization& norm) {
-  if (std::filesystem::is_directory(a.data))
-    return load_mnist_dir(a.data, parse_split(a.split), norm, a.limit);
-  return load_images(a.data, a.labels, norm, a.limit);
-}
-
-void print_eval(const EvalArgs& a, const Graph& g, const Dataset& ds, const EvalResult& r,
-                double compile_s, int threads) {
+void print_eval(const EvalArgs& a, const Graph& g, const DataSpec& spec, const OpenedDataset& od,
+                const EvalResult& r, double compile_s, int threads) {
+  const Dataset& ds = od.data;
   const auto& m = r.metrics;
   if (a.json) {
     json j{{"model", a.model},
            {"data", ds.source},
+           {"kind", od.kind},
            {"images", m.count},
            {"precision", a.precision},
            {"batch", a.batch},
@@ -116,7 +113,8 @@ void print_eval(const EvalArgs& a, const Graph& g, const Dataset& ds, const Eval
            {"seconds", r.seconds},
            {"images_per_s", r.images_per_s},
            {"compile_seconds", compile_s}};
-    if (std::filesystem::is_directory(a.data)) j["split"] = a.split;
+    static const char* const kSplits[] = {"train", "val", "test"};
+    if (spec.split) j["split"] = kSplits[int(*spec.split)];
     if (m.top1) j["top1"] = *m.top1;
     if (m.top5) j["top5"] = *m.top5;
     if (m.agreement) j["agreement"] = *m.agreement;
@@ -130,6 +128,7 @@ void print_eval(const EvalArgs& a, const Graph& g, const Dataset& ds, const Eval
   std::printf("model      %s (%zu weighted layers, %sMACs per image)\n", a.model.c_str(),
               layers.size(), human(double(macs)).c_str());
   std::printf("data       %s (%lld images)\n", ds.source.c_str(), (long long)m.count);
+  std::printf("kind       %s\n", od.kind.c_str());
   if (m.top1) std::printf("top-1      %.2f %%\n", 100 * *m.top1);
   if (m.top5) std::printf("top-5      %.2f %%\n", 100 * *m.top5);
   if (m.agreement)
@@ -150,8 +149,9 @@ int run_eval(const EvalArgs& a) {
     uniform.defaults.precision = Precision::kBf16;
     set_mode_attrs(g, uniform);
   }
-  const Dataset ds = load_data(a, model_normalization(g));
-  check_fits(ds, g.value(g.inputs.at(0)).shape);
+  const DataSpec spec = data_spec(a.data, a.pre, g);
+  const OpenedDataset od = open_dataset(spec, g.value(g.inputs.at(0)).shape);
+  const Dataset& ds = od.data;
   std::vector<float> ref;
   if (!a.reference.empty()) {
     Array arr = read_npy(a.reference);
@@ -168,7 +168,7 @@ int run_eval(const EvalArgs& a) {
   const double compile_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto r = evaluate(*ex, g, ds, a.batch, ref);
-  print_eval(a, g, ds, r, compile_s, a.threads > 0 ? a.threads : omp_get_max_threads());
+  print_eval(a, g, spec, od, r, compile_s, a.threads > 0 ? a.threads : omp_get_max_threads());
   return 0;
 }
 
@@ -214,15 +214,7 @@ ModelCommands::ModelCommands(CLI::App& app) : s_(std::make_unique<State>()) {
 
   s_->eval = app.add_subcommand("eval", "Evaluate a model on a dataset");
   s_->eval->add_option("--model,-m", s_->ea.model, "ONNX model")->required();
-  s_->eval
-      ->add_option("--data,-d", s_->ea.data,
-                   "Fashion-MNIST-style directory, IDX images file, or images .npy")
-      ->capture_default_str();
-  s_->eval->add_option("--labels", s_->ea.labels, "labels file (.npy or IDX) for --data files");
-  s_->eval
-      ->add_option("--split", s_->ea.split,
-                   "train | val | test (directories only; val = last 10k of train)")
-      ->capture_default_str();
+  add_data_flags(*s_->eval, s_->ea.data, s_->ea.pre);
   s_->eval->add_option("--reference", s_->ea.reference,
                        "reference logits .npy[.gz] (N x classes) for agreement and KL");
   s_->eval->add_option("--batch,-b", s_->ea.batch, "batch size")
@@ -231,8 +223,6 @@ ModelCommands::ModelCommands(CLI::App& app) : s_(std::make_unique<State>()) {
   s_->eval->add_option("--threads,-t", s_->ea.threads, "oneDNN threads (0 = all cores)")
       ->capture_default_str()
       ->check(CLI::Range(0, 4096));
-  s_->eval->add_option("--limit", s_->ea.limit, "evaluate only the first N images")
-      ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
   s_->eval->add_option("--executor", s_->ea.executor, "onednn | reference")->capture_default_str();
   s_->eval
       ->add_option("--precision", s_->ea.precision, "compute mode of every Conv/Gemm: fp32 | bf16")

@@ -1,0 +1,49 @@
+// The data flags every command that reads images shares, with the same words in --help: the
+// data source (--data, --labels, --split, --limit), the calibration source (--calib,
+// --calib-split, --calib-images) and the preprocessing (--preprocess FILE.json, --resize,
+// --center-crop, --mean, --std, --bgr, --nhwc). They make a DataSpec (data/data_spec.hpp).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/data_spec.hpp"
+#include "model/graph.hpp"
+
+namespace autocompress::cli {
+
+// Where the Fashion-MNIST files of Debian's package are; the default data of the embedded example.
+inline constexpr const char* kDefaultData = "/usr/share/datasets/fashion-mnist";
+
+struct PreprocessFlags {
+  std::string file;  // --preprocess
+  std::vector<int64_t> resize, center_crop;
+  std::vector<float> mean, std;
+  bool bgr = false, nhwc = false;
+};
+
+struct DataFlags {
+  std::string source, labels, split;
+  int64_t limit = 0;
+  const CLI::Option* split_option = nullptr;  // set by the add_*_flags below
+};
+
+// --data/-d, --labels, --split, --limit and the preprocessing flags on `cmd`. `data` keeps its
+// value as the default; `split` is the split of an IDX directory when --split is not given.
+void add_data_flags(CLI::App& cmd, DataFlags& data, PreprocessFlags& pre);
+// --calib, --calib-split, --calib-images on `cmd`; the preprocessing flags too when `pre` is set
+// (a command without --data).
+void add_calib_flags(CLI::App& cmd, DataFlags& calib, PreprocessFlags* pre);
+
+// The DataSpec of `f`: the preprocessing is the model's metadata normalization, overridden by
+// the --preprocess file's fields, overridden by the flags. The split applies to IDX directories
+// only: --split when given, else `f.split`.
+DataSpec data_spec(const DataFlags& f, const PreprocessFlags& pre, const Graph& model);
+
+// The embedded example model (examples/fashion_cnn.onnx), whose default data is kDefaultData:
+// true when `model_sha256` is its hash.
+bool is_embedded_example(const std::string& model_sha256);
+
+}  // namespace autocompress::cli
