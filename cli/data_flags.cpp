@@ -90,10 +90,16 @@ DataSpec data_spec(const DataFlags& f, const PreprocessFlags& pre, const Graph& 
   return s;
 }
 
-bool is_embedded_example(const std::string& model_sha256) {
-  std::string path = "examples/fashion_cnn.onnx";
+std::string embedded_example_path() {
+  const std::string rel = "examples/fashion_cnn.onnx";
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) path = std::string(AC_SOURCE_DIR) + "/" + path;
+  if (std::filesystem::exists(rel, ec)) return rel;
+  return std::string(AC_SOURCE_DIR) + "/" + rel;
+}
+
+bool is_embedded_example(const std::string& model_sha256) {
+  const std::string path = embedded_example_path();
+  std::error_code ec;
   return std::filesystem::exists(path, ec) && sha256_file(path) == model_sha256;
 }
 

@@ -42,8 +42,9 @@ void add_calib_flags(CLI::App& cmd, DataFlags& calib, PreprocessFlags* pre);
 // only: --split when given, else `f.split`.
 DataSpec data_spec(const DataFlags& f, const PreprocessFlags& pre, const Graph& model);
 
-// The embedded example model (examples/fashion_cnn.onnx), whose default data is kDefaultData:
-// true when `model_sha256` is its hash.
+// The embedded example model: examples/fashion_cnn.onnx from here, else the source tree's.
+std::string embedded_example_path();
+// True when `model_sha256` is the embedded example's hash (its default data is kDefaultData).
 bool is_embedded_example(const std::string& model_sha256);
 
 }  // namespace autocompress::cli

@@ -5,13 +5,13 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli/config_flags.hpp"
+#include "cli/data_flags.hpp"
 #include "cli/progress.hpp"
 #include "common/error.hpp"
 #include "search/study/study.hpp"
@@ -23,18 +23,10 @@ namespace {
 
 using nlohmann::json;
 
-// The embedded default model: examples/ of the source tree when not found from here.
-std::string default_model() {
-  const std::string rel = "examples/fashion_cnn.onnx";
-  if (std::filesystem::exists(rel)) return rel;
-  return std::string(AC_SOURCE_DIR) + "/" + rel;
-}
-
 struct Args {
   // problem: its flags are made from its table (Flags), and override the --config file, which
   // overrides the defaults
   std::string config;
-  // study
   // study: its flags are made from its table (Flags), but --study, which `ask` and `tell` share
   std::string db = "autocompress_study.db", study = "autocompress", log;
   int64_t trial = -1, limit = 1000;
@@ -89,7 +81,7 @@ bool given(const Flags& f, const std::string& key) {
 // The effective problem and study options: defaults <- --config <- flags.
 std::pair<ProblemConfig, StudyOptions> effective(const Args& a, const Flags& s) {
   ProblemConfig pc;
-  pc.model = default_model();
+  pc.model = embedded_example_path();
   StudyOptions so;
   so.name = a.study;
   if (!a.config.empty()) {
