@@ -2,14 +2,14 @@
 // on the first 512 train images, top-1 on the validation split (10k) and the test split, paired
 // standard errors of the differences. Asserts the goal (uniform int8 loses <= 0.5 points)
 // and that every recovery step on by default in ApplyOptions gains more than two paired SEs.
-// Minutes of evaluation, so it runs only when AC_ABLATION is set:
-//   AC_ABLATION=1 build/tests/compressors/compressors_test --gtest_filter='Ablation.*'
+// Minutes of evaluation: a measurement campaign with asserted goals, built with the benchmarks and
+// not run by the test command:
+//   build/bench/ablation_study
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <numeric>
 
 #include "compressors/apply.hpp"
@@ -55,7 +55,6 @@ struct Row {
 class Ablation : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (!std::getenv("AC_ABLATION")) return;
     Graph g = load_onnx(kSrc + "/examples/fashion_cnn.onnx");
     const Normalization norm = model_normalization(g);
     val_ = new Dataset(load_mnist_dir(kFashion, Split::kVal, norm));
@@ -64,9 +63,6 @@ class Ablation : public ::testing::Test {
     o.recover.threads = o.calib.threads = 1;
     ctx_ = new ApplyContext(std::move(g), load_mnist_dir(kFashion, Split::kTrain, norm, 512), o);
     base_ = new Row{"fp32", correct(ctx_->original(), *val_), correct(ctx_->original(), *test_)};
-  }
-  void SetUp() override {
-    if (!ctx_) GTEST_SKIP() << "minutes of evaluation: set AC_ABLATION=1 to run";
   }
   static void TearDownTestSuite() { delete ctx_, delete val_, delete test_, delete base_; }
 
