@@ -51,7 +51,8 @@ TEST_P(TorchvisionFixture, BothExecutorsMatchTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, TorchvisionFixture,
-                         ::testing::Values("resnet18_32", "mobilenet_v2_64"));
+                         ::testing::Values("resnet18_32", "mobilenet_v2_64",
+                                           "mobilenet_v2_x035_224"));
 
 TEST(TorchvisionFixture, ResnetKeepsItsStructure) {
   const Graph g = load_onnx(kSrc + "/tests/fixtures/resnet18_32.onnx");
