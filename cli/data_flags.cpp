@@ -30,33 +30,48 @@ void add_preprocess_flags(CLI::App& cmd, PreprocessFlags& p) {
   cmd.add_flag("--nhwc", p.nhwc, "images: samples laid out NHWC (default NCHW)");
 }
 
+// "--limit" with its alias: "--limit,--val-limit".
+std::string names(const std::string& flag, const std::string& alias) {
+  return alias.empty() ? flag : flag + "," + alias;
+}
+
+std::vector<float> floats(const std::vector<double>& v) {
+  return std::vector<float>(v.begin(), v.end());
+}
+
 }  // namespace
 
-void add_data_flags(CLI::App& cmd, DataFlags& d, PreprocessFlags& pre) {
-  cmd.add_option("--data,-d", d.source,
-                 "data: Fashion-MNIST-style IDX directory, IDX or .npy images file, class "
-                 "folders (DIR/<class>/*.jpg|png) or a flat folder of images")
-      ->capture_default_str();
-  cmd.add_option("--labels", d.labels,
-                 "labels file (.npy or IDX) for an images file or flat folder");
+bool given(const CLI::Option* o) { return o && o->count() > 0; }
+
+void add_data_flags(CLI::App& cmd, DataFlags& d, PreprocessFlags& pre, const DataAliases& al) {
+  d.source_option =
+      cmd.add_option(names("--data,-d", al.data), d.source,
+                     "data: Fashion-MNIST-style IDX directory, IDX or .npy images file, class "
+                     "folders (DIR/<class>/*.jpg|png) or a flat folder of images")
+          ->capture_default_str();
+  d.labels_option = cmd.add_option(names("--labels", al.labels), d.labels,
+                                   "labels file (.npy or IDX) for an images file or flat folder");
   d.split_option = cmd.add_option("--split", d.split,
                                   "train | val | test (IDX directories only; val = last 10k of "
                                   "train)")
                        ->capture_default_str();
-  cmd.add_option("--limit", d.limit, "only the first N images (0 = all)")
-      ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
+  d.limit_option =
+      cmd.add_option(names("--limit", al.limit), d.limit, "only the first N images (0 = all)")
+          ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
   add_preprocess_flags(cmd, pre);
 }
 
-void add_calib_flags(CLI::App& cmd, DataFlags& c, PreprocessFlags* pre) {
-  cmd.add_option("--calib", c.source,
-                 "calibration data: any --data kind (IDX directory, IDX or .npy file, image "
-                 "folder)");
+void add_calib_flags(CLI::App& cmd, DataFlags& c, PreprocessFlags* pre,
+                     const std::string& limit_alias) {
+  c.source_option = cmd.add_option("--calib", c.source,
+                                   "calibration data: any --data kind (IDX directory, IDX or .npy "
+                                   "file, image folder)");
   c.split_option = cmd.add_option("--calib-split", c.split, "train | val | test (IDX directories)")
                        ->capture_default_str();
-  cmd.add_option("--calib-images", c.limit, "only the first N calibration images")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t(1), int64_t(1) << 30));
+  c.limit_option = cmd.add_option(names("--calib-images", limit_alias), c.limit,
+                                  "only the first N calibration images")
+                       ->capture_default_str()
+                       ->check(CLI::Range(int64_t(1), int64_t(1) << 30));
   if (pre) add_preprocess_flags(cmd, *pre);
 }
 
@@ -83,8 +98,8 @@ DataSpec data_spec(const DataFlags& f, const PreprocessFlags& pre, const Graph& 
   }
   if (!pre.resize.empty()) p.resize = pre.resize;
   if (!pre.center_crop.empty()) p.center_crop = pre.center_crop;
-  if (!pre.mean.empty()) p.norm.mean = pre.mean;
-  if (!pre.std.empty()) p.norm.std = pre.std;
+  if (!pre.mean.empty()) p.norm.mean = floats(pre.mean);
+  if (!pre.std.empty()) p.norm.std = floats(pre.std);
   if (pre.bgr) p.order = ChannelOrder::kBgr;
   if (pre.nhwc) p.layout = Layout::kNhwc;
   return s;

@@ -14,28 +14,42 @@
 
 namespace autocompress::cli {
 
-// Where the Fashion-MNIST files of Debian's package are; the default data of the embedded example.
-inline constexpr const char* kDefaultData = "/usr/share/datasets/fashion-mnist";
+// The default data of the embedded example (data/data_spec.hpp), as search's config has it.
+inline constexpr const char* kDefaultData = kDefaultDataDir;
 
 struct PreprocessFlags {
   std::string file;  // --preprocess
   std::vector<int64_t> resize, center_crop;
-  std::vector<float> mean, std;
+  std::vector<double> mean, std;
   bool bgr = false, nhwc = false;
 };
 
 struct DataFlags {
   std::string source, labels, split;
   int64_t limit = 0;
-  const CLI::Option* split_option = nullptr;  // set by the add_*_flags below
+  // Set by the add_*_flags below (labels_option: add_data_flags only), for given().
+  const CLI::Option* split_option = nullptr;
+  const CLI::Option* source_option = nullptr;
+  const CLI::Option* labels_option = nullptr;
+  const CLI::Option* limit_option = nullptr;
+};
+// True when `o` was given on the command line (false for a null option).
+bool given(const CLI::Option* o);
+
+// Older names a command keeps for its data flags (e.g. "--val-limit" for --limit); "" = none.
+// They are further names of the same option, so --help lists them beside the flag.
+struct DataAliases {
+  std::string data, labels, limit;
 };
 
 // --data/-d, --labels, --split, --limit and the preprocessing flags on `cmd`. `data` keeps its
 // value as the default; `split` is the split of an IDX directory when --split is not given.
-void add_data_flags(CLI::App& cmd, DataFlags& data, PreprocessFlags& pre);
+void add_data_flags(CLI::App& cmd, DataFlags& data, PreprocessFlags& pre,
+                    const DataAliases& aliases = {});
 // --calib, --calib-split, --calib-images on `cmd`; the preprocessing flags too when `pre` is set
-// (a command without --data).
-void add_calib_flags(CLI::App& cmd, DataFlags& calib, PreprocessFlags* pre);
+// (a command without --data). `limit_alias`: an older name of --calib-images, or "".
+void add_calib_flags(CLI::App& cmd, DataFlags& calib, PreprocessFlags* pre,
+                     const std::string& limit_alias = "");
 
 // The DataSpec of `f`: the preprocessing is the model's metadata normalization, overridden by
 // the --preprocess file's fields, overridden by the flags. The split applies to IDX directories

@@ -43,11 +43,40 @@ extern "C" void on_signal(int) {
   if (StudyRunner* r = g_runner.load()) r->request_stop();
 }
 
-// The problem and study flags of one command.
+// The problem and study flags of one command. The data keys of the problem come from the data
+// flags every command shares (cli/data_flags.hpp), not from the table.
 struct Flags {
   std::unique_ptr<ConfigFlags> problem;  // from problem_config_table()
   std::unique_ptr<ConfigFlags> study;    // from study_options_table()
+  DataFlags data{kDefaultData, "", "val"}, calib{"", "", "train", ProblemConfig{}.calib_limit};
+  PreprocessFlags pre;
 };
+
+// The config keys the data flags set.
+const std::vector<std::string> kDataKeys = {
+    "data",       "labels", "split",       "val_limit", "calib", "calib_split",   "calib_limit",
+    "preprocess", "resize", "center_crop", "mean",      "std",   "channel_order", "layout"};
+
+// {key: value} of the data flags given.
+json given_data(const Flags& f) {
+  json j = json::object();
+  if (given(f.data.source_option)) j["data"] = f.data.source;
+  if (given(f.data.labels_option)) j["labels"] = f.data.labels;
+  if (given(f.data.split_option)) j["split"] = f.data.split;
+  if (given(f.data.limit_option)) j["val_limit"] = f.data.limit;
+  if (given(f.calib.source_option)) j["calib"] = f.calib.source;
+  if (given(f.calib.split_option)) j["calib_split"] = f.calib.split;
+  if (given(f.calib.limit_option)) j["calib_limit"] = f.calib.limit;
+  const PreprocessFlags& p = f.pre;
+  if (!p.file.empty()) j["preprocess"] = p.file;
+  if (!p.resize.empty()) j["resize"] = p.resize;
+  if (!p.center_crop.empty()) j["center_crop"] = p.center_crop;
+  if (!p.mean.empty()) j["mean"] = p.mean;
+  if (!p.std.empty()) j["std"] = p.std;
+  if (p.bgr) j["channel_order"] = "BGR";
+  if (p.nhwc) j["layout"] = "NHWC";
+  return j;
+}
 
 struct State {
   Args a;
@@ -60,7 +89,10 @@ struct State {
 };
 
 void add_problem_flags(CLI::App* c, Args& a, Flags& flags, bool search) {
-  flags.problem = std::make_unique<ConfigFlags>(c, problem_config_table().info());
+  flags.problem = std::make_unique<ConfigFlags>(c, problem_config_table().info(), kDataKeys);
+  // --val-limit and --calib-limit: the names search had before the shared data flags.
+  add_data_flags(*c, flags.data, flags.pre, {"", "", "--val-limit"});
+  add_calib_flags(*c, flags.calib, nullptr, "--calib-limit");
   c->add_option("--config", a.config, "study.json with the same settings (flags override it)");
   c->add_option("--db", a.db, "trial database")->capture_default_str();
   c->add_option("--study", a.study, "study name")->capture_default_str();
@@ -74,8 +106,8 @@ void add_problem_flags(CLI::App* c, Args& a, Flags& flags, bool search) {
                 "append progress lines (one a minute or per 25 trials) to this file");
 }
 
-bool given(const Flags& f, const std::string& key) {
-  return f.problem->given(key) || f.study->given(key);
+bool key_given(const Flags& f, const std::string& key) {
+  return f.problem->given(key) || f.study->given(key) || given_data(f).contains(key);
 }
 
 // The effective problem and study options: defaults <- --config <- flags.
@@ -101,11 +133,20 @@ std::pair<ProblemConfig, StudyOptions> effective(const Args& a, const Flags& s) 
     so = parse_study_options(study, so);
     pc = parse_problem_config(j, pc);
   }
-  pc = parse_problem_config(s.problem->given_json(), pc);  // flags override; validates
+  json flags = s.problem->given_json();  // flags override; validates
+  flags.update(given_data(s));
+  pc = parse_problem_config(flags, pc);
   so = parse_study_options(s.study->given_json(), so);
   if (so.workers < 1) throw UsageError("--workers must be >= 1, got " + std::to_string(so.workers));
-  if (so.trials == 0 && so.timeout_s == 0 && !given(s, "trials")) so.trials = 50;
+  if (so.trials == 0 && so.timeout_s == 0 && !key_given(s, "trials")) so.trials = 50;
   return {pc, so};
+}
+
+// What the data sources were detected as (stderr, the progress output).
+void print_data(const CompressionProblem& p) {
+  std::fprintf(stderr, "validation data: %s (%s)\ncalibration data: %s (%s)\n",
+               p.validation_data().kind.c_str(), p.validation_data().spec.source.c_str(),
+               p.calibration_data().kind.c_str(), p.calibration_data().spec.source.c_str());
 }
 
 void print_summary(const Study& st, const StudySummary& s) {
@@ -124,10 +165,12 @@ int run_search(const State& s) {
   const CompressionProblem problem(pc);
   SqliteStorage storage(s.a.db);
   StudyRunner runner(storage, problem, so);
-  if (!s.a.quiet)
+  if (!s.a.quiet) {
+    print_data(problem);
     std::fprintf(stderr, "study '%s' in %s: %zu knobs, original accuracy %.4f on %lld images\n",
                  so.name.c_str(), s.a.db.c_str(), problem.space().space.size(),
                  problem.original_accuracy(), (long long)problem.validation_size());
+  }
   std::vector<std::string> objectives;
   for (const auto& o : runner.study().objectives) objectives.push_back(o.name);
   ProgressPrinter progress(
@@ -250,6 +293,7 @@ int run_heartbeat(const State& s) {
 int run_sensitivity(const State& s) {
   const auto [pc, so] = effective(s.a, s.sens_flags);
   const CompressionProblem problem(pc);
+  if (!s.a.quiet) print_data(problem);
   SqliteStorage storage(s.a.db);
   StudyRunner runner(storage, problem, so);  // creates or checks the study
   const auto curves = problem.sensitivity(s.a.limit, 0, [&](const std::string& line) {
@@ -283,7 +327,7 @@ ProblemFlags::~ProblemFlags() = default;
 std::pair<ProblemConfig, StudyOptions> ProblemFlags::effective() const {
   return cli::effective(s_->a, s_->flags);
 }
-bool ProblemFlags::given(const std::string& key) const { return cli::given(s_->flags, key); }
+bool ProblemFlags::given(const std::string& key) const { return key_given(s_->flags, key); }
 const std::string& ProblemFlags::db() const { return s_->a.db; }
 
 SearchCommands::SearchCommands(CLI::App& app) : s_(std::make_unique<State>()) {
@@ -293,7 +337,8 @@ SearchCommands::SearchCommands(CLI::App& app) : s_(std::make_unique<State>()) {
   s_->sens =
       app.add_subcommand("sensitivity", "Each knob alone at 3 levels; curves stored in the study");
   add_problem_flags(s_->sens, a, s_->sens_flags, false);
-  s_->sens->add_option("--limit", a.limit, "validation images per evaluation")
+  s_->sens
+      ->add_option("--images", a.limit, "validation images per evaluation (of the --limit ones)")
       ->capture_default_str();
   s_->ask = app.add_subcommand("ask", "Reserve the next trial and print its recipe (JSON)");
   s_->ask->add_option("--db", a.db, "trial database")->required();

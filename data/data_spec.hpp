@@ -14,6 +14,10 @@
 
 namespace autocompress {
 
+// Where Debian's Fashion-MNIST package puts its IDX files: the default data of the embedded
+// example.
+inline constexpr const char* kDefaultDataDir = "/usr/share/datasets/fashion-mnist";
+
 struct DataSpec {
   std::string source;           // file or directory
   std::string labels;           // labels file (.npy / IDX) for an images file or flat folder

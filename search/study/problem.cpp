@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 
 #include "common/error.hpp"
 #include "common/sha256.hpp"
@@ -141,12 +140,6 @@ double additive_drop_prior(const CompressionSpace& s, const std::vector<Sensitiv
 
 namespace {
 
-Dataset load_split(const std::string& path, const std::string& labels, Split split,
-                   const Normalization& norm, int64_t limit) {
-  if (std::filesystem::is_directory(path)) return load_mnist_dir(path, split, norm, limit);
-  return load_images(path, labels, norm, limit);
-}
-
 // The original with every Conv/Gemm in `mode` (8-bit weights) as the evaluator runs it: int8 as
 // the quantize pass writes it (compressors/runnable.hpp, synthetic statistics).
 Graph uniform_model(const Graph& g, Precision mode) {
@@ -235,20 +228,25 @@ CompressionSpace problem_space(const ProblemConfig& config) {
 }
 
 CompressionProblem::CompressionProblem(const ProblemConfig& config)
-    : config_(parse_problem_config(json::object(), config)) {
+    : config_(with_preprocess_file(parse_problem_config(json::object(), config))) {
   model_ = load_onnx(config_.model);
   const Profile target = find_profile(config_.target);
   const bool measured = resolved_latency_model(config_, target.name) == "measured";
   space_ = build_compression_space(model_, sha256_file(config_.model), target, config_.space);
   const Normalization norm = model_normalization(model_);
-  val_ = load_split(config_.data, config_.labels, Split::kVal, norm, config_.val_limit);
-  check_fits(val_, model_.value(model_.inputs.at(0)).shape);
-  if (config_.calib.empty() && !std::filesystem::is_directory(config_.data))
+  const Shape& input = model_.value(model_.inputs.at(0)).shape;
+  val_data_.spec = validation_spec(config_, norm);
+  OpenedDataset v = open_dataset(val_data_.spec, input);
+  val_ = std::move(v.data);
+  val_data_.kind = std::move(v.kind);
+  calib_data_.spec = calibration_spec(config_, norm);
+  if (config_.calib.empty() && !calib_data_.spec.split)
     throw ConfigError("calib", key_ref("calib") + " is required when " + key_ref("data") +
-                                   " is a file (calibration and validation images must be "
-                                   "distinct)");
-  calib_ = load_split(config_.calib.empty() ? config_.data : config_.calib, "", Split::kTrain, norm,
-                      config_.calib_limit);
+                                   " is not an IDX directory (calibration and validation images "
+                                   "must be distinct)");
+  OpenedDataset cb = open_dataset(calib_data_.spec, input);
+  calib_ = std::move(cb.data);
+  calib_data_.kind = std::move(cb.kind);
   // The original's predictions on the validation images: labels for agreement, and its
   // per-image correctness for the paired drop.
   auto ex = compile(model_, {config_.eval_batch, 0});
@@ -517,7 +515,7 @@ StudySpec CompressionProblem::study_spec(const std::string& name) const {
   s.model_sha256 = space_.model_sha256;
   s.model_path = config_.model;
   s.dataset = config_.data;
-  s.split = std::filesystem::is_directory(config_.data) ? "val" : "";
+  s.split = val_data_.spec.split ? config_.split : "";
   s.target = config_.target;
   s.objectives = objectives();
   s.reference_point = reference_point();

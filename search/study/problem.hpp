@@ -15,6 +15,7 @@
 
 #include "compressors/apply.hpp"
 #include "compressors/recipe.hpp"
+#include "data/data_spec.hpp"
 #include "data/dataset.hpp"
 #include "evaluator/executor.hpp"
 #include "evaluator/metrics.hpp"  // PairedDrop
@@ -75,6 +76,12 @@ std::vector<SensitivityCurve> parse_sensitivity(const nlohmann::json& j);
 double additive_drop_prior(const CompressionSpace& s, const std::vector<SensitivityCurve>& curves,
                            const Candidate& c);
 
+// A data source of the problem as it was opened: its spec and the kind open_dataset detected.
+struct ProblemData {
+  DataSpec spec;
+  std::string kind;  // "IDX directory", "class folders (10 classes, 500 images)", ...
+};
+
 class CompressionProblem {
  public:
   // Loads the model, target, data; evaluates the original once on the validation data.
@@ -91,6 +98,9 @@ class CompressionProblem {
   // "roofline of target bitfusion"; the study records it (user attr "latency_model").
   const std::string& latency_model() const { return latency_about_; }
   int64_t validation_size() const;
+  // The validation and calibration data (validation_spec / calibration_spec of the config).
+  const ProblemData& validation_data() const { return val_data_; }
+  const ProblemData& calibration_data() const { return calib_data_; }
 
   std::vector<Objective> objectives() const;          // storage names: accuracy, latency_ms, ...
   std::vector<std::string> constraint_names() const;  // accuracy_drop, latency, size, energy (set)
@@ -143,6 +153,7 @@ class CompressionProblem {
   CompressionSpace space_;
   std::unique_ptr<ObjectiveModel> objectives_;
   Dataset val_, calib_;
+  ProblemData val_data_, calib_data_;
   std::vector<int64_t> original_top1_;  // original prediction per validation image
   std::vector<uint8_t> original_correct_;
   double original_accuracy_ = 0;

@@ -10,15 +10,26 @@
 
 #include "common/config_table.hpp"
 #include "common/sense.hpp"
+#include "data/data_spec.hpp"
 #include "search/study/space_builder.hpp"
 
 namespace autocompress {
 
 struct ProblemConfig {
   std::string model = "examples/fashion_cnn.onnx";
-  std::string data = "/usr/share/datasets/fashion-mnist";  // directory (val split) or images file
-  std::string labels;                                      // for an images file
-  std::string calib;  // directory (train split) or images file; empty = data's train split
+  // The validation data and the calibration data: any source open_dataset reads (docs/data.md).
+  std::string data = kDefaultDataDir;
+  std::string labels;         // for an images file or a flat folder
+  std::string split = "val";  // IDX directories only
+  std::string calib;          // empty: data's calib_split (IDX directories only)
+  std::string calib_split = "train";
+  // Preprocessing of both (data/preprocess.hpp). `preprocess` is a JSON file whose fields fill
+  // the ones left at their defaults (with_preprocess_file); mean / std empty: the model's metadata.
+  std::string preprocess;
+  std::vector<int64_t> resize, center_crop;  // {}, {S} or {H, W}
+  std::vector<double> mean, std;
+  std::string channel_order = "RGB";  // RGB | BGR
+  std::string layout = "NCHW";        // NCHW | NHWC
   std::string target = "host";
   std::vector<std::string> objectives = {"accuracy", "latency", "size"};
   double max_accuracy_drop = 0;                                   // points; <= 0: no constraint
@@ -44,6 +55,21 @@ const ConfigTable<ProblemConfig>& problem_config_table();
 // the wrong type and values out of range throw ConfigError naming the key.
 ProblemConfig parse_problem_config(const nlohmann::json& j, ProblemConfig base = {});
 nlohmann::json problem_config_json(const ProblemConfig& c);
+
+// `c` with the fields of its preprocessing file (`c.preprocess`) in the fields left at their
+// defaults (resize, center_crop, mean, std, channel_order, layout); `c` itself without a file.
+// DataError naming the file for an unreadable or invalid one. CompressionProblem holds (and a
+// study records) its config after this, so the record does not depend on the file any more.
+ProblemConfig with_preprocess_file(ProblemConfig c);
+
+// The DataSpec of the validation data (data, labels, split, val_limit) and of the calibration data
+// (calib, or data when empty; calib_split, calib_limit), both with the config's preprocessing;
+// mean / std left empty are `model_norm` (the model's metadata, evaluator/evaluate.hpp). Functions
+// of their arguments: the split is set only when the source is an IDX directory or the split is
+// not the default (then open_dataset refuses it for another kind). `c.preprocess` is not read:
+// pass the config through with_preprocess_file first.
+DataSpec validation_spec(const ProblemConfig& c, const Normalization& model_norm = {});
+DataSpec calibration_spec(const ProblemConfig& c, const Normalization& model_norm = {});
 
 // Storage name and sense of an objective of the config ("latency" -> "latency_ms", minimize);
 // UsageError for one that is not known.

@@ -6,9 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <set>
 
 #include "search/study/study_options.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace autocompress {
 namespace {
@@ -20,7 +22,16 @@ json reference_json(const ProblemConfig& c) {
   return {{"model", c.model},
           {"data", c.data},
           {"labels", c.labels},
+          {"split", c.split},
           {"calib", c.calib},
+          {"calib_split", c.calib_split},
+          {"preprocess", c.preprocess},
+          {"resize", c.resize},
+          {"center_crop", c.center_crop},
+          {"mean", c.mean},
+          {"std", c.std},
+          {"channel_order", c.channel_order},
+          {"layout", c.layout},
           {"target", c.target},
           {"objectives", c.objectives},
           {"max_accuracy_drop", c.max_accuracy_drop},
@@ -47,7 +58,16 @@ ProblemConfig changed() {
   c.model = "m.onnx";
   c.data = "images.idx";
   c.labels = "labels.idx";
+  c.split = "test";
   c.calib = "calib.idx";
+  c.calib_split = "val";
+  c.preprocess = "pre.json";
+  c.resize = {256};
+  c.center_crop = {224, 200};
+  c.mean = {0.485, 0.456, 0.406};
+  c.std = {0.5};
+  c.channel_order = "BGR";
+  c.layout = "NHWC";
   c.target = "bitfusion";
   c.objectives = {"accuracy", "energy"};
   c.max_accuracy_drop = 1.5;
@@ -111,8 +131,9 @@ TEST(ProblemConfigTable, UnknownKeyListsTheKnownOnes) {
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.key(), "max_acc_drop");
     EXPECT_EQ(std::string(e.what()),
-              "config: unknown key 'max_acc_drop' (known: model, data, labels, calib, target, "
-              "objectives, max_accuracy_drop, max_latency_ms, max_size_mb, max_energy_mj, "
+              "config: unknown key 'max_acc_drop' (known: model, data, labels, split, calib, "
+              "calib_split, preprocess, resize, center_crop, mean, std, channel_order, layout, "
+              "target, objectives, max_accuracy_drop, max_latency_ms, max_size_mb, max_energy_mj, "
               "val_limit, calib_limit, chunk, early_stopping, front_stopping, stop_z, "
               "latency_batch, eval_batch, recover, latency_model, measure_cache, space)");
   }
@@ -162,7 +183,103 @@ TEST(ProblemConfigTable, FlagsAreUniqueAndNamedLikeTheirKeys) {
       EXPECT_EQ(f.flag.rfind("--no-", 0), 0u) << f.flag;
     }
   }
-  EXPECT_EQ(flags.size(), 17u);
+  EXPECT_EQ(flags.size(), 26u);
+}
+
+TEST(ProblemConfigTable, PreprocessingKeysTakeANumberOrAListAndAreChecked) {
+  const ProblemConfig c =
+      parse_problem_config(json::parse(R"({"resize": 256, "center_crop": [224, 200],
+          "mean": 0.5, "std": [0.229, 0.224, 0.225]})"));
+  EXPECT_EQ(c.resize, std::vector<int64_t>{256});
+  EXPECT_EQ(c.center_crop, (std::vector<int64_t>{224, 200}));
+  EXPECT_EQ(c.mean, std::vector<double>{0.5});
+  EXPECT_EQ(problem_config_json(c).at("resize").dump(), "[256]");
+  using P = std::pair<std::string, std::string>;
+  EXPECT_EQ(error_of(R"({"resize": [1, 2, 3]})"),
+            P("resize", "config: resize must be S or [H, W] (positive), got [1,2,3]"));
+  EXPECT_EQ(error_of(R"({"std": [0]})"), P("std", "config: std values must be non-zero, got [0.0]"));
+  EXPECT_EQ(error_of(R"({"layout": "CHW"})"),
+            P("layout", "config: layout must be NCHW or NHWC, got 'CHW'"));
+  EXPECT_EQ(error_of(R"({"split": "dev"})").first, "split");
+  EXPECT_EQ(error_of(R"({"mean": "zero"})").first, "mean");
+}
+
+// An IDX directory as detect_dir_kind sees it (the file need not be valid).
+std::string idx_dir(const testing::TempDir& t) {
+  std::filesystem::create_directories(t.file("fmnist"));
+  std::ofstream(t.file("fmnist/train-images-idx3-ubyte")) << "x";
+  return t.file("fmnist");
+}
+
+TEST(DataSpecOfConfig, ValidationAndCalibrationOfAnIdxDirectory) {
+  const testing::TempDir t("ac_spec");
+  ProblemConfig c;
+  c.data = idx_dir(t);
+  c.val_limit = 200;
+  c.calib_limit = 64;
+  const Normalization model{{0.286f}, {0.353f}};
+  const DataSpec v = validation_spec(c, model);
+  EXPECT_EQ(v.source, c.data);
+  ASSERT_TRUE(v.split);
+  EXPECT_EQ(*v.split, Split::kVal);
+  EXPECT_EQ(v.limit, 200);
+  EXPECT_EQ(v.preprocessing.norm.mean, std::vector<float>{0.286f});  // the model's metadata
+  const DataSpec k = calibration_spec(c, model);
+  EXPECT_EQ(k.source, c.data);  // no calib: the directory's train split
+  ASSERT_TRUE(k.split);
+  EXPECT_EQ(*k.split, Split::kTrain);
+  EXPECT_EQ(k.limit, 64);
+  EXPECT_TRUE(k.labels.empty());
+}
+
+TEST(DataSpecOfConfig, FilesAndFoldersHaveNoSplitAndTheConfigsPreprocessing) {
+  ProblemConfig c;
+  c.data = "val_x.npy";
+  c.labels = "val_y.npy";
+  c.calib = "images/";
+  c.resize = {72};
+  c.center_crop = {64};
+  c.mean = {0.485, 0.456, 0.406};
+  c.channel_order = "BGR";
+  c.layout = "NHWC";
+  const DataSpec v = validation_spec(c, {{0.1f}, {0.2f}});
+  EXPECT_FALSE(v.split);
+  EXPECT_EQ(v.labels, "val_y.npy");
+  EXPECT_EQ(v.preprocessing.resize, std::vector<int64_t>{72});
+  EXPECT_EQ(v.preprocessing.center_crop, std::vector<int64_t>{64});
+  EXPECT_EQ(v.preprocessing.norm.mean, (std::vector<float>{0.485f, 0.456f, 0.406f}));
+  EXPECT_EQ(v.preprocessing.norm.std, std::vector<float>{0.2f});  // std left to the model
+  EXPECT_EQ(v.preprocessing.order, ChannelOrder::kBgr);
+  EXPECT_EQ(v.preprocessing.layout, Layout::kNhwc);
+  const DataSpec k = calibration_spec(c);
+  EXPECT_EQ(k.source, "images/");
+  EXPECT_FALSE(k.split);
+  EXPECT_TRUE(k.labels.empty());
+  EXPECT_EQ(k.preprocessing.order, ChannelOrder::kBgr);
+  // A split that is not the default is kept, so that open_dataset refuses it for a file.
+  c.split = "test";
+  EXPECT_TRUE(validation_spec(c).split);
+}
+
+TEST(DataSpecOfConfig, APreprocessingFileFillsTheFieldsLeftAtTheirDefaults) {
+  const testing::TempDir t("ac_spec");
+  const std::string file = t.file("pre.json");
+  std::ofstream(file) << R"({"resize": 256, "center_crop": 224, "mean": [0.485, 0.456, 0.406],
+      "std": [0.229, 0.224, 0.225], "channel_order": "BGR", "layout": "NHWC"})";
+  ProblemConfig c;
+  c.preprocess = file;
+  c.center_crop = {200};  // given besides the file: kept
+  const ProblemConfig r = with_preprocess_file(c);
+  EXPECT_EQ(r.resize, std::vector<int64_t>{256});
+  EXPECT_EQ(r.center_crop, std::vector<int64_t>{200});
+  EXPECT_EQ(r.mean, (std::vector<double>{0.485, 0.456, 0.406}));  // as written, not as floats
+  EXPECT_EQ(r.channel_order, "BGR");
+  EXPECT_EQ(r.layout, "NHWC");
+  EXPECT_EQ(r.preprocess, file);
+  EXPECT_EQ(problem_config_json(with_preprocess_file(r)), problem_config_json(r));
+  std::ofstream(file) << R"({"resise": 256})";
+  EXPECT_THROW(with_preprocess_file(c), DataError);
+  EXPECT_EQ(problem_config_json(with_preprocess_file({})), problem_config_json({}));
 }
 
 TEST(StudyOptionsTable, ReadsDurationsAndSettingsObjects) {
