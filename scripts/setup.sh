@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config clang-format
   libdnnl-dev ocl-icd-opencl-dev libtbb-dev nlohmann-json3-dev libsqlite3-dev sqlite3
   libonnx-dev libprotobuf-dev protobuf-compiler libeigen3-dev libnlopt-cxx-dev libcli11-dev
+  libpqxx-dev postgresql
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev
   dataset-fashion-mnist libonnx-testdata
   python3-onnx python3-pil python3-torchvision chromium

@@ -252,12 +252,13 @@ void collect_names(const Filter::Node& n, std::vector<std::string>& out) {
   }
 }
 
-void emit_sql(const Filter::Node& n, Filter::Sql& sql) {
+// `first` > 0: PostgreSQL's numbered parameters from $first on; 0: SQLite's '?'.
+void emit_sql(const Filter::Node& n, Filter::Sql& sql, int first) {
   auto operand = [&](const Filter::Node::Operand& o) {
     if (o.is_name) {
       sql.where += quote_identifier(o.name);
     } else {
-      sql.where += "?";
+      sql.where += first > 0 ? "$" + std::to_string(first + int(sql.params.size())) : "?";
       sql.params.push_back(o.number);
     }
   };
@@ -269,14 +270,14 @@ void emit_sql(const Filter::Node& n, Filter::Sql& sql) {
       return;
     case Filter::Node::kNot:
       sql.where += "NOT (";
-      emit_sql(*n.kids[0], sql);
+      emit_sql(*n.kids[0], sql, first);
       sql.where += ")";
       return;
     default:
       for (size_t i = 0; i < n.kids.size(); ++i) {
         if (i) sql.where += n.kind == Filter::Node::kAnd ? " AND " : " OR ";
         sql.where += "(";
-        emit_sql(*n.kids[i], sql);
+        emit_sql(*n.kids[i], sql, first);
         sql.where += ")";
       }
   }
@@ -350,9 +351,9 @@ void Filter::check_names(const std::vector<std::string>& known) const {
   }
 }
 
-Filter::Sql Filter::to_sql() const {
+Filter::Sql Filter::to_sql(Dialect dialect, int first) const {
   Sql sql;
-  emit_sql(*root_, sql);
+  emit_sql(*root_, sql, dialect == Dialect::kPostgres ? std::max(first, 1) : 0);
   return sql;
 }
 

@@ -52,12 +52,14 @@ class Filter {
   // unknown (the key "where", which the CLI shows as --where).
   void check_names(const std::vector<std::string>& known) const;
 
-  // A parameterized SQL expression: names as quoted identifiers, numbers as '?' in order.
+  // A parameterized SQL expression: names as quoted identifiers, numbers as parameters in
+  // order: '?' for SQLite, '$first', '$first+1', ... for PostgreSQL.
+  enum class Dialect { kSqlite, kPostgres };
   struct Sql {
     std::string where;
     std::vector<double> params;
   };
-  Sql to_sql() const;
+  Sql to_sql(Dialect dialect = Dialect::kSqlite, int first = 1) const;
   // Evaluates with `lookup(name)` giving a column value (nullopt = NULL).
   bool matches(const std::function<std::optional<double>(const std::string&)>& lookup) const;
 

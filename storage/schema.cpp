@@ -1,5 +1,8 @@
 #include "storage/schema.hpp"
 
+#include <algorithm>
+#include <set>
+
 #include "storage/filter.hpp"
 
 namespace autocompress {
@@ -90,6 +93,20 @@ SELECT name, kind FROM (
   UNION ALL SELECT name, 1, 0 FROM study_metrics
   UNION ALL SELECT name, 2, idx FROM study_constraints)
 ORDER BY kind, ord, name)sql";
+
+void add_flat_view_column(std::vector<FlatViewColumn>& cols, const std::string& name,
+                          int64_t kind) {
+  static const std::set<std::string> fixed = [] {
+    std::set<std::string> s(flat_text_columns().begin(), flat_text_columns().end());
+    for (const auto& col : flat_columns(Study{}, {})) s.insert(col.name);
+    return s;
+  }();
+  if (fixed.count(name)) return;
+  auto it = std::find_if(cols.begin(), cols.end(),
+                         [&](const FlatViewColumn& col) { return col.name == name; });
+  if (it == cols.end()) it = cols.insert(cols.end(), FlatViewColumn{name});
+  (kind == 0 ? it->objective : kind == 1 ? it->metric : it->constraint) = true;
+}
 
 std::string trials_flat_ddl(const std::vector<FlatViewColumn>& columns) {
   std::string sql =

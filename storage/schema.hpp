@@ -7,6 +7,7 @@
 // file. Old database files are kept as upgrade-test fixtures (tests/storage/fixtures/).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,10 @@ struct FlatViewColumn {
   bool objective = false, metric = false, constraint = false;  // where the value may come from
 };
 std::string trials_flat_ddl(const std::vector<FlatViewColumn>& columns);
+// Adds a row (name, kind) of the flat-columns query to `columns`: kind 0 objective, 1 metric,
+// 2 constraint; names of the view's fixed columns are left out.
+void add_flat_view_column(std::vector<FlatViewColumn>& columns, const std::string& name,
+                          int64_t kind);
 
 // The SQL that lists the view's dynamic columns: rows (name, kind) with kind 0 objective,
 // 1 metric, 2 constraint, in view order.

@@ -2,8 +2,6 @@
 
 #include <sys/stat.h>
 
-#include <algorithm>
-#include <set>
 #include <vector>
 
 #include "storage/filter.hpp"
@@ -112,23 +110,10 @@ int open_storage_file(SqliteConnection& c) {
 }
 
 void rebuild_flat_view(SqliteConnection& c) {
-  static const std::set<std::string> fixed = [] {
-    std::set<std::string> s(flat_text_columns().begin(), flat_text_columns().end());
-    for (const auto& col : flat_columns(Study{}, {})) s.insert(col.name);
-    return s;
-  }();
   std::vector<FlatViewColumn> cols;
   {
     Query q(c, kFlatColumnsQuery, false);
-    while (q.step()) {
-      const std::string name = q.text(0);
-      if (fixed.count(name)) continue;
-      auto it = std::find_if(cols.begin(), cols.end(),
-                             [&](const FlatViewColumn& col) { return col.name == name; });
-      if (it == cols.end()) it = cols.insert(cols.end(), FlatViewColumn{name});
-      const int64_t kind = q.integer(1);
-      (kind == 0 ? it->objective : kind == 1 ? it->metric : it->constraint) = true;
-    }
+    while (q.step()) add_flat_view_column(cols, q.text(0), q.integer(1));
   }
   c.exec_script("DROP VIEW IF EXISTS trials_flat");
   c.exec_script(trials_flat_ddl(cols));

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "storage/sqlite_open.hpp"
+#include "storage/trial_rows.hpp"
 
 namespace autocompress {
 namespace {
@@ -18,23 +19,7 @@ std::vector<Study> SqliteStudies::read_rows(const std::string* name) {
   std::vector<Study> out;
   Query q(c_, std::string(kStudyColumns) + (name ? "WHERE name = ?" : "ORDER BY study_id"));
   if (name) q.bind(1, *name);
-  while (q.step()) {
-    Study s;
-    s.id = q.integer(0);
-    s.name = q.text(1);
-    s.model_sha256 = q.text(2);
-    s.model_path = q.text(3);
-    s.dataset = q.text(4);
-    s.split = q.text(5);
-    s.target = q.text(6);
-    s.reference_point = nlohmann::json::parse(q.text(7)).get<std::vector<double>>();
-    s.search_space = q.text(8);
-    s.sampler = q.text(9);
-    s.sampler_settings = q.text(10);
-    s.provenance = {q.text(11), q.text(12), q.text(13), q.text(14), int(q.integer(15))};
-    s.created_at = q.real(16);
-    out.push_back(std::move(s));
-  }
+  while (q.step()) out.push_back(study_from_row(q));
   return out;
 }
 

@@ -1,27 +1,34 @@
-// Storage of studies and trials: the interface every backend implements (SqliteStorage,
-// InMemoryStorage) and the one conformance suite (tests/storage/conformance_test.cpp) checks.
+// Storage of studies and trials: the interface every backend implements (InMemoryStorage,
+// SqliteStorage, PgStorage) and the one conformance suite (tests/storage/conformance_test.cpp)
+// checks. open_storage (storage/open_storage.hpp) picks the backend of a --db value.
 //
 // Contract
 // - Thread safety: every method may be called from several threads of one process at once;
 //   a backend serializes them internally. SqliteStorage is also safe across processes that share
-//   the database file; each process opens its own SqliteStorage (never share one across fork()).
+//   the database file, PgStorage across processes on any machines that reach the server; each
+//   process opens its own (one connection each; never share one across fork()).
 // - Snapshots: everything returned (Study, FrozenTrial, vectors of them) is a value. Later writes,
 //   by this or any other writer, never change a snapshot already returned.
 // - Finished trials (COMPLETE, PRUNED, FAIL) are immutable: set_params, heartbeat and tell on them
 //   throw StorageError(kData) and change nothing.
-// - Atomicity: each write method is all-or-nothing. A trial's result (state, values, metrics,
-//   constraints, attributes) appears entirely or not at all, also when the process is killed.
+// - Atomicity: each write method is all-or-nothing (one transaction; a transient failure, such as
+//   a busy SQLite file, a PostgreSQL serialization failure or a dropped connection, retries the
+//   whole transaction with bounded backoff, then throws StorageError(kRuntime)). A trial's result
+//   (state, values, metrics, constraints, attributes) appears entirely or not at all, also when the
+//   process is killed.
 // - ask() reserves the next trial: the lowest-numbered WAITING trial if there is one (its params
 //   come with it), else a new trial whose number is one more than the study's largest. Numbers
 //   are dense and unique per study, also with many concurrent workers.
 // - Stale trials: a RUNNING trial whose heartbeat is older than the backend's grace, and whose
 //   lease (if any) has ended, is marked FAIL with a reason starting "stale: ", and, unless it was
 //   itself a re-queue, re-queued once as a new WAITING trial with the same params. SqliteStorage
-//   does this on open and periodically in ask().
+//   and PgStorage do this on open and periodically in ask(). Several workers claiming WAITING
+//   trials at once each get a different one (PostgreSQL: FOR UPDATE SKIP LOCKED).
 // - Leases: a trial evaluated outside any worker process (`autocompress ask`, then the user's
 //   hours of fine-tuning or device measurement, then `tell`) has nobody sending heartbeats; a
 //   lease keeps it RUNNING until its deadline instead. Its heartbeat still counts as well.
 // - Errors: unknown study names and bad filters throw StorageError(kUsage) naming what is known.
+//   Messages name the file or the server and database, never a password.
 #pragma once
 
 #include <cstdint>

@@ -1,16 +1,40 @@
-// Decoding trial rows into FrozenTrial from column values: the row of the trials table and the
-// rows of its child tables (params, values, metrics, constraints, user attributes). Backend-
-// neutral: Row is any row reader with null(c), real(c), time(c), integer(c) and text(c), and the
-// column orders below are what each backend's SELECT lists.
+// Decoding study and trial rows into Study and FrozenTrial from column values: the studies row, the
+// row of the trials table and the rows of its child tables (params, values, metrics, constraints,
+// user attributes). Backend- neutral: Row is any row reader with null(c), real(c), time(c),
+// integer(c) and text(c), and the column orders below are what each backend's SELECT lists.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "storage/storage.hpp"
 
 namespace autocompress {
+
+// Columns: study_id, name, model_sha256, model_path, dataset, split, target, reference_point
+// (JSON), search_space, sampler, sampler_settings, tool_version, onednn_version, cpu_model, isa,
+// threads, created_at.
+template <class Row>
+Study study_from_row(const Row& q) {
+  Study s;
+  s.id = q.integer(0);
+  s.name = q.text(1);
+  s.model_sha256 = q.text(2);
+  s.model_path = q.text(3);
+  s.dataset = q.text(4);
+  s.split = q.text(5);
+  s.target = q.text(6);
+  const std::string reference = q.text(7);
+  s.reference_point = nlohmann::json::parse(reference).get<std::vector<double>>();
+  s.search_space = q.text(8);
+  s.sampler = q.text(9);
+  s.sampler_settings = q.text(10);
+  s.provenance = {q.text(11), q.text(12), q.text(13), q.text(14), int(q.integer(15))};
+  s.created_at = q.real(16);
+  return s;
+}
 
 // Columns: trial_id, number, state, worker, started_at, finished_at, heartbeat_at, error,
 // requeued_from, lease_until (times NULL when unset).

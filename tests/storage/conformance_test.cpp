@@ -9,8 +9,10 @@
 #include "storage/filter.hpp"
 #include "storage/heartbeat.hpp"
 #include "storage/in_memory_storage.hpp"
+#include "storage/pg_storage.hpp"
 #include "storage/sqlite_storage.hpp"
 #include "storage/storage_error.hpp"
+#include "tests/storage/pg_test_server.hpp"
 #include "tests/storage/storage_test_util.hpp"
 
 namespace autocompress {
@@ -28,9 +30,25 @@ struct SqliteBackend {
   std::unique_ptr<Storage> make() { return std::make_unique<SqliteStorage>(dir.file("trials.db")); }
 };
 
+// A fresh database per test on the test server (tests/storage/pg_test_server.hpp); make() gives
+// nullptr when there is no server, and the case skips with the reason.
+struct PostgresBackend {
+  storage_testing::PgTestDatabase db;
+  std::unique_ptr<Storage> make() {
+    if (!db.ok()) return nullptr;
+    return std::make_unique<PgStorage>(db.uri());
+  }
+  std::string skip_reason() const { return db.skip_reason(); }
+};
+
 template <class Backend>
 class StorageConformance : public ::testing::Test {
  protected:
+  void SetUp() override {
+    if constexpr (requires { backend.skip_reason(); })
+      if (!st) GTEST_SKIP() << backend.skip_reason();
+  }
+
   Backend backend;
   std::unique_ptr<Storage> st = backend.make();
 
@@ -44,7 +62,7 @@ class StorageConformance : public ::testing::Test {
   }
 };
 
-using Backends = ::testing::Types<InMemoryBackend, SqliteBackend>;
+using Backends = ::testing::Types<InMemoryBackend, SqliteBackend, PostgresBackend>;
 TYPED_TEST_SUITE(StorageConformance, Backends);
 
 TYPED_TEST(StorageConformance, StudyRoundTrips) {
