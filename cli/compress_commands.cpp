@@ -1,5 +1,7 @@
 #include "cli/compress_commands.hpp"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +13,8 @@
 #include "common/sha256.hpp"
 #include "compressors/apply.hpp"
 #include "compressors/size.hpp"
+#include "data/data_spec_json.hpp"
+#include "data/fingerprint.hpp"
 #include "evaluator/evaluate.hpp"
 #include "hwmodels/profile.hpp"
 #include "model/onnx_io.hpp"
@@ -41,16 +45,95 @@ void add_recipe_options(CLI::App& cmd, CompressArgs& a) {
   cmd.add_option("--target", a.target, "check precision modes against this target profile");
 }
 
+// The calibration apply runs with: the data, what it was detected as (empty without data), the
+// options, and what to warn about.
+struct Calibration {
+  Dataset data;
+  std::string kind;
+  ApplyOptions options;
+  std::vector<std::string> warnings;
+};
+
+std::string describe(const DataSpec& s) {
+  std::string d = "'" + s.source + "'";
+  if (s.split) d += " (split " + split_name(*s.split) + ")";
+  if (s.limit > 0) d += " (first " + std::to_string(s.limit) + " images)";
+  return d;
+}
+
+// The same images with the same preprocessing (the cache bound aside).
+bool same_data(const DataSpec& a, const DataSpec& b) {
+  const auto key = [](const DataSpec& s) {
+    json j = data_spec_to_json(s);
+    std::error_code ec;
+    const auto canonical = std::filesystem::weakly_canonical(s.source, ec);
+    j["source"] = ec ? s.source : canonical.string();
+    j.erase("cache_bytes");
+    return j;
+  };
+  return key(a) == key(b);
+}
+
+std::string fingerprint_text(const Fingerprint& f) {
+  return std::to_string(f.files) + " files, " + std::to_string(f.bytes) + " bytes, list hash " +
+         f.list_hash;
+}
+
+// The record's data must still be there; a changed fingerprint is worth a warning.
+void check_record_data(const CalibrationRecord& rec, std::vector<std::string>& warnings) {
+  std::error_code ec;
+  if (!std::filesystem::exists(rec.data.source, ec))
+    throw DataError(rec.data.source,
+                    "not found: the recipe's calibration record (the study's calibration data) "
+                    "names it; give --calib with the images the study calibrated on");
+  if (!rec.fingerprint) return;
+  const Fingerprint now = fingerprint_source(rec.data.source);
+  if (now != *rec.fingerprint)
+    warnings.push_back(rec.data.source + ": calibration data changed since the study (recorded " +
+                       fingerprint_text(*rec.fingerprint) + "; now " + fingerprint_text(now) +
+                       "): the model may differ from the trial's");
+}
+
+// The recipe's record unless --calib is given (a warning when it is other data than the
+// record's); without either only the embedded example has default data: for another model a
+// recipe that needs calibration is refused by apply, naming --calib.
+Calibration calibration_for(const CompressArgs& a, const Recipe& r, const Graph& g,
+                            const std::string& model_sha256) {
+  Calibration c;
+  if (r.calibration) c.options = apply_options(*r.calibration);
+  std::optional<DataSpec> spec;
+  if (!a.calib.source.empty()) {
+    spec = data_spec(a.calib, a.pre, g);
+    if (r.calibration && !same_data(*spec, r.calibration->data))
+      c.warnings.push_back("calibrating on " + describe(*spec) +
+                           " (--calib), not on the study's calibration data " +
+                           describe(r.calibration->data) +
+                           " (the recipe's record): the model may differ from the trial's");
+  } else if (r.calibration) {
+    check_record_data(*r.calibration, c.warnings);
+    spec = r.calibration->data;
+  } else if (is_embedded_example(model_sha256)) {
+    DataFlags d = a.calib;
+    d.source = kDefaultData;
+    spec = data_spec(d, a.pre, g);
+  }
+  if (spec) {
+    OpenedDataset od = open_dataset(*spec, g.value(g.inputs.at(0)).shape);
+    c.data = std::move(od.data);
+    c.kind = od.kind;
+  }
+  return c;
+}
+
 // The model, the checked recipe and the compressed model.
 struct Compressed {
   Graph original, compressed;
   ApplyReport report;
-  std::string calib_kind;  // what --calib was detected as; empty without calibration data
+  std::string calib_kind;  // what the calibration data was detected as; empty without it
 };
 
-Compressed compress(const CompressArgs& a) {
+Compressed compress(const CompressArgs& a, const Recipe& r) {
   Graph g = load_onnx(a.model);
-  const Recipe r = load_recipe(a.recipe);
   RecipeCheck check;
   check.model_sha256 = sha256_file(a.model);
   if (!a.target.empty()) {
@@ -58,20 +141,11 @@ Compressed compress(const CompressArgs& a) {
     check.legal_precisions.emplace(p.precisions.begin(), p.precisions.end());
   }
   validate_recipe(r, g, check);
-  // Without --calib only the embedded example has default data; for another model a recipe
-  // that needs calibration is refused by apply, naming --calib.
-  DataFlags source = a.calib;
-  if (source.source.empty() && is_embedded_example(check.model_sha256))
-    source.source = kDefaultData;
-  Dataset calib;
-  std::string kind;
-  if (!source.source.empty()) {
-    OpenedDataset od = open_dataset(data_spec(source, a.pre, g), g.value(g.inputs.at(0)).shape);
-    calib = std::move(od.data);
-    kind = od.kind;
-  }
-  const ApplyContext ctx(g, std::move(calib));
-  Compressed c{std::move(g), {}, {}, kind};
+  Calibration calib = calibration_for(a, r, g, check.model_sha256);
+  for (const auto& w : calib.warnings)
+    std::fprintf(stderr, "autocompress: warning: %s\n", w.c_str());
+  const ApplyContext ctx(g, std::move(calib.data), calib.options);
+  Compressed c{std::move(g), {}, {}, calib.kind};
   c.compressed = apply(ctx, r, &c.report);
   return c;
 }
@@ -114,7 +188,7 @@ void print_side_by_side(const SizeReport& a, const SizeReport& b) {
 }
 
 int run_inspect(const CompressArgs& a) {
-  const Compressed c = compress(a);
+  const Compressed c = compress(a, load_recipe(a.recipe));
   const SizeReport before = size_report(c.original), after = size_report(c.compressed);
   if (a.json) {
     std::cout << json{{"model", a.model},
@@ -131,9 +205,10 @@ int run_inspect(const CompressArgs& a) {
   return 0;
 }
 
-int run_apply(const CompressArgs& a) {
-  const Compressed c = compress(a);
-  save_onnx(c.compressed, a.output);
+// Writes `r` applied to a.model to a.output (atomically) and says what it did.
+int write_compressed(const CompressArgs& a, const Recipe& r) {
+  const Compressed c = compress(a, r);
+  write_atomically(a.output, [&](const std::string& tmp) { save_onnx(c.compressed, tmp); });
   SizeReport before = size_report(c.original), after = size_report(c.compressed);
   before.file_bytes = int64_t(std::filesystem::file_size(a.model));
   after.file_bytes = int64_t(std::filesystem::file_size(a.output));
@@ -148,6 +223,32 @@ int run_apply(const CompressArgs& a) {
 }
 
 }  // namespace
+
+void write_atomically(const std::string& path,
+                      const std::function<void(const std::string&)>& write) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path tmp = target.parent_path() /
+                       ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  try {
+    write(tmp.string());
+    std::error_code ec;
+    fs::rename(tmp, target, ec);
+    if (ec)
+      throw IoError(path, "cannot write (rename of " + tmp.string() + ": " + ec.message() + ")");
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
+}
+
+int write_trial_model(const std::string& model, const Recipe& recipe, const std::string& output) {
+  CompressArgs a;
+  a.model = model;
+  a.output = output;
+  return write_compressed(a, recipe);
+}
 
 CompressCommands::CompressCommands(CLI::App& app) : s_(std::make_unique<State>()) {
   s_->apply = app.add_subcommand("apply", "Apply a recipe to a model, write the compressed ONNX");
@@ -164,7 +265,7 @@ CompressCommands::CompressCommands(CLI::App& app) : s_(std::make_unique<State>()
 CompressCommands::~CompressCommands() = default;
 
 std::optional<int> CompressCommands::run() const {
-  if (*s_->apply) return run_apply(s_->a);
+  if (*s_->apply) return write_compressed(s_->a, load_recipe(s_->a.recipe));
   if (*s_->inspect && !s_->i.recipe.empty()) {
     CompressArgs i = s_->i;
     i.model = s_->inspect->get_option("--model")->as<std::string>();

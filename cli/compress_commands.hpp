@@ -1,6 +1,8 @@
 // The compression commands of the autocompress CLI:
-//   apply --model M --recipe R [--calib DIR] [--calib-split train] [--calib-images 512]
-//         [--target T] -o out.onnx        write the compressed model (QDQ for int8, Cast for bf16)
+//   apply --model M --recipe R [--calib PATH] [--calib-split train] [--calib-images 512]
+//         [--target T] -o out.onnx        write the compressed model (QDQ for int8, Cast for bf16),
+//                                         calibrating on the recipe's record (version 2) unless
+//                                         --calib is given (then a warning when they differ)
 //   inspect --model M --recipe R [--json] original vs compressed, per layer and in total:
 //                                         params, packed bytes, MACs, BOPs (compressors/size.hpp)
 // `inspect` without --recipe stays the plain model listing (cli/model_commands.hpp). The recipe
@@ -8,14 +10,27 @@
 // Errors are autocompress::Error subclasses, turned into messages in main() as all others.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
+
+#include "compressors/recipe.hpp"
 
 namespace CLI {
 class App;
 }
 
 namespace autocompress::cli {
+
+// Writes the file at `path` through write(temporary path in the same directory), then renames it
+// over `path`: a reader never sees a half-written file. The temporary is removed on failure.
+void write_atomically(const std::string& path,
+                      const std::function<void(const std::string&)>& write);
+
+// apply without --calib: `recipe` applied to the model at `model`, calibrated on the recipe's
+// record, written to `output`; prints what apply prints. Returns the exit code (0).
+int write_trial_model(const std::string& model, const Recipe& recipe, const std::string& output);
 
 class CompressCommands {
  public:

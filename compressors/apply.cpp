@@ -12,8 +12,11 @@ bool has_data(const Dataset& d) { return d.size() > 0; }
 
 void need_data(const ApplyContext& ctx, const char* step) {
   if (!has_data(ctx.calibration()))
-    throw ConfigError("calib", std::string("apply: ") + step + " needs calibration data (" +
-                                   key_ref("calib") + ")");
+    throw ConfigError("calib", std::string("apply: ") + step + " needs calibration data: give " +
+                                   key_ref("calib") +
+                                   " (the images the study calibrated on, which fit the model's "
+                                   "input), or export the recipe from its study again to carry "
+                                   "its calibration record");
 }
 
 // The quantization settings of every Conv/Gemm of `g` that the recipe quantizes.
@@ -81,6 +84,28 @@ Graph prune_and_refit(const ApplyContext& ctx, const Recipe& r, const ApplyOptio
 }
 
 }  // namespace
+
+ApplyOptions apply_options(const CalibrationRecord& record, ApplyOptions base) {
+  base.ls_reconstruction = record.ls_reconstruction;
+  base.prune.channel_multiple = record.channel_multiple;
+  base.recover.positions_per_image = record.positions_per_image;
+  base.recover.seed = record.seed;
+  base.calib.bins = record.histogram_bins;
+  base.extra_calib_images = record.extra_images;
+  return base;
+}
+
+CalibrationRecord calibration_record(const DataSpec& data, const ApplyOptions& o) {
+  CalibrationRecord c;
+  c.data = data;
+  c.ls_reconstruction = o.ls_reconstruction;
+  c.channel_multiple = o.prune.channel_multiple;
+  c.positions_per_image = o.recover.positions_per_image;
+  c.seed = o.recover.seed;
+  c.histogram_bins = o.calib.bins;
+  c.extra_images = o.extra_calib_images;
+  return c;
+}
 
 ApplyContext::ApplyContext(Graph original, Dataset calib, ApplyOptions options)
     : original_(std::move(original)), calib_(std::move(calib)), options_(std::move(options)) {

@@ -34,6 +34,12 @@ struct ApplyOptions {
   int64_t extra_calib_images = 256;
 };
 
+// `base` with the settings of a recipe's calibration record (channel multiple, LS refit, the
+// sampling of the refit, histogram bins, extra images): the options the study applied with.
+ApplyOptions apply_options(const CalibrationRecord& record, ApplyOptions base = {});
+// The record of calibrating on `data` with `o` (no fingerprint: the caller takes it).
+CalibrationRecord calibration_record(const DataSpec& data, const ApplyOptions& o);
+
 class ApplyContext {
  public:
   // Collects the statistics of `original` on `calib` (may be empty: then recipes that need

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <sstream>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "data/data_spec_json.hpp"
 
 namespace autocompress {
 
@@ -97,20 +99,25 @@ Recipe parse_recipe(const std::string& json_text, const std::string& source) {
     throw RecipeError(source, "", std::string("malformed JSON: ") + e.what());
   }
   if (!j.is_object()) throw RecipeError(source, "", "must be a JSON object, got " + j.dump());
-  for (const auto& [key, v] : j.items())
-    if (key != "format" && key != "version" && key != "model_sha256" && key != "defaults" &&
-        key != "layers" && key != "metrics")
-      throw RecipeError(source, key,
-                        "unknown field (known: format, version, model_sha256, defaults, layers, "
-                        "metrics)");
   if (j.value("format", json()) != "autocompress-recipe")
     throw RecipeError(source, "format",
                       "must be \"autocompress-recipe\", got " + j.value("format", json()).dump());
   const json version = j.value("version", json());
-  if (!version.is_number_integer() || version.get<int64_t>() != kRecipeVersion)
+  if (!version.is_number_integer() || version.get<int64_t>() < kOldestRecipeVersion ||
+      version.get<int64_t>() > kRecipeVersion)
     throw RecipeError(source, "version",
-                      "unsupported version " + version.dump() + " (this build reads version " +
+                      "unsupported version " + version.dump() + " (this build reads versions " +
+                          std::to_string(kOldestRecipeVersion) + " to " +
                           std::to_string(kRecipeVersion) + ")");
+  const bool v1 = version.get<int64_t>() == 1;
+  for (const auto& [key, v] : j.items())
+    if (key != "format" && key != "version" && key != "model_sha256" && key != "defaults" &&
+        key != "layers" && key != "metrics" && (v1 || key != "calibration"))
+      throw RecipeError(
+          source, key,
+          std::string("unknown field (known: format, version, model_sha256, "
+                      "defaults, layers, ") +
+              (v1 ? "metrics; calibration from version 2 on)" : "calibration, metrics)"));
   Recipe r;
   r.source = source;
   const json hash = j.value("model_sha256", json());
@@ -128,6 +135,7 @@ Recipe parse_recipe(const std::string& json_text, const std::string& source) {
     for (const auto& [name, v] : j["layers"].items())
       r.layers[name] = FieldReader(source, "layers." + name).read(v);
   }
+  if (j.contains("calibration")) r.calibration = parse_calibration_record(j["calibration"], source);
   r.metrics = j.value("metrics", json::object());
   return r;
 }
@@ -145,8 +153,62 @@ std::string recipe_to_json(const Recipe& r) {
   j["defaults"] = settings_json({d.prune, d.precision, d.wbits, d.rank});
   j["layers"] = json::object();
   for (const auto& [name, o] : r.layers) j["layers"][name] = settings_json(o);
+  if (r.calibration) j["calibration"] = calibration_record_json(*r.calibration);
   if (!r.metrics.is_null() && !r.metrics.empty()) j["metrics"] = r.metrics;
   return j.dump(2) + "\n";
+}
+
+json calibration_record_json(const CalibrationRecord& c) {
+  json j = {{"data", data_spec_to_json(c.data)},
+            {"ls_reconstruction", c.ls_reconstruction},
+            {"channel_multiple", c.channel_multiple},
+            {"positions_per_image", c.positions_per_image},
+            {"seed", c.seed},
+            {"histogram_bins", c.histogram_bins},
+            {"extra_images", c.extra_images}};
+  if (c.fingerprint) j["fingerprint"] = fingerprint_to_json(*c.fingerprint);
+  return j;
+}
+
+CalibrationRecord parse_calibration_record(const json& j, const std::string& source) {
+  const auto fail = [&](const std::string& field, const std::string& what) {
+    throw RecipeError(source, "calibration" + (field.empty() ? "" : "." + field), what);
+  };
+  if (!j.is_object()) fail("", "must be an object, got " + j.dump());
+  if (!j.contains("data")) fail("data", "missing (the calibration data spec)");
+  CalibrationRecord c;
+  const auto integer = [&](const std::string& key, int64_t min, int64_t max) {
+    const json& v = j[key];
+    if (!v.is_number_integer() || v.get<int64_t>() < min || v.get<int64_t>() > max)
+      fail(key, "must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) +
+                    "], got " + v.dump());
+    return v.get<int64_t>();
+  };
+  for (const auto& [key, v] : j.items()) {
+    if (key == "data") {
+      c.data = data_spec_from_json(v, source, "calibration.data");
+    } else if (key == "fingerprint") {
+      c.fingerprint = fingerprint_from_json(v, source, "calibration.fingerprint");
+    } else if (key == "ls_reconstruction") {
+      if (!v.is_boolean()) fail(key, "must be true or false, got " + v.dump());
+      c.ls_reconstruction = v.get<bool>();
+    } else if (key == "channel_multiple") {
+      c.channel_multiple = integer(key, 1, 1024);
+    } else if (key == "positions_per_image") {
+      c.positions_per_image = integer(key, 1, int64_t(1) << 20);
+    } else if (key == "seed") {
+      c.seed = uint32_t(integer(key, 0, UINT32_MAX));
+    } else if (key == "histogram_bins") {
+      c.histogram_bins = int(integer(key, 2, int64_t(1) << 24));
+    } else if (key == "extra_images") {
+      c.extra_images = integer(key, 1, int64_t(1) << 40);
+    } else {
+      fail(key,
+           "unknown field (known: data, fingerprint, ls_reconstruction, channel_multiple, "
+           "positions_per_image, seed, histogram_bins, extra_images)");
+    }
+  }
+  return c;
 }
 
 namespace {

@@ -2,11 +2,13 @@
 // docs/recipe.schema.json). A candidate of the search is a recipe; applying it to the model it
 // was made for (identified by the sha256 of the ONNX file bytes) gives the compressed model.
 //
-//   {"format": "autocompress-recipe", "version": 1, "model_sha256": "<64 hex>",
+//   {"format": "autocompress-recipe", "version": 2, "model_sha256": "<64 hex>",
 //    "defaults": {"prune": 0, "precision": "fp32", "wbits": 8, "rank": 1.0},
 //    "layers": {"<layer name>": {"prune": 0.5, "precision": "int8"}},   // fields optional
+//    "calibration": {"data": {..DataSpec..}, "fingerprint": {..}, ...}, // optional (version 2)
 //    "metrics": {...}}                                                  // optional, not applied
 //
+// Version 1 (no "calibration") still reads; version 2 is written.
 // Errors are RecipeError (ErrorKind::kUsage) naming the file, the field path and the value seen.
 #pragma once
 
@@ -19,11 +21,14 @@
 
 #include "common/precision.hpp"
 #include "compressors/dependency.hpp"
+#include "data/data_spec.hpp"
+#include "data/fingerprint.hpp"
 #include "model/graph.hpp"
 
 namespace autocompress {
 
-inline constexpr int kRecipeVersion = 1;
+inline constexpr int kRecipeVersion = 2;        // written
+inline constexpr int kOldestRecipeVersion = 1;  // read: 1 .. kRecipeVersion
 inline constexpr double kMaxPrune = 0.9;
 
 // The effective settings of one layer.
@@ -46,12 +51,29 @@ struct LayerOverride {
   bool operator==(const LayerOverride&) const = default;
 };
 
+// How the study calibrated its candidates, so that `apply` calibrates the same way and gets the
+// trial's model: the calibration data (its limit is the number of images, in the source's
+// order), the data's fingerprint when the study ran, and every setting of ApplyOptions that
+// changes the result (compressors/apply.hpp: apply_options / calibration_record). The defaults
+// are ApplyOptions' (a test keeps them equal).
+struct CalibrationRecord {
+  DataSpec data;                           // preprocessing resolved (the model's metadata included)
+  std::optional<Fingerprint> fingerprint;  // of data.source
+  bool ls_reconstruction = true;           // ApplyOptions::ls_reconstruction
+  int64_t channel_multiple = 16;           // PruneOptions::channel_multiple (the study's target)
+  int64_t positions_per_image = 10;        // RecoverOptions: sampled positions per image ...
+  uint32_t seed = 0;                       // ... and their seed
+  int histogram_bins = 2048;               // CalibOptions::bins
+  int64_t extra_images = 256;              // ApplyOptions::extra_calib_images
+};
+
 struct Recipe {
   std::string source;        // file it was read from, for messages
   std::string model_sha256;  // lower-case hex
   LayerSettings defaults;
   std::map<std::string, LayerOverride> layers;
-  nlohmann::json metrics;  // carried along, ignored by apply
+  std::optional<CalibrationRecord> calibration;  // version 2; ignored by apply(ctx, recipe)
+  nlohmann::json metrics;                        // carried along, ignored by apply
 
   // The effective settings of `layer` (defaults overridden by its entry).
   LayerSettings settings(const std::string& layer) const;
@@ -59,12 +81,18 @@ struct Recipe {
 
 // Parse and check a recipe on its own (format, version, types, ranges, unknown fields).
 // Throws RecipeError: malformed JSON (with the parser's position), a wrong format or version,
-// a value out of range ("layers.conv1.prune: must be in [0, 0.9], got 1"), an unknown field.
+// a value out of range ("layers.conv1.prune: must be in [0, 0.9], got 1"), an unknown field
+// ("calibration" in a version 1 recipe too); DataError (data/data_spec_json.hpp) for a bad
+// "calibration.data" or "calibration.fingerprint".
 Recipe parse_recipe(const std::string& json_text, const std::string& source = "");
 // Read a file and parse it; IoError when it cannot be read.
 Recipe load_recipe(const std::string& path);
-// Canonical JSON text (the format parse_recipe reads; stable key order).
+// Canonical JSON text (the format parse_recipe reads; stable key order), version kRecipeVersion.
 std::string recipe_to_json(const Recipe& r);
+// The "calibration" object of a recipe, and back (errors as parse_recipe's; `source` names the
+// file).
+nlohmann::json calibration_record_json(const CalibrationRecord& c);
+CalibrationRecord parse_calibration_record(const nlohmann::json& j, const std::string& source);
 
 struct RecipeCheck {
   std::string model_sha256;  // of the ONNX file bytes; empty skips the hash check

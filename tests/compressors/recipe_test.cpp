@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "common/sha256.hpp"
+#include "compressors/apply.hpp"
 #include "model/onnx_io.hpp"
 
 namespace autocompress {
@@ -84,8 +85,120 @@ TEST(Recipe, MalformedJson) {
 TEST(Recipe, WrongFormatOrVersion) {
   EXPECT_NE(parse_error(R"({"format":"x","version":1})").find("format: must be"),
             std::string::npos);
-  const std::string m = parse_error(R"({"format":"autocompress-recipe","version":2})");
-  EXPECT_NE(m.find("version: unsupported version 2"), std::string::npos) << m;
+  const std::string m = parse_error(R"({"format":"autocompress-recipe","version":3})");
+  EXPECT_NE(m.find("version: unsupported version 3 (this build reads versions 1 to 2)"),
+            std::string::npos)
+      << m;
+}
+
+// An old recipe file written before version 2 (tests/hwmodels, kept as it was) still reads.
+TEST(Recipe, Version1FixtureStillReads) {
+  const Recipe r = load_recipe(kSrc + "/tests/hwmodels/fashion_int8_recipe.json");
+  EXPECT_EQ(r.defaults.precision, Precision::kInt8);
+  EXPECT_EQ(r.layers.at("/expand/expand.0/Conv").wbits, 4);
+  EXPECT_FALSE(r.calibration);
+  EXPECT_NE(recipe_to_json(r).find("\"version\": 2"), std::string::npos);  // written as 2
+  const std::string m =
+      parse_error(R"({"format":"autocompress-recipe","version":1,"model_sha256":")" + kHash +
+                  R"(","calibration":{}})");
+  EXPECT_NE(m.find("calibration: unknown field"), std::string::npos) << m;
+  EXPECT_NE(m.find("calibration from version 2 on"), std::string::npos) << m;
+}
+
+CalibrationRecord some_record() {
+  CalibrationRecord c;
+  c.data.source = "calib images/";
+  c.data.limit = 300;
+  c.data.preprocessing.resize = {72};
+  c.data.preprocessing.center_crop = {64};
+  c.data.preprocessing.norm = {{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
+  c.fingerprint = Fingerprint{300, 123456, "00112233aabbccdd"};
+  c.ls_reconstruction = false;
+  c.channel_multiple = 8;
+  c.positions_per_image = 5;
+  c.seed = 4000000000u;
+  c.histogram_bins = 512;
+  c.extra_images = 64;
+  return c;
+}
+
+TEST(Recipe, Version2CalibrationRecordRoundTrip) {
+  Recipe r;
+  r.model_sha256 = kHash;
+  r.defaults.precision = Precision::kInt8;
+  r.calibration = some_record();
+  const std::string text = recipe_to_json(r);
+  const Recipe back = parse_recipe(text, "r.json");
+  ASSERT_TRUE(back.calibration);
+  EXPECT_EQ(recipe_to_json(back), text);
+  const CalibrationRecord &a = *r.calibration, &b = *back.calibration;
+  EXPECT_EQ(b.data.source, a.data.source);
+  EXPECT_EQ(b.data.limit, a.data.limit);
+  EXPECT_EQ(b.data.preprocessing.norm.std, a.data.preprocessing.norm.std);
+  EXPECT_EQ(b.data.preprocessing.center_crop, a.data.preprocessing.center_crop);
+  EXPECT_EQ(b.fingerprint, a.fingerprint);
+  EXPECT_EQ(b.seed, a.seed);
+  EXPECT_EQ(b.channel_multiple, 8);
+  EXPECT_FALSE(b.ls_reconstruction);
+  // The record's settings are the options apply runs with, and back.
+  const ApplyOptions o = apply_options(b);
+  EXPECT_EQ(o.prune.channel_multiple, 8);
+  EXPECT_FALSE(o.ls_reconstruction);
+  EXPECT_EQ(o.recover.positions_per_image, 5);
+  EXPECT_EQ(o.recover.seed, 4000000000u);
+  EXPECT_EQ(o.calib.bins, 512);
+  EXPECT_EQ(o.extra_calib_images, 64);
+  CalibrationRecord again = calibration_record(b.data, o);
+  again.fingerprint = b.fingerprint;
+  EXPECT_EQ(calibration_record_json(again), calibration_record_json(b));
+}
+
+TEST(Recipe, RecordDefaultsAreApplyOptionsDefaults) {
+  const ApplyOptions d;
+  const CalibrationRecord c;
+  const ApplyOptions o = apply_options(c);
+  EXPECT_EQ(o.prune.channel_multiple, d.prune.channel_multiple);
+  EXPECT_EQ(o.ls_reconstruction, d.ls_reconstruction);
+  EXPECT_EQ(o.recover.positions_per_image, d.recover.positions_per_image);
+  EXPECT_EQ(o.recover.seed, d.recover.seed);
+  EXPECT_EQ(o.calib.bins, d.calib.bins);
+  EXPECT_EQ(o.extra_calib_images, d.extra_calib_images);
+  // a record with only its data takes them
+  const CalibrationRecord p = parse_calibration_record({{"data", {{"source", "x.npy"}}}}, "r.json");
+  EXPECT_EQ(calibration_record_json(p), calibration_record_json(calibration_record(p.data, d)));
+}
+
+TEST(Recipe, BadCalibrationRecordNamesTheField) {
+  Recipe r;
+  r.model_sha256 = kHash;
+  r.calibration = some_record();
+  const auto with = [&](const std::string& field, const nlohmann::json& v) {
+    nlohmann::json j = nlohmann::json::parse(recipe_to_json(r));
+    j["calibration"][field] = v;
+    return j.dump();
+  };
+  std::string m = parse_error(with("colour", 1));
+  EXPECT_NE(m.find("r.json: calibration.colour: unknown field"), std::string::npos) << m;
+  m = parse_error(with("channel_multiple", 0));
+  EXPECT_NE(m.find("calibration.channel_multiple: must be an integer in [1, 1024], got 0"),
+            std::string::npos)
+      << m;
+  m = parse_error(with("ls_reconstruction", "yes"));
+  EXPECT_NE(m.find("calibration.ls_reconstruction: must be true or false"), std::string::npos);
+  nlohmann::json j = nlohmann::json::parse(recipe_to_json(r));
+  j["calibration"].erase("data");
+  m = parse_error(j.dump());
+  EXPECT_NE(m.find("calibration.data: missing"), std::string::npos) << m;
+  // a bad data spec inside is a data error (exit code 5) naming the file and the field
+  try {
+    parse_recipe(with("data", {{"source", "x"}, {"limit", "all"}}), "r.json");
+    ADD_FAILURE() << "no DataError";
+  } catch (const DataError& e) {
+    EXPECT_EQ(e.exit_code(), 5);
+    EXPECT_NE(std::string(e.what()).find("r.json: field 'calibration.data.limit'"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Recipe, BadHashString) {

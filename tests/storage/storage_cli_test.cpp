@@ -133,7 +133,7 @@ TEST_F(StorageCli, ExportWritesARecipe) {
   ASSERT_EQ(r.code, 0) << r.out;
   const auto j = nlohmann::json::parse(file_bytes(out));
   EXPECT_EQ(j["format"], "autocompress-recipe");
-  EXPECT_EQ(j["version"], 1);
+  EXPECT_EQ(j["version"], 2);  // recipes are written as version 2 (1 still reads)
   EXPECT_EQ(j["model_sha256"], std::string(64, 'a'));
   EXPECT_EQ(j["layers"]["features.0"]["prune"], 0.75);
   EXPECT_EQ(j["layers"]["features.0"]["precision"], "int8");
