@@ -5,14 +5,25 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
+#include "cli/compress_commands.hpp"
 #include "cli/query_format.hpp"
 #include "common/error.hpp"
+#include "compressors/apply.hpp"
+#include "compressors/recipe.hpp"
+#include "data/data_spec_json.hpp"
+#include "data/fingerprint.hpp"
+#include "evaluator/evaluate.hpp"
+#include "hwmodels/profile.hpp"
+#include "model/onnx_io.hpp"
 #include "search/report/front.hpp"
+#include "search/study/problem_config.hpp"
 #include "storage/filter.hpp"
 #include "storage/sqlite_storage.hpp"
 
@@ -23,7 +34,7 @@ namespace {
 using nlohmann::json;
 
 struct Args {
-  std::string db, study, where, sort, format = "table", output;
+  std::string db, study, where, sort, format = "table", output, onnx;
   int64_t limit = 0, trial = -1;
   bool pareto = false;
 };
@@ -211,7 +222,37 @@ int trials(const Args& a) {
 
 // ------------------------------------------------------------------ export
 
+// The study's recorded config (user attr "config"), or std::nullopt for a study without one
+// (made by ask / tell from outside).
+std::optional<ProblemConfig> recorded_config(const Study& s) {
+  auto it = s.user_attrs.find("config");
+  if (it == s.user_attrs.end()) return std::nullopt;
+  return parse_problem_config(json::parse(it->second));
+}
+
+// How the study calibrated (compressors/recipe.hpp): its calibration data as the problem opened
+// it (CompressionProblem: calibration_spec of the config, the model's normalization), the
+// fingerprint it recorded, and the ApplyOptions it applied with (the target's channel multiple,
+// the config's recover).
+CalibrationRecord study_calibration(const Study& s, const ProblemConfig& c) {
+  ApplyOptions o;
+  o.prune.channel_multiple = std::max<int64_t>(1, find_profile(c.target).channel_multiple);
+  o.ls_reconstruction = c.recover;
+  CalibrationRecord r =
+      calibration_record(calibration_spec(c, model_normalization(load_onnx(c.model))), o);
+  if (auto it = s.user_attrs.find("calibration_fingerprint"); it != s.user_attrs.end())
+    r.fingerprint = fingerprint_from_json(json::parse(it->second), "study '" + s.name + "'",
+                                          "user_attrs.calibration_fingerprint");
+  else if (std::error_code ec; std::filesystem::exists(r.data.source, ec))
+    r.fingerprint = fingerprint_source(r.data.source);  // not recorded: as of the export
+  return r;
+}
+
 int export_recipe(const Args& a) {
+  if (a.output.empty() && a.onnx.empty())
+    throw UsageError(
+        "export writes a recipe (-o FILE.json), a compressed model (--onnx "
+        "FILE.onnx) or both; give at least one");
   auto st = open_read_only(a.db);
   const Study s = st.get_study(a.study);
   const auto t = st.find_trial(s.id, a.trial);
@@ -221,13 +262,26 @@ int export_recipe(const Args& a) {
   if (t->state != TrialState::kComplete)
     throw UsageError("trial " + std::to_string(a.trial) + " of study '" + s.name + "' is " +
                      to_string(t->state) + "; only COMPLETE trials have measured recipes");
-  std::ofstream f(a.output);
-  f << trial_recipe(s, *t).dump(2) << "\n";
-  f.close();
-  if (!f) throw IoError(a.output, "cannot write the recipe");
-  std::printf("wrote %s (study '%s', trial %lld)\n", a.output.c_str(), s.name.c_str(),
-              (long long)a.trial);
-  return 0;
+  const std::string name = "trial " + std::to_string(a.trial);
+  Recipe r = parse_recipe(trial_recipe(s, *t).dump(), name);
+  const std::optional<ProblemConfig> config = recorded_config(s);
+  if (config) r.calibration = study_calibration(s, *config);
+  if (!a.output.empty()) {
+    write_atomically(a.output, [&](const std::string& tmp) {
+      std::ofstream f(tmp);
+      f << recipe_to_json(r);
+      f.close();
+      if (!f) throw IoError(a.output, "cannot write the recipe");
+    });
+    std::printf("wrote %s (study '%s', trial %lld%s)\n", a.output.c_str(), s.name.c_str(),
+                (long long)a.trial, config ? ", with its calibration record" : "");
+  }
+  if (a.onnx.empty()) return 0;
+  if (!config)
+    throw UsageError("study '" + s.name +
+                     "' has no recorded configuration (made by ask / tell?): "
+                     "export its recipe with -o and apply it with --model and --calib");
+  return write_trial_model(config->model, r, a.onnx);
 }
 
 }  // namespace
@@ -259,13 +313,17 @@ StorageCommands::StorageCommands(CLI::App& app) : s_(std::make_unique<State>()) 
                        "feasible ones when any is feasible, else the least-violating");
   s_->trials->add_option("--format", a.format, "table | json | csv")->capture_default_str();
 
-  s_->exp = app.add_subcommand("export", "Write a trial's recipe (JSON, for apply)");
+  s_->exp = app.add_subcommand(
+      "export", "Write a trial's recipe (JSON, for apply) and/or its compressed model (ONNX)");
   s_->exp->add_option("--db", a.db, "SQLite trial database")->required();
   s_->exp->add_option("--study,-s", a.study, "study name")->required();
   s_->exp->add_option("--trial,-n", a.trial, "trial number")
       ->required()
       ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
-  s_->exp->add_option("--output,-o", a.output, "recipe .json to write")->required();
+  s_->exp->add_option("--output,-o", a.output,
+                      "recipe .json to write (with the study's calibration record)");
+  s_->exp->add_option("--onnx", a.onnx,
+                      "write the trial's compressed model here, calibrated as the study did");
 }
 
 StorageCommands::~StorageCommands() = default;

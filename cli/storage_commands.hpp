@@ -2,9 +2,11 @@
 //   studies --db D                     studies with trial counts by state, best values, activity
 //   trials --db D --study S [--where EXPR] [--sort [-]KEY] [--limit N] [--pareto]
 //          [--format table|json|csv]   the trials of a study, filtered, sorted, Pareto set
-//   export --db D --study S --trial N -o recipe.json
-//                                      a trial's recipe with the model hash and its metrics
-// The database is opened read-only: a query never changes or blocks a running search.
+//   export --db D --study S --trial N [-o recipe.json] [--onnx out.onnx]
+//                                      a trial's recipe with the model hash, its metrics and the
+//                                      study's calibration record; its compressed model
+// The database is opened read-only: a query never changes or blocks a running search. Files are
+// written atomically (a temporary beside them, then renamed).
 // Errors are autocompress::Error subclasses, turned into messages in main() as all others.
 #pragma once
 

@@ -1,0 +1,154 @@
+// The issue's "Done when" (issue 12): apply(export(trial)) reproduces the trial. On a model that
+// is not the embedded example, with .npy data and with class folders of PNG images: a short
+// search, `export` of every complete trial (recipe with the study's calibration record, and
+// `--onnx`), `apply` of the recipe without --calib, then `eval` of each written model on the
+// study's validation images: its correct count equals the trial's recorded accuracy, to the image.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/file.hpp"
+#include "data/data_spec.hpp"
+#include "data/dataset.hpp"
+#include "evaluator/executor.hpp"
+#include "evaluator/reference.hpp"
+#include "model/onnx_io.hpp"
+#include "storage/sqlite_storage.hpp"
+#include "tests/cli/run_cli.hpp"
+#include "tests/common/temp_dir.hpp"
+#include "tests/data/image_files.hpp"
+#include "tests/evaluator/graph_builder.hpp"
+
+namespace autocompress {
+namespace {
+
+using nlohmann::json;
+
+// Labels as an IDX file (magic 0x801, count, one byte each).
+void write_idx_labels(const std::string& path, const std::vector<int64_t>& labels) {
+  std::string b = {0, 0, 8, 1};
+  const uint32_t n = uint32_t(labels.size());
+  for (int s = 24; s >= 0; s -= 8) b.push_back(char((n >> s) & 0xff));
+  for (int64_t l : labels) b.push_back(char(l));
+  std::ofstream(path, std::ios::binary) << b;
+}
+
+// The top-1 class of every sample of `x` under `g` (the naive reference).
+std::vector<int64_t> predictions(const Graph& g, const HostTensor& x) {
+  const auto out = make_reference_executor(g)->run({x});
+  const int64_t n = x.shape[0], k = int64_t(out[0].data.size()) / n;
+  std::vector<int64_t> top;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = &out[0].data[size_t(i * k)];
+    top.push_back(int64_t(std::max_element(row, row + k) - row));
+  }
+  return top;
+}
+
+class ApplyTrial : public ::testing::Test {
+ protected:
+  // Two conv layers of 32 channels (prunable to 16), 4 classes, 3 x 16 x 16 input.
+  void SetUp() override {
+    testing::GraphBuilder b({1, 3, 16, 16});
+    std::string h = b.unary("Relu", b.conv("x", 32, 3, 1, {1, 1, 1, 1}));
+    h = b.unary("Relu", b.conv(h, 32, 3, 1, {1, 1, 1, 1}));
+    save_onnx(b.finish({b.gemm(b.flatten(b.global_pool(h)), 4)}), model_);
+  }
+
+  // search on `data`, then every COMPLETE trial exported, applied and evaluated on `eval_data`.
+  // Returns how many trials were checked.
+  int search_export_apply(const std::string& data, const std::string& eval_data) {
+    const std::string at = " --db " + dir_.file("s.db") + " --study s";
+    int rc = -1;
+    const std::string search =
+        run_cli("search -m " + model_ + at + data +
+                    " --calib-limit 40 --trials 4 --latency-model roofline --no-early-stopping"
+                    " --no-front-stopping -q",
+                &rc, true);
+    EXPECT_EQ(rc, 0) << search;
+    SqliteStorage st(dir_.file("s.db"));
+    const Study s = st.get_study("s");
+    int checked = 0;
+    for (const FrozenTrial& t : st.trials(s.id)) {
+      if (t.state != TrialState::kComplete) continue;
+      const std::string n = std::to_string(t.number), recipe = dir_.file("r" + n + ".json"),
+                        applied = dir_.file("a" + n + ".onnx"),
+                        exported = dir_.file("e" + n + ".onnx");
+      const std::string exp = run_cli(
+          "export" + at + " --trial " + n + " -o " + recipe + " --onnx " + exported, &rc, true);
+      EXPECT_EQ(rc, 0) << exp;
+      EXPECT_NE(read_file(recipe).find("\"calibration\""), std::string::npos);
+      const std::string app =
+          run_cli("apply -m " + model_ + " -r " + recipe + " -o " + applied, &rc, true);
+      EXPECT_EQ(rc, 0) << app;
+      EXPECT_EQ(app.find("warning"), std::string::npos) << app;
+      EXPECT_EQ(read_file(applied), read_file(exported)) << "trial " << n;
+      // in one batch of all images, as the study ran them (fewer than its chunk and eval batch)
+      const double images = t.metrics.at("images"), accuracy = t.values.at(0);
+      const std::string ev = run_cli("eval -m " + applied + eval_data + " --json --batch " +
+                                         std::to_string(std::lround(images)),
+                                     &rc);
+      EXPECT_EQ(rc, 0) << ev;
+      const json j = json::parse(ev);
+      EXPECT_EQ(j["images"].get<double>(), images);
+      EXPECT_EQ(std::lround(j["top1"].get<double>() * images), std::lround(accuracy * images))
+          << "trial " << n << " (" << t.user_attrs.at("recipe") << ")";
+      ++checked;
+    }
+    return checked;
+  }
+
+  testing::TempDir dir_;
+  std::string model_ = dir_.file("m.onnx");
+};
+
+TEST_F(ApplyTrial, NpyData) {
+  const Graph g = load_onnx(model_);
+  const HostTensor val = testing::random_input(g, 200, 3), calib = testing::random_input(g, 64, 4);
+  write_npy(dir_.file("val_x.npy"), val.shape, val.data);
+  write_npy(dir_.file("calib_x.npy"), calib.shape, calib.data);
+  write_idx_labels(dir_.file("val_y.idx"), predictions(g, val));  // the original is 100 % right
+  const std::string data = " --data " + dir_.file("val_x.npy") + " --labels " +
+                           dir_.file("val_y.idx") + " --calib " + dir_.file("calib_x.npy");
+  EXPECT_GE(search_export_apply(data, data.substr(0, data.find(" --calib"))), 3);
+}
+
+// Class folders of RGB PNG images larger than the model's input (resized, cropped, normalized),
+// each image in the folder of the original's prediction (so labels mostly agree with it);
+// calibration on a flat folder of other images.
+TEST_F(ApplyTrial, ImageFolders) {
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> px(0, 255);
+  const auto image = [&](const std::string& path) {
+    std::vector<uint8_t> rows(size_t(20 * 18 * 3));
+    for (auto& v : rows) v = uint8_t(px(rng));
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::ofstream(path, std::ios::binary)
+        << testing::encode_png(testing::png_spec(20, 18, PNG_COLOR_TYPE_RGB, 8, rows));
+  };
+  for (int i = 0; i < 60; ++i) image(dir_.file("staged/" + std::to_string(100 + i) + ".png"));
+  for (int i = 0; i < 40; ++i) image(dir_.file("calib/" + std::to_string(100 + i) + ".png"));
+  const Graph g = load_onnx(model_);
+  DataSpec spec;
+  spec.source = dir_.file("staged");
+  spec.preprocessing.resize = spec.preprocessing.center_crop = {16};
+  spec.preprocessing.norm = {{0.5f}, {0.25f}};
+  const Dataset staged = materialize(open_dataset(spec, g.value(g.inputs[0]).shape).data);
+  const auto top = predictions(g, {{staged.size(), 3, 16, 16}, staged.images});
+  for (int i = 0; i < 60; ++i) {
+    const std::string name = std::to_string(100 + i) + ".png";
+    const std::string cls = dir_.file("val/c" + std::to_string(top[size_t(i)]));
+    std::filesystem::create_directories(cls);
+    std::filesystem::rename(dir_.file("staged/" + name), cls + "/" + name);
+  }
+  const std::string pre = " --resize 16 --center-crop 16 --mean 0.5 --std 0.25";
+  const std::string data = " --data " + dir_.file("val") + " --calib " + dir_.file("calib") + pre;
+  EXPECT_GE(search_export_apply(data, " --data " + dir_.file("val") + pre), 3);
+}
+
+}  // namespace
+}  // namespace autocompress
