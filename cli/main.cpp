@@ -14,6 +14,7 @@
 #include "cli/serve_commands.hpp"
 #include "cli/storage_commands.hpp"
 #include "common/error.hpp"
+#include "common/printable.hpp"
 
 namespace ac = autocompress;
 
@@ -43,12 +44,14 @@ int main(int argc, char** argv) {
     if (auto rc = compress_commands.run()) return *rc;
     if (auto rc = model_commands.run()) return *rc;  // after inspect --recipe
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 prints --help / --version (exit 0) or the usage error; its own codes (104-114) are
+    // not the README's: every usage error exits 2.
+    return app.exit(e) == 0 ? 0 : int(ac::ErrorKind::kUsage);
   } catch (const ac::Error& e) {
-    std::fprintf(stderr, "autocompress: error: %s\n", ac::cli::shown(e).c_str());
+    std::fprintf(stderr, "autocompress: error: %s\n", ac::printable(ac::cli::shown(e)).c_str());
     return e.exit_code();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "autocompress: internal error: %s\n", e.what());
+    std::fprintf(stderr, "autocompress: internal error: %s\n", ac::printable(e.what()).c_str());
     return 1;
   }
   return 0;

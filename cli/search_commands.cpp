@@ -14,6 +14,8 @@
 #include "cli/data_flags.hpp"
 #include "cli/progress.hpp"
 #include "common/error.hpp"
+#include "common/file.hpp"
+#include "common/json.hpp"
 #include "search/study/study.hpp"
 #include "storage/sqlite_storage.hpp"
 
@@ -117,14 +119,8 @@ std::pair<ProblemConfig, StudyOptions> effective(const Args& a, const Flags& s) 
   StudyOptions so;
   so.name = a.study;
   if (!a.config.empty()) {
-    std::ifstream f(a.config);
-    if (!f) throw IoError(a.config, "cannot read the config file");
-    json j;
-    try {
-      j = json::parse(f);
-    } catch (const json::exception& e) {
-      throw UsageError(a.config + ": malformed JSON: " + e.what());
-    }
+    json j = parse_json(read_file(a.config, "cannot read the config file"),
+                        [&](const std::string& w) { return UsageError(a.config + ": " + w); });
     if (!j.is_object()) throw UsageError(a.config + ": expected a JSON object");
     json study = json::object();  // the study options' keys; "db" is the --db flag's alone
     for (const auto& f : study_options_table().fields())

@@ -13,6 +13,7 @@
 
 #include "cli/search_commands.hpp"
 #include "common/error.hpp"
+#include "common/json.hpp"
 #include "storage/heartbeat.hpp"
 #include "storage/sqlite_storage.hpp"
 
@@ -63,12 +64,7 @@ json hello(const Study& st, const CompressionProblem& problem, const std::string
 
 // The candidate of a request line; UsageError naming the field otherwise.
 Candidate parse_request(const CompressionProblem& problem, const std::string& line) {
-  json j;
-  try {
-    j = json::parse(line);
-  } catch (const json::exception& e) {
-    throw UsageError("line: malformed JSON: " + std::string(e.what()));
-  }
+  json j = parse_json(line, [](const std::string& w) { return UsageError("line: " + w); });
   if (!j.is_object() || !j.contains("params") || !j["params"].is_object())
     throw UsageError("params: missing (expected an object of knob values)");
   const auto& space = problem.space().space;

@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "common/json.hpp"
 #include "data/data_spec_json.hpp"
 
 namespace autocompress {
@@ -92,12 +93,8 @@ bool is_hex64(const std::string& s) {
 }  // namespace
 
 Recipe parse_recipe(const std::string& json_text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    throw RecipeError(source, "", std::string("malformed JSON: ") + e.what());
-  }
+  const json j =
+      parse_json(json_text, [&](const std::string& w) { return RecipeError(source, "", w); });
   if (!j.is_object()) throw RecipeError(source, "", "must be a JSON object, got " + j.dump());
   if (j.value("format", json()) != "autocompress-recipe")
     throw RecipeError(source, "format",

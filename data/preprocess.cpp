@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/json.hpp"
 
 namespace autocompress {
 
@@ -147,12 +148,8 @@ std::string json_word(const nlohmann::json& v, const std::string& field, const s
 }  // namespace
 
 Preprocessing parse_preprocessing(const std::string& json_text, const std::string& name) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw DataError(name, std::string("malformed preprocessing JSON: ") + e.what());
-  }
+  const nlohmann::json j = parse_json(
+      json_text, [&](const std::string& w) { return DataError(name, "preprocessing: " + w); });
   if (!j.is_object()) throw DataError(name, "a preprocessing file holds a JSON object");
   Preprocessing p;
   for (const auto& [field, v] : j.items()) {

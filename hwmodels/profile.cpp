@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file.hpp"
+#include "common/json.hpp"
 
 namespace autocompress {
 
@@ -130,12 +131,9 @@ void parse_precisions(const json& j, const Fields& f, Profile& p) {
 
 Profile parse_profile(const std::string& json_text, const std::string& file) {
   const Fields f(file);
-  json j;
-  try {
-    j = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    throw ProfileError(file, "(document)", std::string("not valid JSON: ") + e.what());
-  }
+  const json j = parse_json(json_text, [&](const std::string& w) {
+    return ProfileError(file, "(document)", "not valid JSON: " + w);
+  });
   if (!j.is_object()) f.fail("(document)", "must be a JSON object");
   Profile p;
   p.file = file;

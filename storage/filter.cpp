@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "common/printable.hpp"
 #include "storage/storage_error.hpp"
 
 namespace autocompress {
@@ -105,10 +106,20 @@ struct Token {
   double number = 0;
 };
 
+// `col` is a byte column; the message counts characters (UTF-8 code points), as a terminal does.
 [[noreturn]] void fail(const std::string& text, size_t col, const std::string& what) {
+  size_t chars = 1;
+  for (size_t i = 0; i + 1 < col && i < text.size(); ++i)
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++chars;
   throw StorageError(ErrorKind::kUsage, "",
                      "bad " + key_ref("where") + " expression '" + text + "' at column " +
-                         std::to_string(col) + ": " + what);
+                         std::to_string(chars) + ": " + what);
+}
+
+// The character starting at byte i, whole (its UTF-8 sequence), printable: a message never shows
+// half a character.
+std::string char_at(const std::string& s, size_t i) {
+  return printable(std::string_view(s).substr(i, std::max<size_t>(1, utf8_length(s, i))));
 }
 
 std::string lower(std::string s) {
@@ -168,7 +179,7 @@ std::vector<Token> tokenize(const std::string& s) {
       else
         out.push_back({Token::kOp, op == "==" ? "=" : op == "<>" ? "!=" : op, col});
     } else {
-      fail(s, col, "unexpected character '" + std::string(1, c) + "'");
+      fail(s, col, "unexpected character '" + char_at(s, i) + "'");
     }
   }
   out.push_back({Token::kEnd, "end of expression", s.size() + 1});
@@ -204,23 +215,35 @@ class Parser {
   }
   NodeP parse_or() { return combine(Filter::Node::kOr, Token::kOr, &Parser::parse_and); }
   NodeP parse_and() { return combine(Filter::Node::kAnd, Token::kAnd, &Parser::parse_not); }
+  // Enters one more level of `(` or `not` at token t; refused past kMaxFilterDepth.
+  void enter(const Token& t) {
+    if (++depth_ > kMaxFilterDepth)
+      fail(
+          text_, t.col,
+          "nested deeper than " + std::to_string(kMaxFilterDepth) + " levels of parentheses / not");
+  }
   NodeP parse_not() {
     if (peek().kind != Token::kNot) return parse_primary();
-    next();
+    enter(next());
     auto n = std::make_shared<Filter::Node>();
     n->kind = Filter::Node::kNot;
     n->kids.push_back(parse_not());
+    --depth_;
     return n;
   }
   NodeP parse_primary() {
     if (peek().kind == Token::kLParen) {
-      next();
+      enter(next());
       NodeP e = parse_or();
       if (peek().kind != Token::kRParen)
         fail(text_, peek().col, "expected ')', got '" + peek().text + "'");
       next();
+      --depth_;
       return e;
     }
+    if (++terms_ > kMaxFilterTerms)
+      fail(text_, peek().col,
+           "more than " + std::to_string(kMaxFilterTerms) + " comparisons in one expression");
     auto n = std::make_shared<Filter::Node>();
     n->kind = Filter::Node::kCmp;
     n->lhs = operand();
@@ -242,6 +265,8 @@ class Parser {
   const std::string& text_;
   std::vector<Token> toks_;
   size_t pos_ = 0;
+  int depth_ = 0;  // `(` and `not` open
+  int terms_ = 0;  // comparisons so far
 };
 
 void collect_names(const Filter::Node& n, std::vector<std::string>& out) {

@@ -40,9 +40,16 @@ std::optional<double> column_value(const FlatColumn& c, const FrozenTrial& t);
 // SQL identifier quoting: "a""b".
 std::string quote_identifier(const std::string& name);
 
+// Bounds of an expression, ours rather than SQLite's: deeper nesting overflows SQLite's parser
+// stack ("parser stack overflow" past ~44 levels of parentheses) and recursion here; more
+// comparisons make SQLite's expression tree too deep (1000: `a or b or ...` nests one level per
+// term). Within both, every filter runs in SQLite and in memory alike.
+constexpr int kMaxFilterDepth = 16;   // parentheses and `not`s open at once
+constexpr int kMaxFilterTerms = 200;  // comparisons
+
 class Filter {
  public:
-  // Throws StorageError(kUsage) naming the column and what was expected.
+  // Throws StorageError(kUsage) naming the column and what was expected, or the bound exceeded.
   static Filter parse(const std::string& text);
 
   const std::string& text() const { return text_; }

@@ -81,8 +81,25 @@ void SqliteConnection::exec_script(const std::string& sql) {
   }
 }
 
-void SqliteConnection::open_connection(int flags) {
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+void SqliteConnection::open_connection(int flags, bool immutable) {
+  std::string name = path;
+  if (immutable) {
+    name = path.starts_with('/') ? "file://" : "file:";  // "file:///abs": no authority
+    for (char ch : path) {
+      static const char* const kHex = "0123456789ABCDEF";
+      const auto b = static_cast<unsigned char>(ch);
+      if (ch == '%' || ch == '?' || ch == '#' || b < 0x20 || b >= 0x7F) {
+        name += '%';
+        name += kHex[b >> 4];
+        name += kHex[b & 15];
+      } else {
+        name += ch;
+      }
+    }
+    name += "?immutable=1";
+    flags |= SQLITE_OPEN_URI;
+  }
+  const int rc = sqlite3_open_v2(name.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     close();

@@ -89,7 +89,9 @@ struct SqliteConnection {
   void exec_script(const std::string& sql);
 
   // Opens the file with sqlite3_open_v2 flags (StorageError kIo when it cannot), busy timeout set.
-  void open_connection(int flags);
+  // `immutable`: as SQLite's immutable=1 URI parameter, no locks and no -shm file (for reading a
+  // file in a directory this process cannot write to).
+  void open_connection(int flags, bool immutable = false);
   void close();
   void rollback();
 

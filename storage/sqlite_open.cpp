@@ -1,7 +1,10 @@
 #include "storage/sqlite_open.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <set>
+#include <string>
 #include <vector>
 
 #include "storage/filter.hpp"
@@ -12,35 +15,57 @@ namespace {
 
 using Query = SqliteConnection::Query;
 
-// The schema version of the open file: 0 for an empty database. Throws for foreign files.
-int read_version(SqliteConnection& c) {
-  int tables = 0;
-  bool has_version = false;
-  {
-    Query q(c, "SELECT name FROM sqlite_schema WHERE type = 'table'", false);
-    while (q.step()) {
-      ++tables;
-      if (q.text(0) == "schema_version") has_version = true;
-    }
-  }
-  if (!has_version) {
-    if (tables > 0)
-      throw StorageError(ErrorKind::kData, c.path,
-                         "an SQLite database, but not an autocompress storage (no schema_version "
-                         "table); refusing to change it");
-    return 0;
-  }
-  Query q(c, "SELECT version FROM schema_version", false);
-  if (!q.step()) throw StorageError(ErrorKind::kData, c.path, "schema_version table is empty");
-  return int(q.integer(0));
+// The tables every version of our schema has (version 1's); a file without one of them is not
+// ours, whatever its schema_version says.
+const std::set<std::string>& our_tables() {
+  static const std::set<std::string> k = {"schema_version",
+                                          "studies",
+                                          "study_objectives",
+                                          "study_constraints",
+                                          "study_metrics",
+                                          "study_user_attrs",
+                                          "trials",
+                                          "trial_params",
+                                          "trial_values",
+                                          "trial_metrics",
+                                          "trial_constraints",
+                                          "trial_user_attrs"};
+  return k;
 }
 
-void check_version(const SqliteConnection& c, int v) {
+[[noreturn]] void not_ours(const SqliteConnection& c, const std::string& why) {
+  throw StorageError(
+      ErrorKind::kData, c.path,
+      "an SQLite database, but not an autocompress storage (" + why + "); refusing to change it");
+}
+
+// The schema version of the open file: 0 for an empty database. Throws for foreign files and for
+// a stored version that is not one of ours (read as 64 bits: a version is never truncated into
+// range), and for one newer than kSchemaVersion.
+int read_version(SqliteConnection& c) {
+  std::set<std::string> tables;
+  {
+    Query q(c, "SELECT name FROM sqlite_schema WHERE type = 'table'", false);
+    while (q.step()) tables.insert(q.text(0));
+  }
+  if (tables.empty()) return 0;
+  if (!tables.count("schema_version")) not_ours(c, "no schema_version table");
+  for (const auto& t : our_tables())
+    if (!tables.count(t)) not_ours(c, "no " + t + " table");
+  Query q(c, "SELECT version, typeof(version) FROM schema_version", false);
+  if (!q.step()) throw StorageError(ErrorKind::kData, c.path, "schema_version table is empty");
+  const std::string type = q.text(1);
+  const int64_t v = q.integer(0);
+  if (type != "integer" || v < 1)
+    throw StorageError(ErrorKind::kData, c.path,
+                       "schema_version holds " + (type == "integer" ? std::to_string(v) : type) +
+                           ", not a schema version (1 or more); the file was not changed");
   if (v > kSchemaVersion)
     throw StorageError(ErrorKind::kData, c.path,
                        "written by a newer autocompress (schema version " + std::to_string(v) +
                            ", this binary knows up to " + std::to_string(kSchemaVersion) +
                            "); upgrade autocompress; the file was not changed");
+  return int(v);
 }
 
 void set_pragmas(SqliteConnection& c) {
@@ -60,14 +85,25 @@ void set_pragmas(SqliteConnection& c) {
   c.exec_script(c.opt.full_sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
 }
 
+// Whether a read-only open must not use SQLite's shared-memory file: a WAL file needs `-shm` beside
+// it, which SQLite cannot create in a directory we may not write to ("attempt to write a
+// readonly database"). With neither -wal nor -shm there, no writer has the file open in WAL mode,
+// so it is read as immutable (a writer that starts while we read is not seen).
+bool must_read_immutable(const std::string& path) {
+  std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  if (dir.empty()) dir = ".";
+  struct stat st {};
+  return ::access(dir.c_str(), W_OK) != 0 && ::stat((path + "-wal").c_str(), &st) != 0 &&
+         ::stat((path + "-shm").c_str(), &st) != 0;
+}
+
 // The version of an existing file, read without writing (a refused file stays unchanged). A
 // read-only open keeps the connection; otherwise it is closed for the writing one.
 int check_existing(SqliteConnection& c) {
-  c.open_connection(SQLITE_OPEN_READONLY);
+  c.open_connection(SQLITE_OPEN_READONLY, c.opt.read_only && must_read_immutable(c.path));
   int v = 0;
   try {
     v = c.transaction(false, [&] { return read_version(c); });
-    check_version(c, v);
     // Versions >= 1 read fine: columns added later read as their defaults (lease_until).
     if (c.opt.read_only && v < 1)
       throw StorageError(
@@ -98,7 +134,6 @@ int open_storage_file(SqliteConnection& c) {
     set_pragmas(c);
     c.transaction(true, [&] {
       const int v = read_version(c);
-      check_version(c, v);
       for (int i = v; i < kSchemaVersion; ++i) c.exec_script(migrations()[size_t(i)]);
       if (v < kSchemaVersion) rebuild_flat_view(c);
     });

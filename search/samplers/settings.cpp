@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.hpp"
+#include "common/json.hpp"
 
 namespace autocompress {
 
@@ -12,11 +13,9 @@ SamplerSettings::SamplerSettings(std::string sampler, const std::string& json_te
     json_ = nlohmann::json::object();
     return;
   }
-  try {
-    json_ = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::exception& e) {
-    throw UsageError("sampler '" + sampler_ + "': settings are not valid JSON: " + e.what());
-  }
+  json_ = parse_json(json_text, [&](const std::string& w) {
+    return UsageError("sampler '" + sampler_ + "': settings are not valid JSON: " + w);
+  });
   if (!json_.is_object())
     throw UsageError("sampler '" + sampler_ + "': settings must be a JSON object, got " +
                      json_.dump());

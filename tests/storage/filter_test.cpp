@@ -50,6 +50,40 @@ TEST(Filter, BadExpressionsNameTheColumn) {
   EXPECT_NE(error_of("a > 1x").find("after a number"), std::string::npos);
 }
 
+// Nesting and length are bounded by our own limits, with a message naming them, before the
+// parser recurses (issue 17: 15,000 parentheses crashed it) or SQLite overflows.
+TEST(Filter, NestingAndLengthAreBounded) {
+  const std::string deep =
+      std::string(kMaxFilterDepth, '(') + "a > 1" + std::string(kMaxFilterDepth, ')');
+  EXPECT_EQ(error_of(deep), "");
+  EXPECT_NE(error_of("(" + deep + ")").find("column 17: nested deeper than 16 levels"),
+            std::string::npos)
+      << error_of("(" + deep + ")");
+  std::string nots;
+  for (int i = 0; i <= kMaxFilterDepth; ++i) nots += "not ";
+  EXPECT_NE(error_of(nots + "a > 1").find("nested deeper than 16 levels"), std::string::npos);
+  EXPECT_NE(error_of(std::string(15000, '(') + "a > 1" + std::string(15000, ')'))
+                .find("nested deeper than 16 levels"),
+            std::string::npos);
+  std::string terms = "a > 0";
+  for (int i = 1; i < kMaxFilterTerms; ++i) terms += " or a > " + std::to_string(i);
+  EXPECT_EQ(error_of(terms), "");
+  EXPECT_NE(error_of(terms + " or b < 1").find("more than 200 comparisons"), std::string::npos)
+      << error_of(terms + " or b < 1");
+}
+
+// A character the language does not know is shown whole (all its UTF-8 bytes), at its column
+// counted in characters; a byte that is not UTF-8 is shown escaped.
+TEST(Filter, NonAsciiIsShownWhole) {
+  EXPECT_NE(error_of("é > 1").find("at column 1: unexpected character 'é'"), std::string::npos)
+      << error_of("é > 1");
+  EXPECT_NE(error_of("aé > 1").find("at column 2: unexpected character 'é'"), std::string::npos)
+      << error_of("aé > 1");
+  EXPECT_NE(error_of("a > 1 and \xff").find("column 11: unexpected character '\\xff'"),
+            std::string::npos)
+      << error_of("a > 1 and \xff");
+}
+
 TEST(Filter, ThreeValuedLogicLikeSql) {
   std::map<std::string, double> row = {{"a", 1}, {"b", 2}};
   auto lookup = [&](const std::string& n) -> std::optional<double> {

@@ -103,6 +103,87 @@ TEST(SqliteStorage, NewerSchemaIsRefusedUnchanged) {
   expect_refused(path, ErrorKind::kData, "schema version 99", true);
 }
 
+// Stored versions no build of ours writes (negative, zero, past 32 bits, one that wraps to a known
+// version when cut to 32 bits, not an integer) are refused unchanged, never used as an index into
+// the migrations (issue 17: -1 and 4294967295 crashed, 4294967298 passed as version 2).
+TEST(SqliteStorage, OutOfRangeSchemaVersionsAreRefusedUnchanged) {
+  for (const auto& [stored, message] : std::vector<std::pair<std::string, std::string>>{
+           {"-1", "schema_version holds -1, not a schema version"},
+           {"0", "schema_version holds 0, not a schema version"},
+           {"'two'", "schema_version holds text, not a schema version"},
+           {"2.5", "schema_version holds real, not a schema version"},
+           {"4294967295", "newer autocompress (schema version 4294967295,"},
+           {"4294967298", "newer autocompress (schema version 4294967298,"},
+           {"9223372036854775807", "newer autocompress (schema version 9223372036854775807,"}}) {
+    TempDir dir;
+    const auto path = dir.file("v.db");
+    {
+      SqliteStorage st(path);
+      st.create_study(test_spec());
+    }
+    raw_sql(path, "UPDATE schema_version SET version = " + stored);
+    SCOPED_TRACE(stored);
+    expect_refused(path, ErrorKind::kData, message);
+    expect_refused(path, ErrorKind::kData, message, /*read_only=*/true);
+  }
+}
+
+// Another application's file that happens to have a schema_version table is not ours: refused
+// before anything is written (not even the switch to WAL).
+TEST(SqliteStorage, ForeignDatabaseWithASchemaVersionTableIsRefusedUnchanged) {
+  TempDir dir;
+  const auto path = dir.file("other.db");
+  raw_sql(path,
+          "CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (1); "
+          "CREATE TABLE notes (x)");
+  expect_refused(path, ErrorKind::kData, "not an autocompress storage (no studies table)");
+  expect_refused(path, ErrorKind::kData, "not an autocompress storage", /*read_only=*/true);
+  EXPECT_EQ(raw_sql(path, "PRAGMA journal_mode"), "delete");
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+}
+
+// Queries on a database in a directory the process cannot write to (SQLite cannot create the
+// WAL's -shm file there) read it read-only instead of failing with "attempt to write a readonly
+// database". Run as an unprivileged user when the tests run as root (root may write anywhere).
+TEST(SqliteStorage, ReadsADatabaseInADirectoryItCannotWrite) {
+  TempDir dir;
+  const auto sub = dir.file("ro");
+  std::filesystem::create_directory(sub);
+  const auto path = sub + "/t.db";
+  {
+    SqliteStorage st(path);
+    const auto s = st.create_study(test_spec());
+    for (int i = 0; i < 2; ++i) record_one(st, s.id, "w");
+  }
+  const std::string before = file_bytes(path);
+  using std::filesystem::perms;
+  std::filesystem::permissions(dir.path(),
+                               perms::owner_all | perms::group_exec | perms::others_exec);
+  std::filesystem::permissions(
+      sub, perms::owner_read | perms::owner_exec | perms::group_exec | perms::others_exec);
+  std::filesystem::permissions(path, perms::owner_read | perms::group_read | perms::others_read);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (geteuid() == 0 && setuid(65534) != 0) _exit(3);  // nobody
+    try {
+      SqliteOptions o;
+      o.read_only = true;
+      SqliteStorage ro(path, o);
+      const auto f = Filter::parse("accuracy > 0");
+      _exit(ro.trials(ro.get_study("s").id, &f).size() == 2 ? 0 : 1);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      _exit(2);
+    }
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::filesystem::permissions(sub, perms::owner_all);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(file_bytes(path), before);
+  EXPECT_FALSE(std::filesystem::exists(path + "-shm"));
+}
+
 TEST(SqliteStorage, MissingFileForReadOnly) {
   TempDir dir;
   SqliteOptions o;
@@ -133,6 +214,50 @@ TEST(SqliteStorage, ReadOnlyQueriesNeverWrite) {
   EXPECT_THROW(ro.trials(s.id, &(const Filter&)Filter::parse("nope < 1")), StorageError);
   EXPECT_THROW(ro.ask(s.id, "w"), StorageError);
   EXPECT_EQ(file_bytes(path), before);
+}
+
+// Every filter within the bounds of kMaxFilterDepth and kMaxFilterTerms runs in SQLite (whose
+// parser stack and expression depth the bounds stay under), selecting what matches() selects.
+TEST(SqliteStorage, FiltersAtTheBoundsRunInSqlite) {
+  TempDir dir;
+  SqliteStorage st(dir.file("t.db"));
+  const auto s = st.create_study(test_spec());
+  for (int i = 0; i < 3; ++i) record_one(st, s.id, "w");
+  const int d = kMaxFilterDepth;
+  std::string parens = std::string(d, '(') + "accuracy > 0" + std::string(d, ')');
+  std::string nots;
+  for (int i = 0; i < d; ++i) nots += "not ";
+  nots += "accuracy < 0";
+  std::string mixed = "accuracy > 0.5001", mixed_not = "accuracy > 0.5001";
+  for (int i = 0; i < d; ++i)
+    mixed = "(latency_ms > 0 " + std::string(i % 2 ? "or" : "and") + " " + mixed + ")";
+  for (int i = 0; i < d / 2; ++i)
+    mixed_not = "not (accuracy < 0 " + std::string(i % 2 ? "or" : "and") + " " + mixed_not + ")";
+  std::string flat_or = "number = 0", flat_and = "number >= 0";
+  for (int i = 1; i < kMaxFilterTerms; ++i) {
+    flat_or += " or number = " + std::to_string(i);
+    flat_and += " and latency_ms > -" + std::to_string(i);
+  }
+  std::string wide = "number >= 0";  // all terms spread over all levels
+  for (int i = 0; i < d - 1; ++i) {
+    std::string level = "(" + wide;
+    for (int k = 0; k < kMaxFilterTerms / d - 1; ++k)
+      level += (i % 2 ? " or " : " and ") + std::string("latency_ms > -") + std::to_string(k);
+    wide = level + ")";
+  }
+  for (const auto& text : {parens, nots, mixed, mixed_not, flat_or, flat_and, wide}) {
+    const Filter f = Filter::parse(text);
+    size_t expected = 0;
+    for (const auto& t : st.trials(s.id)) {
+      const auto cols = flat_columns(s, {"top5", "kl", "macs"});
+      expected += f.matches([&](const std::string& name) -> std::optional<double> {
+        for (const auto& c : cols)
+          if (c.name == name) return column_value(c, t);
+        return std::nullopt;
+      });
+    }
+    EXPECT_EQ(st.trials(s.id, &f).size(), expected) << text;
+  }
 }
 
 // Listings reuse the finished trials they read before (immutable): what another writer does
