@@ -163,12 +163,14 @@ int run_eval(const EvalArgs& a) {
     ref = std::move(arr.f);
     ref.resize(ds.size() * arr.shape[1]);  // --limit keeps the first images
   }
+  EvalArgs used = a;  // no arena for images that are not there
+  used.batch = std::max<int64_t>(1, std::min(a.batch, ds.size()));
   const auto t0 = std::chrono::steady_clock::now();
-  auto ex = make_executor(a.executor, g, a.batch, a.threads);
+  auto ex = make_executor(a.executor, g, used.batch, a.threads);
   const double compile_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const auto r = evaluate(*ex, g, ds, a.batch, ref);
-  print_eval(a, g, spec, od, r, compile_s, a.threads > 0 ? a.threads : omp_get_max_threads());
+  const auto r = evaluate(*ex, g, ds, used.batch, ref);
+  print_eval(used, g, spec, od, r, compile_s, a.threads > 0 ? a.threads : omp_get_max_threads());
   return 0;
 }
 

@@ -25,10 +25,13 @@ void for_each_calibration_batch(
     index.push_back(int(it - aug.outputs.begin()));
     if (it == aug.outputs.end()) aug.outputs.push_back(t);
   }
-  auto ex = compile(aug, {o.batch, o.threads});
+  // Every tensor asked for is an output, kept for the whole batch: a batch larger than the
+  // dataset would only allocate them for images that are not there.
+  const int64_t batch = std::max<int64_t>(1, std::min(o.batch, ds.size()));
+  auto ex = compile(aug, {batch, o.threads});
   const int64_t per = numel(ds.sample_shape);
-  for (int64_t start = 0; start < ds.size(); start += o.batch) {
-    const int64_t b = std::min(o.batch, ds.size() - start);
+  for (int64_t start = 0; start < ds.size(); start += batch) {
+    const int64_t b = std::min(batch, ds.size() - start);
     HostTensor in{with_batch(g.value(input).shape, b), {}};
     in.data.resize(size_t(b * per));
     ds.read(start, b, in.data);

@@ -249,8 +249,9 @@ CompressionProblem::CompressionProblem(const ProblemConfig& config)
   calib_data_.kind = std::move(cb.kind);
   // The original's predictions on the validation images: labels for agreement, and its
   // per-image correctness for the paired drop.
-  auto ex = compile(model_, {config_.eval_batch, 0});
-  const EvalResult r = autocompress::evaluate(*ex, model_, val_, config_.eval_batch, {}, true);
+  const int64_t batch = std::max<int64_t>(1, std::min(config_.eval_batch, val_.size()));
+  auto ex = compile(model_, {batch, 0});
+  const EvalResult r = autocompress::evaluate(*ex, model_, val_, batch, {}, true);
   append_top1(r.outputs, r.classes, original_top1_);
   for (size_t i = 0; i < original_top1_.size(); ++i)
     original_correct_.push_back(!val_.has_labels() || original_top1_[i] == val_.labels[i]);
