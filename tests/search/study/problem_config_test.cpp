@@ -197,7 +197,8 @@ TEST(ProblemConfigTable, PreprocessingKeysTakeANumberOrAListAndAreChecked) {
   using P = std::pair<std::string, std::string>;
   EXPECT_EQ(error_of(R"({"resize": [1, 2, 3]})"),
             P("resize", "config: resize must be S or [H, W] (positive), got [1,2,3]"));
-  EXPECT_EQ(error_of(R"({"std": [0]})"), P("std", "config: std values must be non-zero, got [0.0]"));
+  EXPECT_EQ(error_of(R"({"std": [0]})"),
+            P("std", "config: std values must be non-zero, got [0.0]"));
   EXPECT_EQ(error_of(R"({"layout": "CHW"})"),
             P("layout", "config: layout must be NCHW or NHWC, got 'CHW'"));
   EXPECT_EQ(error_of(R"({"split": "dev"})").first, "split");
