@@ -14,11 +14,6 @@
 namespace autocompress {
 namespace {
 
-const char* const kStudyColumns =
-    "SELECT study_id, name, model_sha256, model_path, dataset, split, target, "
-    "reference_point, search_space, sampler, sampler_settings, tool_version, "
-    "onednn_version, cpu_model, isa, threads, created_at FROM studies ";
-
 // Every study in id order, or the one named *name.
 std::vector<Study> load_studies(PgTx& tx, const std::string* name) {
   std::vector<Study> out;

@@ -6,14 +6,6 @@
 #include "storage/trial_rows.hpp"
 
 namespace autocompress {
-namespace {
-
-const char* const kStudyColumns =
-    "SELECT study_id, name, model_sha256, model_path, dataset, split, target, "
-    "reference_point, search_space, sampler, sampler_settings, tool_version, "
-    "onednn_version, cpu_model, isa, threads, created_at FROM studies ";
-
-}  // namespace
 
 std::vector<Study> SqliteStudies::read_rows(const std::string* name) {
   std::vector<Study> out;

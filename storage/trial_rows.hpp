@@ -13,9 +13,13 @@
 
 namespace autocompress {
 
-// Columns: study_id, name, model_sha256, model_path, dataset, split, target, reference_point
-// (JSON), search_space, sampler, sampler_settings, tool_version, onednn_version, cpu_model, isa,
-// threads, created_at.
+// The studies' columns in the order study_from_row reads them (reference_point is JSON); the
+// backends append their WHERE / ORDER BY.
+inline constexpr const char* kStudyColumns =
+    "SELECT study_id, name, model_sha256, model_path, dataset, split, target, "
+    "reference_point, search_space, sampler, sampler_settings, tool_version, "
+    "onednn_version, cpu_model, isa, threads, created_at FROM studies ";
+
 template <class Row>
 Study study_from_row(const Row& q) {
   Study s;
