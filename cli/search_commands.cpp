@@ -196,10 +196,10 @@ int run_search(const State& s) {
 
 // The problem and options a study recorded (for ask / tell on an existing study).
 std::pair<ProblemConfig, StudyOptions> recorded(const Study& st) {
-  const auto it = st.user_attrs.find("config");
-  if (it == st.user_attrs.end())
+  const std::optional<ProblemConfig> config = recorded_config(st);
+  if (!config)
     throw UsageError("study '" + st.name + "' was not made by `autocompress search` (no config)");
-  const ProblemConfig pc = parse_problem_config(json::parse(it->second));
+  const ProblemConfig& pc = *config;
   StudyOptions so;
   so.name = st.name;
   so.sampler = st.sampler;

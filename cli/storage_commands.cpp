@@ -23,6 +23,7 @@
 #include "hwmodels/profile.hpp"
 #include "model/onnx_io.hpp"
 #include "search/report/front.hpp"
+#include "search/study/problem.hpp"
 #include "search/study/problem_config.hpp"
 #include "storage/filter.hpp"
 #include "storage/sqlite_storage.hpp"
@@ -222,22 +223,11 @@ int trials(const Args& a) {
 
 // ------------------------------------------------------------------ export
 
-// The study's recorded config (user attr "config"), or std::nullopt for a study without one
-// (made by ask / tell from outside).
-std::optional<ProblemConfig> recorded_config(const Study& s) {
-  auto it = s.user_attrs.find("config");
-  if (it == s.user_attrs.end()) return std::nullopt;
-  return parse_problem_config(json::parse(it->second));
-}
-
 // How the study calibrated (compressors/recipe.hpp): its calibration data as the problem opened
 // it (CompressionProblem: calibration_spec of the config, the model's normalization), the
-// fingerprint it recorded, and the ApplyOptions it applied with (the target's channel multiple,
-// the config's recover).
+// fingerprint it recorded, and the ApplyOptions it applied with (problem_apply_options).
 CalibrationRecord study_calibration(const Study& s, const ProblemConfig& c) {
-  ApplyOptions o;
-  o.prune.channel_multiple = std::max<int64_t>(1, find_profile(c.target).channel_multiple);
-  o.ls_reconstruction = c.recover;
+  const ApplyOptions o = problem_apply_options(c, find_profile(c.target));
   CalibrationRecord r =
       calibration_record(calibration_spec(c, model_normalization(load_onnx(c.model))), o);
   if (auto it = s.user_attrs.find("calibration_fingerprint"); it != s.user_attrs.end())

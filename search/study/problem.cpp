@@ -227,6 +227,19 @@ CompressionSpace problem_space(const ProblemConfig& config) {
                                  c.space);
 }
 
+std::optional<ProblemConfig> recorded_config(const Study& s) {
+  const auto it = s.user_attrs.find("config");
+  if (it == s.user_attrs.end()) return std::nullopt;
+  return parse_problem_config(json::parse(it->second));
+}
+
+ApplyOptions problem_apply_options(const ProblemConfig& c, const Profile& target) {
+  ApplyOptions o;
+  o.prune.channel_multiple = std::max<int64_t>(1, target.channel_multiple);
+  o.ls_reconstruction = c.recover;
+  return o;
+}
+
 CompressionProblem::CompressionProblem(const ProblemConfig& config)
     : config_(with_preprocess_file(parse_problem_config(json::object(), config))) {
   model_ = load_onnx(config_.model);
@@ -256,9 +269,7 @@ CompressionProblem::CompressionProblem(const ProblemConfig& config)
   for (size_t i = 0; i < original_top1_.size(); ++i)
     original_correct_.push_back(!val_.has_labels() || original_top1_[i] == val_.labels[i]);
   original_accuracy_ = paired_drop(original_correct_, original_correct_).original;
-  ApplyOptions ao;
-  ao.prune.channel_multiple = std::max<int64_t>(1, target.channel_multiple);
-  ao.ls_reconstruction = config_.recover;
+  const ApplyOptions ao = problem_apply_options(config_, target);
   apply_ = std::make_unique<ApplyContext>(model_, calib_, ao);
   std::set<std::string> refit;
   if (ao.ls_reconstruction)

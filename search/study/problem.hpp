@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -37,6 +38,14 @@ std::string resolved_latency_model(const ProblemConfig& c, const std::string& ta
 // CompressionProblem::space() is for the same config. For `tell`, which rebuilds an asked trial's
 // recipe from its params without paying for the whole problem.
 CompressionSpace problem_space(const ProblemConfig& config);
+
+// The config a study made by `search` recorded (user attr "config", CompressionProblem::
+// study_spec), or std::nullopt for a study made otherwise (ask / tell from outside).
+std::optional<ProblemConfig> recorded_config(const Study& s);
+
+// The ApplyOptions a study builds its candidates with: the target's channel multiple (at least
+// 1) and the config's recover. What export records in a recipe so apply builds the same model.
+ApplyOptions problem_apply_options(const ProblemConfig& c, const Profile& target);
 
 // True when the candidate provably (lower bound mean - z * se) exceeds max_drop.
 bool cannot_meet(const PairedDrop& d, double max_drop_points, double z);

@@ -27,13 +27,13 @@ double binomial_half_cdf(int64_t k, int64_t n) {
 }
 
 ProblemConfig study_config(const Study& s, const VerifyOptions& o) {
-  const auto it = s.user_attrs.find("config");
-  if (it == s.user_attrs.end())
+  std::optional<ProblemConfig> recorded = recorded_config(s);
+  if (!recorded)
     throw ConfigError("verify", "study '" + s.name +
                                     "' has no recorded configuration (user attr \"config\"): it "
                                     "was not made by `autocompress search`, so " +
                                     key_ref("verify") + " cannot rebuild its candidates");
-  ProblemConfig c = parse_problem_config(json::parse(it->second));
+  ProblemConfig c = std::move(*recorded);
   if (!o.model.empty()) c.model = o.model;
   if (!std::filesystem::exists(c.model))
     throw ConfigError("model", key_ref("verify") + ": the study's model '" + c.model +
