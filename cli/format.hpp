@@ -7,6 +7,11 @@
 
 namespace autocompress::cli {
 
+// The help of every --db option: storage/open_storage.hpp decides which backend a value opens.
+inline constexpr const char* kDbHelp =
+    "trial database: an SQLite file, or postgresql://user@host:port/dbname (password from "
+    "PGPASSWORD or ~/.pgpass)";
+
 using autocompress::fmt;  // one number through a printf format, e.g. fmt("%.4g", hv)
 
 // 1234567 -> "1.23 M", 1500 -> "1.5 k", 12 -> "12 " (a unit follows).

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "cli/format.hpp"
 #include "cli/query_format.hpp"
 #include "common/error.hpp"
 #include "common/sha256.hpp"
@@ -18,7 +19,7 @@
 #include "search/report/report.hpp"
 #include "search/study/objectives.hpp"
 #include "search/study/verify.hpp"
-#include "storage/sqlite_storage.hpp"
+#include "storage/open_storage.hpp"
 
 namespace autocompress::cli {
 
@@ -259,7 +260,8 @@ void print_comparison(const UniformComparison& c) {
 // "verify:<trial>" per trial ("verify:original" for the original) and "verify" for the run.
 void record_verification(const Args& a, const Study& s, const std::vector<VerifiedTrial>& rows,
                          const json& run) {
-  SqliteStorage st(a.db, SqliteOptions{});
+  const auto opened = open_storage(a.db);
+  Storage& st = *opened;
   for (const auto& v : rows)
     st.set_study_user_attr(
         s.id,
@@ -310,7 +312,8 @@ int pareto(const Args& a) {
   if (a.verify && !a.target.empty())
     throw UsageError("--verify measures latency on this host; it does not combine with --target");
   if (a.verify && a.format == "csv") throw UsageError("--verify prints a table or json, not csv");
-  auto st = open_read_only(a.db);
+  const auto opened = open_read_only(a.db);
+  Storage& st = *opened;
   const Study s = st.get_study(a.study);
   std::vector<FrozenTrial> trials = st.trials(s.id);
   std::string title = "study '" + s.name + "'";
@@ -335,7 +338,8 @@ int pareto(const Args& a) {
 }
 
 int report(const Args& a) {
-  auto st = open_read_only(a.db);
+  const auto opened = open_read_only(a.db);
+  Storage& st = *opened;
   const Study s = st.get_study(a.study);
   const std::string html = render_report(s, st.trials(s.id));
   std::ofstream f(a.output);
@@ -357,7 +361,7 @@ struct ParetoCommands::State {
 ParetoCommands::ParetoCommands(CLI::App& app) : s_(std::make_unique<State>()) {
   Args& a = s_->a;
   auto* p = s_->pareto = app.add_subcommand("pareto", "The Pareto front of a study, knee marked");
-  p->add_option("--db", a.db, "SQLite trial database")->required();
+  p->add_option("--db", a.db, kDbHelp)->required();
   p->add_option("--study,-s", a.study, "study name")->required();
   p->add_option("--format", a.format, "table | json | csv")->capture_default_str();
   p->add_option("--export-dir", a.export_dir, "write one recipe JSON per front point here");
@@ -379,7 +383,7 @@ ParetoCommands::ParetoCommands(CLI::App& app) : s_(std::make_unique<State>()) {
       ->capture_default_str();
 
   auto* r = s_->report = app.add_subcommand("report", "Write an HTML report of a study");
-  r->add_option("--db", a.db, "SQLite trial database")->required();
+  r->add_option("--db", a.db, kDbHelp)->required();
   r->add_option("--study,-s", a.study, "study name")->required();
   r->add_option("--output,-o", a.output, "the .html file to write")->required();
 }

@@ -4,19 +4,19 @@
 
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "search/report/front.hpp"
-#include "storage/sqlite_storage.hpp"
+#include "storage/open_storage.hpp"
 
 namespace autocompress::cli {
 
-// Read-only: a query never changes or blocks a running search.
-inline SqliteStorage open_read_only(const std::string& db) {
-  SqliteOptions o;
-  o.read_only = true;
-  return SqliteStorage(db, o);
+// Read-only: a query never changes or blocks a running search. `db` is an SQLite path or a
+// PostgreSQL URI (storage/open_storage.hpp).
+inline std::unique_ptr<Storage> open_read_only(const std::string& db) {
+  return open_storage(db, {.read_only = true});
 }
 
 // "%.6g", "-" for NaN.

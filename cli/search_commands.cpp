@@ -12,12 +12,13 @@
 
 #include "cli/config_flags.hpp"
 #include "cli/data_flags.hpp"
+#include "cli/format.hpp"
 #include "cli/progress.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/json.hpp"
 #include "search/study/study.hpp"
-#include "storage/sqlite_storage.hpp"
+#include "storage/open_storage.hpp"
 
 namespace autocompress::cli {
 
@@ -96,7 +97,7 @@ void add_problem_flags(CLI::App* c, Args& a, Flags& flags, bool search) {
   add_data_flags(*c, flags.data, flags.pre, {"", "", "--val-limit"});
   add_calib_flags(*c, flags.calib, nullptr, "--calib-limit");
   c->add_option("--config", a.config, "study.json with the same settings (flags override it)");
-  c->add_option("--db", a.db, "trial database")->capture_default_str();
+  c->add_option("--db", a.db, kDbHelp)->capture_default_str();
   c->add_option("--study", a.study, "study name")->capture_default_str();
   c->add_flag("--quiet,-q", a.quiet, "no progress lines on the terminal");
   // The budget is `search`'s alone.
@@ -159,13 +160,15 @@ void print_summary(const Study& st, const StudySummary& s) {
 int run_search(const State& s) {
   const auto [pc, so] = effective(s.a, s.search_flags);
   const CompressionProblem problem(pc);
-  SqliteStorage storage(s.a.db);
+  const auto opened = open_storage(s.a.db);
+  Storage& storage = *opened;
   StudyRunner runner(storage, problem, so);
   if (!s.a.quiet) {
     print_data(problem);
     std::fprintf(stderr, "study '%s' in %s: %zu knobs, original accuracy %.4f on %lld images\n",
-                 so.name.c_str(), s.a.db.c_str(), problem.space().space.size(),
-                 problem.original_accuracy(), (long long)problem.validation_size());
+                 so.name.c_str(), storage_display_name(s.a.db).c_str(),
+                 problem.space().space.size(), problem.original_accuracy(),
+                 (long long)problem.validation_size());
   }
   std::vector<std::string> objectives;
   for (const auto& o : runner.study().objectives) objectives.push_back(o.name);
@@ -226,17 +229,19 @@ void refuse_if_stale(const Storage& storage, const Study& st, const Args& a) {
     if (o.requeued_from == t->number)
       copy = "its recipe was re-queued as trial " + std::to_string(o.number) + " (now " +
              to_string(o.state) + "), which `autocompress ask` hands out before any new trial";
+  const std::string db = storage_display_name(a.db);
   throw DataError(
-      a.db, "trial " + std::to_string(t->number) + " of study '" + st.name +
-                "' was failed as stale at " + utc_time(t->finished_at) + " (" + t->error +
-                "), so its reservation is gone and nothing can be recorded on it; " + copy +
-                ". Reserve with a lease longer than your evaluation (ask --lease, default 8h) or "
-                "extend it while you work (autocompress heartbeat --db " +
-                a.db + " --study " + st.name + " --trial <N> --lease 8h)");
+      db, "trial " + std::to_string(t->number) + " of study '" + st.name +
+              "' was failed as stale at " + utc_time(t->finished_at) + " (" + t->error +
+              "), so its reservation is gone and nothing can be recorded on it; " + copy +
+              ". Reserve with a lease longer than your evaluation (ask --lease, default 8h) or "
+              "extend it while you work (autocompress heartbeat --db " +
+              db + " --study " + st.name + " --trial <N> --lease 8h)");
 }
 
 int run_ask(const State& s) {
-  SqliteStorage storage(s.a.db);
+  const auto opened = open_storage(s.a.db);
+  Storage& storage = *opened;
   const Study st = storage.get_study(s.a.study);
   const auto [pc, so] = recorded(st);
   const CompressionProblem problem(pc);
@@ -246,8 +251,8 @@ int run_ask(const State& s) {
   json r = json::parse(asked.recipe_json);
   r["metrics"] = {{"study", st.name}, {"trial", asked.number}};
   std::cout << r.dump(2) << "\n";
-  const std::string where =
-      "--db " + s.a.db + " --study " + st.name + " --trial " + std::to_string(asked.number);
+  const std::string where = "--db " + storage_display_name(s.a.db) + " --study " + st.name +
+                            " --trial " + std::to_string(asked.number);
   std::fprintf(stderr,
                "reserved trial %lld of study '%s' until %s (extend it with: autocompress "
                "heartbeat %s --lease 8h); record it with: autocompress tell %s --values <%zu "
@@ -259,7 +264,8 @@ int run_ask(const State& s) {
 }
 
 int run_tell(const State& s) {
-  SqliteStorage storage(s.a.db);
+  const auto opened = open_storage(s.a.db);
+  Storage& storage = *opened;
   const Study st = storage.get_study(s.a.study);
   refuse_if_stale(storage, st, s.a);
   std::vector<double> values;
@@ -277,7 +283,8 @@ int run_tell(const State& s) {
 }
 
 int run_heartbeat(const State& s) {
-  SqliteStorage storage(s.a.db);
+  const auto opened = open_storage(s.a.db);
+  Storage& storage = *opened;
   const Study st = storage.get_study(s.a.study);
   refuse_if_stale(storage, st, s.a);
   storage.lease(st.id, s.a.trial, parse_duration(s.a.lease, "lease"));
@@ -290,7 +297,8 @@ int run_sensitivity(const State& s) {
   const auto [pc, so] = effective(s.a, s.sens_flags);
   const CompressionProblem problem(pc);
   if (!s.a.quiet) print_data(problem);
-  SqliteStorage storage(s.a.db);
+  const auto opened = open_storage(s.a.db);
+  Storage& storage = *opened;
   StudyRunner runner(storage, problem, so);  // creates or checks the study
   const auto curves = problem.sensitivity(s.a.limit, 0, [&](const std::string& line) {
     if (!s.a.quiet) std::fprintf(stderr, "%s\n", line.c_str());
@@ -337,18 +345,18 @@ SearchCommands::SearchCommands(CLI::App& app) : s_(std::make_unique<State>()) {
       ->add_option("--images", a.limit, "validation images per evaluation (of the --limit ones)")
       ->capture_default_str();
   s_->ask = app.add_subcommand("ask", "Reserve the next trial and print its recipe (JSON)");
-  s_->ask->add_option("--db", a.db, "trial database")->required();
+  s_->ask->add_option("--db", a.db, kDbHelp)->required();
   s_->ask->add_option("--study", a.study, "study name")->required();
   s_->ask->add_option("--lease", a.lease, "keep the trial reserved this long (8h, 30m, 0 = none)")
       ->capture_default_str();
   s_->tell = app.add_subcommand("tell", "Record an external evaluation of a reserved trial");
-  s_->tell->add_option("--db", a.db, "trial database")->required();
+  s_->tell->add_option("--db", a.db, kDbHelp)->required();
   s_->tell->add_option("--study", a.study, "study name")->required();
   s_->tell->add_option("--trial", a.trial, "trial number from ask")->required();
   s_->tell->add_option("--values", a.values, "objective values in the study's order, a,b,c");
   s_->tell->add_option("--state", a.state, "COMPLETE | PRUNED | FAIL")->capture_default_str();
   s_->beat = app.add_subcommand("heartbeat", "Extend the reservation of a trial from ask");
-  s_->beat->add_option("--db", a.db, "trial database")->required();
+  s_->beat->add_option("--db", a.db, kDbHelp)->required();
   s_->beat->add_option("--study", a.study, "study name")->required();
   s_->beat->add_option("--trial", a.trial, "trial number from ask")->required();
   s_->beat->add_option("--lease", a.lease, "reserved from now on for this long")

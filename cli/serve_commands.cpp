@@ -15,7 +15,7 @@
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "storage/heartbeat.hpp"
-#include "storage/sqlite_storage.hpp"
+#include "storage/open_storage.hpp"
 
 namespace autocompress::cli {
 
@@ -139,9 +139,13 @@ std::optional<int> ServeCommands::run() const {
   auto [pc, so] = s_->flags->effective();
   if (!s_->flags->given("sampler")) so.sampler = "external";  // the proposer's name, recorded
   const CompressionProblem problem(pc);
-  SqliteStorage storage(s_->flags->db());
+  const auto opened = open_storage(s_->flags->db());
+  Storage& storage = *opened;
   const Study st = open_study(storage, problem, so, /*compare_sampler=*/false);
-  std::cout << hello(st, problem, s_->flags->db(), storage.trials(st.id).size()).dump() << "\n"
+  std::cout << hello(st, problem, storage_display_name(s_->flags->db()),
+                     storage.trials(st.id).size())
+                   .dump()
+            << "\n"
             << std::flush;
   const std::string worker = "serve:" + std::to_string(::getpid());
   StudyCache cache(problem, st);

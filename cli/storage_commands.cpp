@@ -13,6 +13,7 @@
 #include <set>
 
 #include "cli/compress_commands.hpp"
+#include "cli/format.hpp"
 #include "cli/query_format.hpp"
 #include "common/error.hpp"
 #include "compressors/apply.hpp"
@@ -26,7 +27,7 @@
 #include "search/study/problem.hpp"
 #include "search/study/problem_config.hpp"
 #include "storage/filter.hpp"
-#include "storage/sqlite_storage.hpp"
+#include "storage/open_storage.hpp"
 
 namespace autocompress::cli {
 
@@ -43,7 +44,8 @@ struct Args {
 // ------------------------------------------------------------------ studies
 
 int studies(const Args& a) {
-  auto st = open_read_only(a.db);
+  const auto opened = open_read_only(a.db);
+  Storage& st = *opened;
   json rows = json::array();
   for (const auto& s : st.studies()) {
     std::map<std::string, int> counts;
@@ -198,7 +200,8 @@ void print_trials(const Args& a, const Study& s, const Table& tab,
 int trials(const Args& a) {
   if (a.format != "table" && a.format != "json" && a.format != "csv")
     throw UsageError("--format must be table, json or csv, got '" + a.format + "'");
-  auto st = open_read_only(a.db);
+  const auto opened = open_read_only(a.db);
+  Storage& st = *opened;
   const Study s = st.get_study(a.study);
   std::optional<Filter> where;
   if (!a.where.empty()) where = Filter::parse(a.where);
@@ -243,7 +246,8 @@ int export_recipe(const Args& a) {
     throw UsageError(
         "export writes a recipe (-o FILE.json), a compressed model (--onnx "
         "FILE.onnx) or both; give at least one");
-  auto st = open_read_only(a.db);
+  const auto opened = open_read_only(a.db);
+  Storage& st = *opened;
   const Study s = st.get_study(a.study);
   const auto t = st.find_trial(s.id, a.trial);
   if (!t)
@@ -286,11 +290,11 @@ struct StorageCommands::State {
 StorageCommands::StorageCommands(CLI::App& app) : s_(std::make_unique<State>()) {
   Args& a = s_->a;
   s_->studies = app.add_subcommand("studies", "List the studies of a trial database");
-  s_->studies->add_option("--db", a.db, "SQLite trial database")->required();
+  s_->studies->add_option("--db", a.db, kDbHelp)->required();
   s_->studies->add_option("--format", a.format, "table | json")->capture_default_str();
 
   s_->trials = app.add_subcommand("trials", "List, filter and sort the trials of a study");
-  s_->trials->add_option("--db", a.db, "SQLite trial database")->required();
+  s_->trials->add_option("--db", a.db, kDbHelp)->required();
   s_->trials->add_option("--study,-s", a.study, "study name")->required();
   s_->trials->add_option("--where", a.where,
                          "filter over objective/metric names, e.g. 'accuracy > 0.9 and "
@@ -305,7 +309,7 @@ StorageCommands::StorageCommands(CLI::App& app) : s_(std::make_unique<State>()) 
 
   s_->exp = app.add_subcommand(
       "export", "Write a trial's recipe (JSON, for apply) and/or its compressed model (ONNX)");
-  s_->exp->add_option("--db", a.db, "SQLite trial database")->required();
+  s_->exp->add_option("--db", a.db, kDbHelp)->required();
   s_->exp->add_option("--study,-s", a.study, "study name")->required();
   s_->exp->add_option("--trial,-n", a.trial, "trial number")
       ->required()
