@@ -138,14 +138,16 @@ StudyRunner::Asked StudyRunner::ask_locked() {
   return a;
 }
 
-bool StudyRunner::budget_left() const {
+// The trial budget is the study's: its finished trials now, by every process on the database
+// (read incrementally), plus this process's trials in flight. Other processes' trials in flight
+// are not counted (a dead worker's would hold the budget until its grace ends), so K workers in
+// all can end up to K - 1 trials past the budget.
+bool StudyRunner::budget_left() {
   if (stop_.load()) return false;
   if (opt_.timeout_s > 0 && unix_now() - t0_ >= opt_.timeout_s) return false;
-  if (opt_.trials > 0 &&
-      finished_at_start_ + shared_->finished_in_run.load() + shared_->in_flight.load() >=
-          opt_.trials)
-    return false;
-  return true;
+  if (opt_.trials <= 0) return true;
+  cache_->refresh(storage_);
+  return cache_->finished() + shared_->in_flight.load() < opt_.trials;
 }
 
 void StudyRunner::worker_loop(int threads) {
@@ -191,7 +193,6 @@ StudySummary StudyRunner::run(const ProgressCallback& on_progress) {
   {
     std::lock_guard lock(shared_->propose_mu);
     cache_->refresh(storage_);
-    finished_at_start_ = cache_->finished();
     hypervolume_reported_ = cache_->summary().hypervolume;
   }
   const int cores =

@@ -91,7 +91,7 @@ class StudyRunner {
   Asked ask_locked();                 // ask_one under propose_mu
   Candidate propose(int64_t number);  // from the cache as ask_locked refreshed it
   void worker_loop(int threads);
-  bool budget_left() const;
+  bool budget_left();  // under propose_mu
   void report(bool final, std::string event);
 
   Storage& storage_;
@@ -103,7 +103,6 @@ class StudyRunner {
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> started_in_run_{0};
   double t0_ = 0;
-  int64_t finished_at_start_ = 0;
   double hypervolume_reported_ = 0;  // under print_mu
   ProgressCallback on_progress_;
   struct Shared;

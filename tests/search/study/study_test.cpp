@@ -78,6 +78,24 @@ TEST(Study, ResumesWhereItStopped) {
   EXPECT_EQ(params_of(once, full.study()), params_of(twice, second.study()));
 }
 
+// --trials is the study's budget: trials another worker finishes while this one runs count too,
+// so the runner stops when the study has that many finished trials, not when it did that many.
+TEST(Study, BudgetCountsTrialsOtherWorkersFinish) {
+  InMemoryStorage st;
+  StudyRunner r(st, problem(), options(6));
+  const StudySummary sum = r.run([&](const StudyProgress& p) {
+    if (p.final || p.finished_in_run != 1) return;
+    for (int i = 0; i < 3; ++i) {  // another worker's three trials
+      const FrozenTrial t = st.ask(r.study().id, "other");
+      st.tell(r.study().id, t.number, {TrialState::kFail, {}, {}, {}, "other worker", {}});
+    }
+  });
+  EXPECT_EQ(sum.complete + sum.pruned + sum.failed, 6);
+  int64_t ours = 0;
+  for (const auto& t : st.trials(r.study().id)) ours += t.worker != "other";
+  EXPECT_EQ(ours, 3);
+}
+
 // The runner prints nothing: it reports to its callback after every finished trial and once at
 // the end, with the study's counts, this run's budget and whether the front grew.
 TEST(Study, ReportsProgressToItsCallback) {
