@@ -75,18 +75,7 @@ void add_calib_flags(CLI::App& cmd, DataFlags& c, PreprocessFlags* pre,
   if (pre) add_preprocess_flags(cmd, *pre);
 }
 
-DataSpec data_spec(const DataFlags& f, const PreprocessFlags& pre, const Graph& model) {
-  DataSpec s;
-  s.source = f.source;
-  s.labels = f.labels;
-  s.limit = f.limit;
-  const bool given = f.split_option && f.split_option->count() > 0;
-  std::error_code ec;
-  if (given || (!f.split.empty() && std::filesystem::is_directory(f.source, ec) &&
-                detect_dir_kind(f.source) == DirKind::kIdx))
-    s.split = parse_split(f.split);
-  Preprocessing& p = s.preprocessing;
-  p.norm = model_normalization(model);
+void apply_preprocess_flags(const PreprocessFlags& pre, Preprocessing& p) {
   if (!pre.file.empty()) {
     const Preprocessing file = read_preprocessing(pre.file);
     p.resize = file.resize;
@@ -102,6 +91,20 @@ DataSpec data_spec(const DataFlags& f, const PreprocessFlags& pre, const Graph& 
   if (!pre.std.empty()) p.norm.std = floats(pre.std);
   if (pre.bgr) p.order = ChannelOrder::kBgr;
   if (pre.nhwc) p.layout = Layout::kNhwc;
+}
+
+DataSpec data_spec(const DataFlags& f, const PreprocessFlags& pre, const Graph& model) {
+  DataSpec s;
+  s.source = f.source;
+  s.labels = f.labels;
+  s.limit = f.limit;
+  const bool given = f.split_option && f.split_option->count() > 0;
+  std::error_code ec;
+  if (given || (!f.split.empty() && std::filesystem::is_directory(f.source, ec) &&
+                detect_dir_kind(f.source) == DirKind::kIdx))
+    s.split = parse_split(f.split);
+  s.preprocessing.norm = model_normalization(model);
+  apply_preprocess_flags(pre, s.preprocessing);
   return s;
 }
 

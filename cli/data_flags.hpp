@@ -51,6 +51,9 @@ void add_data_flags(CLI::App& cmd, DataFlags& data, PreprocessFlags& pre,
 void add_calib_flags(CLI::App& cmd, DataFlags& calib, PreprocessFlags* pre,
                      const std::string& limit_alias = "");
 
+// `p` with the fields the --preprocess file and the flags set (the flags over the file's).
+void apply_preprocess_flags(const PreprocessFlags& pre, Preprocessing& p);
+
 // The DataSpec of `f`: the preprocessing is the model's metadata normalization, overridden by
 // the --preprocess file's fields, overridden by the flags. The split applies to IDX directories
 // only: --split when given, else `f.split`.

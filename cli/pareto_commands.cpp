@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "cli/data_flags.hpp"
 #include "cli/format.hpp"
 #include "cli/query_format.hpp"
 #include "common/error.hpp"
@@ -31,6 +32,8 @@ struct Args {
   std::string db, study, format = "table", export_dir, target, model, output;
   bool verify = false;
   VerifyOptions v;
+  DataFlags test{"", "", "test"};  // --verify: the shared data flags (cli/data_flags.hpp)
+  PreprocessFlags pre;
 };
 
 // ------------------------------------------------------------------ --target
@@ -274,9 +277,15 @@ int verify(const Args& a, const Study& s, const std::vector<FrozenTrial>& trials
            const std::vector<Row>& rows, const std::string& title) {
   VerifyOptions o = a.v;
   o.model = a.model;
+  o.test_data = a.test.source;
+  o.test_labels = a.test.labels;
+  if (given(a.test.split_option)) o.test_split = parse_split(a.test.split);
+  o.test_limit = a.test.limit;
+  o.preprocess = [&a](Preprocessing& p) { apply_preprocess_flags(a.pre, p); };
   const Verifier verifier(s, o);
   const auto items = verify_items(s, trials, rows);
-  std::fprintf(stderr, "verifying %zu trials on %lld test images...\n", items.size(),
+  std::fprintf(stderr, "test data: %s (%s)\nverifying %zu trials on %lld test images...\n",
+               verifier.test_kind().c_str(), verifier.test_source().c_str(), items.size(),
                (long long)verifier.test_size());
   const auto verified = verifier.verify(items);
   const UniformComparison c = compare_with_uniform(verified);
@@ -369,14 +378,13 @@ ParetoCommands::ParetoCommands(CLI::App& app) : s_(std::make_unique<State>()) {
                 "re-score latency/energy/size for this hardware profile (no new evaluations)");
   p->add_option("--model", a.model, "the study's ONNX model (default: the path it recorded)");
   p->add_flag("--verify", a.verify,
-              "re-evaluate the front and the uniform baselines on the test split and measure "
-              "their host latency");
-  p->add_option("--test-data", a.v.test_data,
-                "--verify: test directory (its t10k split) or images file (default: the "
-                "study's data directory)");
-  p->add_option("--test-labels", a.v.test_labels, "--verify: labels of a test images file");
-  p->add_option("--test-limit,--verify-limit", a.v.test_limit,
-                "--verify: first N test images (default all)");
+              "re-evaluate the front and the uniform baselines on test data and measure their "
+              "host latency; the data flags below name the test data (default: the study's data "
+              "directory, its test split), preprocessed as the study did unless flags say "
+              "otherwise");
+  // --test-data, --test-labels, --test-limit / --verify-limit: the names before the shared flags.
+  add_data_flags(*p, a.test, a.pre,
+                 {"--test-data", "--test-labels", "--test-limit,--verify-limit"});
   p->add_option("--repeats", a.v.repeats, "--verify: timed runs per candidate")
       ->capture_default_str();
   p->add_option("--threads", a.v.threads, "--verify: oneDNN threads (0 = all cores)")

@@ -7,6 +7,8 @@
 
 #include "common/error.hpp"
 #include "common/sha256.hpp"
+#include "data/data_spec_json.hpp"
+#include "data/image_folder.hpp"
 #include "evaluator/evaluate.hpp"
 #include "evaluator/onednn_executor.hpp"
 #include "model/onnx_io.hpp"
@@ -46,22 +48,27 @@ ProblemConfig study_config(const Study& s, const VerifyOptions& o) {
   return c;
 }
 
-Dataset load_test(const ProblemConfig& c, const VerifyOptions& o, const Normalization& norm) {
-  if (!o.test_data.empty() && !std::filesystem::is_directory(o.test_data))
-    return load_images(o.test_data, o.test_labels, norm, o.test_limit);
-  const std::string dir = o.test_data.empty() ? c.data : o.test_data;
-  if (!std::filesystem::is_directory(dir))
-    throw ConfigError("test_data", key_ref("verify") +
-                                       ": the study validated on the images file '" + dir +
-                                       "'; give the test images with " + key_ref("test_data") +
-                                       " (and " + key_ref("test_labels") + ")");
-  try {
-    return load_mnist_dir(dir, Split::kTest, norm, o.test_limit);
-  } catch (const IoError& e) {
-    throw IoError(
-        dir, std::string("the test split (t10k-images / t10k-labels) is missing: ") + e.what());
-  }
+}  // namespace
+
+DataSpec test_spec(const ProblemConfig& c, const VerifyOptions& o, const Normalization& norm) {
+  DataSpec s = validation_spec(c, norm);  // the study's preprocessing
+  s.limit = o.test_limit;
+  std::error_code ec;
+  if (o.test_data.empty() &&
+      (!std::filesystem::is_directory(s.source, ec) || detect_dir_kind(s.source) != DirKind::kIdx))
+    throw ConfigError("data", key_ref("verify") + ": the study validated on '" + s.source +
+                                  "', which has no test split; give the test images with " +
+                                  key_ref("data") + " (and " + key_ref("labels") + ")");
+  if (!o.test_data.empty()) s.source = o.test_data, s.labels = o.test_labels;
+  s.split.reset();
+  if (o.test_split ||
+      (std::filesystem::is_directory(s.source, ec) && detect_dir_kind(s.source) == DirKind::kIdx))
+    s.split = o.test_split.value_or(Split::kTest);
+  if (o.preprocess) o.preprocess(s.preprocessing);
+  return s;
 }
+
+namespace {
 
 // Wall seconds of one run.
 double timed_run(Executor& ex, const std::vector<HostTensor>& in) {
@@ -112,6 +119,7 @@ json verified_json(const VerifiedTrial& v) {
 
 struct Verifier::Test {
   Dataset data;
+  std::string kind;
   std::vector<int64_t> original_top1;
   std::vector<uint8_t> original_correct;
 };
@@ -122,8 +130,21 @@ Verifier::Verifier(const Study& s, const VerifyOptions& o)
     throw ConfigError("repeats",
                       key_ref("repeats") + " must be >= 1, got " + std::to_string(o.repeats));
   const ProblemConfig c = study_config(s, o);
-  // The test split first: a missing one fails before the problem's calibration is paid for.
-  test_->data = load_test(c, o, model_normalization(load_onnx(c.model)));
+  // The test data first: a missing one fails before the problem's calibration is paid for.
+  {
+    const Graph g = load_onnx(c.model);
+    const DataSpec spec = test_spec(c, o, model_normalization(g));
+    try {
+      OpenedDataset od = open_dataset(spec, g.value(g.inputs.at(0)).shape);
+      test_->data = std::move(od.data);
+      test_->kind = std::move(od.kind);
+    } catch (const IoError& e) {
+      if (!spec.split) throw;
+      throw IoError(spec.source,
+                    "the " + split_name(*spec.split) +
+                        " split is missing (t10k-images / t10k-labels for test): " + e.what());
+    }
+  }
   problem_ = std::make_unique<CompressionProblem>(c);
   check_fits(test_->data, problem_->model().value(problem_->model().inputs.at(0)).shape);
   test_->original_top1 = predictions(problem_->model());
@@ -134,6 +155,7 @@ Verifier::~Verifier() = default;
 
 int64_t Verifier::test_size() const { return test_->data.size(); }
 std::string Verifier::test_source() const { return test_->data.source; }
+const std::string& Verifier::test_kind() const { return test_->kind; }
 
 std::vector<int64_t> Verifier::predictions(const Graph& g) const {
   const int64_t batch = problem_->config().eval_batch;

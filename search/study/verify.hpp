@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -29,14 +31,23 @@ struct MedianInterval {
 };
 MedianInterval median_interval(std::vector<double> x, double level = 0.95);
 
+// The test data: the study's validation data (validation_spec of its recorded config) with the
+// test split where that is an IDX directory, preprocessed as the study did; each field overrides.
 struct VerifyOptions {
-  std::string test_data;    // directory (its test split) or images file; "" = the study's data
-  std::string test_labels;  // labels for an images file
-  std::string model;        // "" = the model path the study recorded
-  int64_t test_limit = 0;   // first N test images (0 = all)
-  int repeats = 30;         // timed whole-model runs per candidate, after one warm-up
-  int threads = 0;          // oneDNN threads, accuracy and latency (0 = all cores)
+  std::string test_data;    // any source open_dataset reads; "" = the study's data (IDX directory)
+  std::string test_labels;  // labels of an images file or flat folder (with test_data)
+  std::optional<Split> test_split;  // IDX directories; unset = test
+  int64_t test_limit = 0;           // first N test images (0 = all)
+  // Applied to the study's preprocessing (e.g. the CLI's preprocessing flags); empty = as is.
+  std::function<void(Preprocessing&)> preprocess;
+  std::string model;  // "" = the model path the study recorded
+  int repeats = 30;   // timed whole-model runs per candidate, after one warm-up
+  int threads = 0;    // oneDNN threads, accuracy and latency (0 = all cores)
 };
+
+// The test data of `o` for the study's config `c` (mean / std left empty: `model_norm`).
+// ConfigError naming data when it is not given and the study's data is not an IDX directory.
+DataSpec test_spec(const ProblemConfig& c, const VerifyOptions& o, const Normalization& model_norm);
 
 // What to verify: a trial and why it is in the table.
 struct VerifyItem {
@@ -71,6 +82,7 @@ class Verifier {
   const CompressionProblem& problem() const { return *problem_; }
   int64_t test_size() const;
   std::string test_source() const;
+  const std::string& test_kind() const;  // what open_dataset detected the test data as
 
  private:
   std::vector<int64_t> predictions(const Graph& g) const;  // top-1 per test image

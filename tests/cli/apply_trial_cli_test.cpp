@@ -3,6 +3,8 @@
 // search, `export` of every complete trial (recipe with the study's calibration record, and
 // `--onnx`), `apply` of the recipe without --calib, then `eval` of each written model on the
 // study's validation images: its correct count equals the trial's recorded accuracy, to the image.
+// `pareto --verify` on the same images with the shared data flags gives the study's original
+// accuracy (the image folders' test data preprocessed as the study recorded).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -102,6 +104,25 @@ class ApplyTrial : public ::testing::Test {
     return checked;
   }
 
+  // `pareto --verify` of the study with the shared data flags `test`: the test accuracy of the
+  // original (the study's validation images here) equals the study's recorded one, to the image.
+  void verify_on(const std::string& test) {
+    int rc = -1;
+    const std::string out = run_cli("pareto --db " + dir_.file("s.db") +
+                                        " --study s --verify --repeats 2 --threads 1 --format "
+                                        "json" +
+                                        test,
+                                    &rc, true);
+    ASSERT_EQ(rc, 0) << out;
+    const json j = json::parse(out.substr(out.find('{')));
+    SqliteStorage st(dir_.file("s.db"));
+    const Study s = st.get_study("s");
+    const double images = std::stod(s.user_attrs.at("validation_images"));
+    EXPECT_EQ(j["test_images"].get<double>(), images);
+    EXPECT_EQ(std::lround(j["rows"][0]["test_accuracy"].get<double>() * images),
+              std::lround(std::stod(s.user_attrs.at("original_accuracy")) * images));
+  }
+
   testing::TempDir dir_;
   std::string model_ = dir_.file("m.onnx");
 };
@@ -114,7 +135,17 @@ TEST_F(ApplyTrial, NpyData) {
   write_idx_labels(dir_.file("val_y.idx"), predictions(g, val));  // the original is 100 % right
   const std::string data = " --data " + dir_.file("val_x.npy") + " --labels " +
                            dir_.file("val_y.idx") + " --calib " + dir_.file("calib_x.npy");
-  EXPECT_GE(search_export_apply(data, data.substr(0, data.find(" --calib"))), 3);
+  const std::string val_data = data.substr(0, data.find(" --calib"));
+  EXPECT_GE(search_export_apply(data, val_data), 3);
+  verify_on(val_data);  // the shared data flags
+  verify_on(" --test-data " + dir_.file("val_x.npy") + " --test-labels " + dir_.file("val_y.idx"));
+  // No test data given, and the study validated on a file: no test split to take.
+  int rc = -1;
+  const std::string out =
+      run_cli("pareto --db " + dir_.file("s.db") + " --study s --verify", &rc, true);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("has no test split; give the test images with --data"), std::string::npos)
+      << out;
 }
 
 // Class folders of RGB PNG images larger than the model's input (resized, cropped, normalized),
@@ -148,6 +179,8 @@ TEST_F(ApplyTrial, ImageFolders) {
   const std::string pre = " --resize 16 --center-crop 16 --mean 0.5 --std 0.25";
   const std::string data = " --data " + dir_.file("val") + " --calib " + dir_.file("calib") + pre;
   EXPECT_GE(search_export_apply(data, " --data " + dir_.file("val") + pre), 3);
+  // Preprocessed as the study did (20 x 18 images do not fit the model without its resize).
+  verify_on(" --data " + dir_.file("val"));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "storage/sqlite_storage.hpp"
@@ -55,7 +56,9 @@ TEST(ParetoVerify, TinyStudyOnTheTestSplit) {
   EXPECT_EQ(json::parse(s.user_attrs.at("verify:" + std::to_string(first)))["test_images"], 300);
   EXPECT_TRUE(s.user_attrs.count("verify"));
   // Errors: a missing test split, and --target with --verify.
-  const std::string missing = cli("pareto" + at + verify + " --test-data " + dir, &rc);
+  std::filesystem::create_directories(dir + "/idx");  // an IDX directory without t10k files
+  std::ofstream(dir + "/idx/train-images-idx3-ubyte") << "";
+  const std::string missing = cli("pareto" + at + verify + " --data " + dir + "/idx", &rc);
   EXPECT_EQ(rc, 7) << missing;
   EXPECT_NE(missing.find("test split"), std::string::npos) << missing;
   cli("pareto" + at + verify + " --target cortex_a76", &rc);
