@@ -28,6 +28,7 @@
 #include "search/study/problem_config.hpp"
 #include "storage/filter.hpp"
 #include "storage/open_storage.hpp"
+#include "storage/study_copy.hpp"
 
 namespace autocompress::cli {
 
@@ -36,7 +37,7 @@ namespace {
 using nlohmann::json;
 
 struct Args {
-  std::string db, study, where, sort, format = "table", output, onnx;
+  std::string db, study, where, sort, format = "table", output, onnx, from, to;
   int64_t limit = 0, trial = -1;
   bool pareto = false;
 };
@@ -278,6 +279,27 @@ int export_recipe(const Args& a) {
   return write_trial_model(config->model, r, a.onnx);
 }
 
+// ------------------------------------------------------------------ copy-study
+
+int copy_study_command(const Args& a) {
+  const auto from = open_read_only(a.from);
+  std::string name = a.study;
+  if (name.empty()) {
+    const auto all = from->studies();
+    if (all.size() != 1)
+      throw UsageError(storage_display_name(a.from) + " has " + std::to_string(all.size()) +
+                       " studies; name one with --study");
+    name = all[0].name;
+  }
+  from->get_study(name);  // an unknown name is refused before the target is created
+  const auto to = open_storage(a.to);
+  const Study copy = copy_study(*from, *to, name);
+  std::printf("copied study '%s' (%zu trials) from %s to %s\n", copy.name.c_str(),
+              to->trials(copy.id).size(), storage_display_name(a.from).c_str(),
+              storage_display_name(a.to).c_str());
+  return 0;
+}
+
 }  // namespace
 
 struct StorageCommands::State {
@@ -285,6 +307,7 @@ struct StorageCommands::State {
   CLI::App* studies = nullptr;
   CLI::App* trials = nullptr;
   CLI::App* exp = nullptr;
+  CLI::App* copy = nullptr;
 };
 
 StorageCommands::StorageCommands(CLI::App& app) : s_(std::make_unique<State>()) {
@@ -318,6 +341,14 @@ StorageCommands::StorageCommands(CLI::App& app) : s_(std::make_unique<State>()) 
                       "recipe .json to write (with the study's calibration record)");
   s_->exp->add_option("--onnx", a.onnx,
                       "write the trial's compressed model here, calibrated as the study did");
+
+  s_->copy = app.add_subcommand(
+      "copy-study", "Copy a study exactly between databases (SQLite files, PostgreSQL servers)");
+  s_->copy->add_option("--from", a.from, "the study's database (SQLite file or postgresql:// URI)")
+      ->required();
+  s_->copy->add_option("--to", a.to, "the database to copy into (an SQLite file is created)")
+      ->required();
+  s_->copy->add_option("--study,-s", a.study, "study name (optional when --from has one study)");
 }
 
 StorageCommands::~StorageCommands() = default;
@@ -330,6 +361,7 @@ std::optional<int> StorageCommands::run() const {
   }
   if (*s_->trials) return trials(s_->a);
   if (*s_->exp) return export_recipe(s_->a);
+  if (*s_->copy) return copy_study_command(s_->a);
   return std::nullopt;
 }
 
