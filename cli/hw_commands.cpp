@@ -2,11 +2,11 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/sha256.hpp"
@@ -275,8 +275,7 @@ int run_calibrate(const CalibrateArgs& a) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::ofstream f(a.output);
-  if (!(f << out.dump(2) << "\n")) throw IoError(a.output, "cannot write");
+  write_file_atomically(a.output, out.dump(2) + "\n");
   return 0;
 }
 

@@ -4,13 +4,13 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "cli/data_flags.hpp"
 #include "cli/format.hpp"
 #include "cli/query_format.hpp"
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/sha256.hpp"
 #include "hwmodels/measure.hpp"
@@ -121,10 +121,7 @@ void export_recipes(const std::string& dir, const std::vector<Row>& rows) {
   for (const auto& r : rows) {
     const std::string path =
         (std::filesystem::path(dir) / ("trial_" + std::to_string(r.t->number) + ".json")).string();
-    std::ofstream f(path);
-    f << r.recipe.dump(2) << "\n";
-    f.close();
-    if (!f) throw IoError(path, "cannot write the recipe");
+    write_file_atomically(path, r.recipe.dump(2) + "\n");
   }
   std::fprintf(stderr, "wrote %zu recipes to %s\n", rows.size(), dir.c_str());
 }
@@ -351,10 +348,7 @@ int report(const Args& a) {
   Storage& st = *opened;
   const Study s = st.get_study(a.study);
   const std::string html = render_report(s, st.trials(s.id));
-  std::ofstream f(a.output);
-  f << html;
-  f.close();
-  if (!f) throw IoError(a.output, "cannot write the report");
+  write_file_atomically(a.output, html);
   std::printf("wrote %s (study '%s', %zu bytes)\n", a.output.c_str(), s.name.c_str(), html.size());
   return 0;
 }

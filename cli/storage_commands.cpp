@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -15,6 +14,7 @@
 #include "cli/compress_commands.hpp"
 #include "cli/format.hpp"
 #include "cli/query_format.hpp"
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "compressors/apply.hpp"
 #include "compressors/recipe.hpp"
@@ -262,12 +262,7 @@ int export_recipe(const Args& a) {
   const std::optional<ProblemConfig> config = recorded_config(s);
   if (config) r.calibration = study_calibration(s, *config);
   if (!a.output.empty()) {
-    write_atomically(a.output, [&](const std::string& tmp) {
-      std::ofstream f(tmp);
-      f << recipe_to_json(r);
-      f.close();
-      if (!f) throw IoError(a.output, "cannot write the recipe");
-    });
+    write_file_atomically(a.output, recipe_to_json(r));
     std::printf("wrote %s (study '%s', trial %lld%s)\n", a.output.c_str(), s.name.c_str(),
                 (long long)a.trial, config ? ", with its calibration record" : "");
   }
