@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/data_flags.hpp"
+#include "cli/output_path.hpp"
 #include "common/error.hpp"
 #include "common/sha256.hpp"
 #include "compressors/apply.hpp"
@@ -205,6 +206,12 @@ int run_inspect(const CompressArgs& a) {
 
 // Writes `r` applied to a.model to a.output (atomically) and says what it did.
 int write_compressed(const CompressArgs& a, const Recipe& r) {
+  refuse_input_as_output("--output", a.output,
+                         {{"input model", a.model},
+                          {"recipe", a.recipe},
+                          {"calibration data", a.calib.source},
+                          {"calibration labels", a.calib.labels},
+                          {"preprocessing file", a.pre.file}});
   const Compressed c = compress(a, r);
   save_onnx(c.compressed, a.output);  // atomically
   SizeReport before = size_report(c.original), after = size_report(c.compressed);

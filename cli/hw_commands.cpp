@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "cli/output_path.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
@@ -259,6 +260,8 @@ json fitted_profile_json(const Profile& p, const CalibrationFit& fit, const Cali
 
 int run_calibrate(const CalibrateArgs& a) {
   const Profile p = find_profile(a.target);
+  refuse_input_as_output("--output", a.output,
+                         {{"latency CSV", a.from}, {"target profile", p.file}});
   const auto samples = parse_latency_csv(read_file(a.from, "cannot read"), a.from);
   const CalibrationFit fit = calibrate(p, samples);
   const json out = fitted_profile_json(p, fit, a);

@@ -9,6 +9,7 @@
 
 #include "cli/data_flags.hpp"
 #include "cli/format.hpp"
+#include "cli/output_path.hpp"
 #include "cli/query_format.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
@@ -344,6 +345,7 @@ int pareto(const Args& a) {
 }
 
 int report(const Args& a) {
+  refuse_input_as_output("--output", a.output, {{"study database", a.db}});
   const auto opened = open_read_only(a.db);
   Storage& st = *opened;
   const Study s = st.get_study(a.study);

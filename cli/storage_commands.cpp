@@ -13,6 +13,7 @@
 
 #include "cli/compress_commands.hpp"
 #include "cli/format.hpp"
+#include "cli/output_path.hpp"
 #include "cli/query_format.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
@@ -247,6 +248,8 @@ int export_recipe(const Args& a) {
     throw UsageError(
         "export writes a recipe (-o FILE.json), a compressed model (--onnx "
         "FILE.onnx) or both; give at least one");
+  refuse_input_as_output("--output", a.output, {{"study database", a.db}});
+  refuse_input_as_output("--onnx", a.onnx, {{"study database", a.db}, {"recipe output", a.output}});
   const auto opened = open_read_only(a.db);
   Storage& st = *opened;
   const Study s = st.get_study(a.study);

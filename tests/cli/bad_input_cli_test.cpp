@@ -1,0 +1,109 @@
+// Bad input through the binary, one table row per command and class: the exit code is the
+// README's, the message names the file, and no input or output byte changed. Outputs that name
+// one of the command's inputs (cli/output_path.hpp), by another spelling or a symlink too.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/file.hpp"
+#include "common/sha256.hpp"
+#include "data/dataset.hpp"
+#include "tests/cli/run_cli.hpp"
+#include "tests/common/temp_dir.hpp"
+
+namespace autocompress {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct BadInput {
+  std::string name;
+  std::string args;                   // "@" stands for the fixture directory
+  int rc;                             // the README's exit code
+  std::vector<std::string> mentions;  // what the message must name
+};
+
+class BadInputCli : public ::testing::TestWithParam<BadInput> {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir("bad_input_cli");
+    const std::string model = dir_->file("m.onnx");
+    fs::copy_file(std::string(AC_SOURCE_DIR) + "/examples/fashion_cnn.onnx", model);
+    write_npy(dir_->file("in.npy"), {1, 1, 28, 28}, std::vector<float>(28 * 28, 0.5f));
+    write_text(dir_->file("r.json"),
+               R"({"format": "autocompress-recipe", "version": 1, "model_sha256": ")" +
+                   sha256_file(model) +
+                   R"(", "defaults": {"prune": 0, "precision": "fp32"}, "layers": {}})");
+    write_text(dir_->file("lat.csv"), "");
+    fs::create_symlink("in.npy", dir_->file("link.npy"));
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static void write_text(const std::string& path, const std::string& text) {
+    FILE* f = fopen(path.c_str(), "w");
+    fputs(text.c_str(), f);
+    fclose(f);
+  }
+  // Every file of the fixture directory and its bytes.
+  static std::map<std::string, std::string> snapshot() {
+    std::map<std::string, std::string> files;
+    for (const auto& e : fs::directory_iterator(dir_->path()))
+      files[e.path().filename().string()] = fs::is_symlink(e.symlink_status())
+                                                ? "-> " + fs::read_symlink(e.path()).string()
+                                                : read_file(e.path().string());
+    return files;
+  }
+  static testing::TempDir* dir_;
+};
+testing::TempDir* BadInputCli::dir_ = nullptr;
+
+std::string expand(std::string s, const std::string& dir) {
+  for (size_t at; (at = s.find('@')) != std::string::npos;) s.replace(at, 1, dir);
+  return s;
+}
+
+TEST_P(BadInputCli, ExitsWithTheReadmeCodeNamingTheFileAndChangesNothing) {
+  const BadInput& c = GetParam();
+  const auto before = snapshot();
+  int rc = -1;
+  const std::string out = run_cli(expand(c.args, dir_->str()), &rc, true);
+  EXPECT_EQ(rc, c.rc) << out;
+  for (const auto& m : c.mentions)
+    EXPECT_NE(out.find(expand(m, dir_->str())), std::string::npos) << m << " not in: " << out;
+  EXPECT_EQ(snapshot(), before) << "a file of the fixture changed or appeared";
+}
+
+const BadInput kCases[] = {
+    {"ApplyOutputIsTheModel",
+     "apply -m @/m.onnx -r @/r.json -o @/m.onnx",
+     2,
+     {"--output @/m.onnx", "input model @/m.onnx"}},
+    {"ApplyOutputIsTheModelSpelledOtherwise",
+     "apply -m @/m.onnx -r @/r.json -o @/./m.onnx",
+     2,
+     {"input model @/m.onnx"}},
+    {"ApplyOutputIsTheRecipe", "apply -m @/m.onnx -r @/r.json -o @/r.json", 2, {"recipe @/r.json"}},
+    {"RunOutputIsTheInput",
+     "run -m @/m.onnx -i @/in.npy -o @/in.npy",
+     2,
+     {"input tensor @/in.npy"}},
+    {"RunOutputIsASymlinkToTheInput",
+     "run -m @/m.onnx -i @/in.npy -o @/link.npy",
+     2,
+     {"--output @/link.npy", "input tensor @/in.npy"}},
+    {"RunOutputIsTheModel", "run -m @/m.onnx -i @/in.npy -o @/m.onnx", 2, {"input model @/m.onnx"}},
+    {"CalibrateOutputIsTheCsv",
+     "calibrate -T host --from @/lat.csv -o @/lat.csv",
+     2,
+     {"latency CSV @/lat.csv"}},
+};
+INSTANTIATE_TEST_SUITE_P(Cases, BadInputCli, ::testing::ValuesIn(kCases),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace autocompress
