@@ -135,6 +135,10 @@ std::pair<ProblemConfig, StudyOptions> effective(const Args& a, const Flags& s) 
   pc = parse_problem_config(flags, pc);
   so = parse_study_options(s.study->given_json(), so);
   if (so.workers < 1) throw UsageError("--workers must be >= 1, got " + std::to_string(so.workers));
+  // 0 means "no limit" only as the unset default (a --timeout alone bounds the run).
+  if (so.trials < 0 || (so.trials == 0 && key_given(s, "trials")))
+    throw UsageError("--trials must be >= 1 (omit it to stop at --timeout only), got " +
+                     std::to_string(so.trials));
   if (so.trials == 0 && so.timeout_s == 0 && !key_given(s, "trials")) so.trials = 50;
   return {pc, so};
 }

@@ -97,6 +97,8 @@ const BadInput kCases[] = {
      2,
      {"--output @/link.npy", "input tensor @/in.npy"}},
     {"RunOutputIsTheModel", "run -m @/m.onnx -i @/in.npy -o @/m.onnx", 2, {"input model @/m.onnx"}},
+    {"SearchNegativeTrials", "search --db @/s.db --trials -3", 2, {"--trials", "-3"}},
+    {"SearchZeroTrials", "search --db @/s.db --trials 0 --timeout 1s", 2, {"--trials", "got 0"}},
     {"CalibrateOutputIsTheCsv",
      "calibrate -T host --from @/lat.csv -o @/lat.csv",
      2,
