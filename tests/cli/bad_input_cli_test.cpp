@@ -11,6 +11,7 @@
 #include "common/file.hpp"
 #include "common/sha256.hpp"
 #include "data/dataset.hpp"
+#include "model/onnx_io.hpp"
 #include "tests/cli/run_cli.hpp"
 #include "tests/common/temp_dir.hpp"
 
@@ -39,6 +40,22 @@ class BadInputCli : public ::testing::TestWithParam<BadInput> {
                    R"(", "defaults": {"prune": 0, "precision": "fp32"}, "layers": {}})");
     write_text(dir_->file("lat.csv"), "");
     fs::create_symlink("in.npy", dir_->file("link.npy"));
+    // Models whose normalization metadata is wrong, one way each.
+    const std::string mean = "autocompress.normalize.mean", std = "autocompress.normalize.std";
+    const std::vector<std::pair<std::string, std::map<std::string, std::string>>> norms = {
+        {"nan_std", {{mean, "0.5"}, {std, "nan"}}},
+        {"zero_std", {{mean, "0.5"}, {std, "0"}}},
+        {"negative_std", {{mean, "0.5"}, {std, "-0.2"}}},
+        {"mean_only", {{mean, "0.5"}}},
+        {"channels", {{mean, "0.5,0.5,0.5"}, {std, "0.2,0.2"}}},
+    };
+    for (const auto& [name, meta] : norms) {
+      Graph g = load_onnx(model);
+      g.metadata.erase(mean);
+      g.metadata.erase(std);
+      for (const auto& [k, v] : meta) g.metadata[k] = v;
+      save_onnx(g, dir_->file(name + ".onnx"));
+    }
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -99,6 +116,26 @@ const BadInput kCases[] = {
     {"RunOutputIsTheModel", "run -m @/m.onnx -i @/in.npy -o @/m.onnx", 2, {"input model @/m.onnx"}},
     {"SearchNegativeTrials", "search --db @/s.db --trials -3", 2, {"--trials", "-3"}},
     {"SearchZeroTrials", "search --db @/s.db --trials 0 --timeout 1s", 2, {"--trials", "got 0"}},
+    {"NormalizationStdNaN",
+     "eval -m @/nan_std.onnx --limit 8",
+     3,
+     {"@/nan_std.onnx", "autocompress.normalize.std"}},
+    {"NormalizationStdZero",
+     "eval -m @/zero_std.onnx --limit 8",
+     3,
+     {"@/zero_std.onnx", "autocompress.normalize.std"}},
+    {"NormalizationStdNegative",
+     "eval -m @/negative_std.onnx --limit 8",
+     3,
+     {"@/negative_std.onnx", "autocompress.normalize.std"}},
+    {"NormalizationMeanWithoutStd",
+     "eval -m @/mean_only.onnx --limit 8",
+     3,
+     {"@/mean_only.onnx", "autocompress.normalize.std' is missing"}},
+    {"NormalizationChannelMismatch",
+     "eval -m @/channels.onnx --limit 8",
+     3,
+     {"@/channels.onnx", "autocompress.normalize.std' has 2 channels"}},
     {"CalibrateOutputIsTheCsv",
      "calibrate -T host --from @/lat.csv -o @/lat.csv",
      2,
