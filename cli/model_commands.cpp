@@ -188,6 +188,8 @@ int run_model(const RunArgs& a) {
   if (g.inputs.size() != 1 || g.outputs.size() != 1)
     throw UsageError("run supports models with one input and one output");
   Array x = read_npy(a.input);
+  if (!x.shape.empty() && x.shape[0] == 0)
+    throw DataError(a.input, "holds no samples: shape " + shape_str(x.shape) + " has batch 0");
   HostTensor in{x.shape, {}};
   if (x.dtype == DType::kFloat) {
     in.data = std::move(x.f);

@@ -40,6 +40,7 @@ class BadInputCli : public ::testing::TestWithParam<BadInput> {
                    R"(", "defaults": {"prune": 0, "precision": "fp32"}, "layers": {}})");
     write_text(dir_->file("lat.csv"), "");
     fs::create_symlink("in.npy", dir_->file("link.npy"));
+    write_npy(dir_->file("empty.npy"), {0, 1, 28, 28}, {});
     // Models whose normalization metadata is wrong, one way each.
     const std::string mean = "autocompress.normalize.mean", std = "autocompress.normalize.std";
     const std::vector<std::pair<std::string, std::map<std::string, std::string>>> norms = {
@@ -136,6 +137,7 @@ const BadInput kCases[] = {
      "eval -m @/channels.onnx --limit 8",
      3,
      {"@/channels.onnx", "autocompress.normalize.std' has 2 channels"}},
+    {"RunZeroBatch", "run -m @/m.onnx -i @/empty.npy -o @/out.npy", 5, {"@/empty.npy", "batch 0"}},
     {"CalibrateOutputIsTheCsv",
      "calibrate -T host --from @/lat.csv -o @/lat.csv",
      2,
