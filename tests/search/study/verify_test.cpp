@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "common/error.hpp"
 #include "search/study/study.hpp"
@@ -131,6 +132,7 @@ TEST(Verifier, NamesWhatIsMissing) {
   // A data directory without the t10k files: the error names the test split.
   const testing::TempDir tmp("ac_verify");
   const std::string dir = tmp.str();
+  std::ofstream(dir + "/train-images-idx3-ubyte") << "";  // an IDX directory, no t10k files
   s.user_attrs["config"] = problem_config_json(small_problem_config(100, 0)).dump();
   try {
     VerifyOptions vo;
