@@ -4,14 +4,14 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "cli/data_flags.hpp"
 #include "cli/format.hpp"
-#include "cli/output_path.hpp"
 #include "cli/query_format.hpp"
-#include "common/atomic_file.hpp"
+#include "cli/storage_commands.hpp"
 #include "common/error.hpp"
 #include "common/sha256.hpp"
 #include "hwmodels/measure.hpp"
@@ -115,15 +115,15 @@ std::vector<Row> front_rows(const Study& s, const std::vector<FrozenTrial>& tria
   return rows;
 }
 
-void export_recipes(const std::string& dir, const std::vector<Row>& rows) {
+// Each as `export` writes it (with the study's calibration record).
+void export_recipes(const Study& s, const std::string& dir, const std::vector<Row>& rows) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw IoError(dir, "cannot create the directory: " + ec.message());
-  for (const auto& r : rows) {
-    const std::string path =
-        (std::filesystem::path(dir) / ("trial_" + std::to_string(r.t->number) + ".json")).string();
-    write_file_atomically(path, r.recipe.dump(2) + "\n");
-  }
+  for (const auto& r : rows)
+    write_recipe(
+        exported_recipe(s, *r.t),
+        (std::filesystem::path(dir) / ("trial_" + std::to_string(r.t->number) + ".json")).string());
   std::fprintf(stderr, "wrote %zu recipes to %s\n", rows.size(), dir.c_str());
 }
 
@@ -338,19 +338,21 @@ int pareto(const Args& a) {
   note_front(front, "study '" + s.name + "'");
   const auto rows = front_rows(s, trials, front);
   title += ": front of " + std::to_string(rows.size()) + " trials";
-  if (!a.export_dir.empty()) export_recipes(a.export_dir, rows);
+  if (!a.export_dir.empty()) export_recipes(s, a.export_dir, rows);
   if (a.verify) return verify(a, s, trials, rows, title);
   print_rows(a, s, rows, title);
   return 0;
 }
 
 int report(const Args& a) {
-  refuse_input_as_output("--output", a.output, {{"study database", a.db}});
   const auto opened = open_read_only(a.db);
   Storage& st = *opened;
   const Study s = st.get_study(a.study);
   const std::string html = render_report(s, st.trials(s.id));
-  write_file_atomically(a.output, html);
+  std::ofstream f(a.output);
+  f << html;
+  f.close();
+  if (!f) throw IoError(a.output, "cannot write the report");
   std::printf("wrote %s (study '%s', %zu bytes)\n", a.output.c_str(), s.name.c_str(), html.size());
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -13,23 +14,19 @@
 
 #include "cli/compress_commands.hpp"
 #include "cli/format.hpp"
-#include "cli/output_path.hpp"
 #include "cli/query_format.hpp"
-#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "compressors/apply.hpp"
 #include "compressors/recipe.hpp"
-#include "data/data_spec_json.hpp"
-#include "data/fingerprint.hpp"
 #include "evaluator/evaluate.hpp"
 #include "hwmodels/profile.hpp"
 #include "model/onnx_io.hpp"
 #include "search/report/front.hpp"
 #include "search/study/problem.hpp"
 #include "search/study/problem_config.hpp"
+#include "search/study/study_data.hpp"
 #include "storage/filter.hpp"
 #include "storage/open_storage.hpp"
-#include "storage/study_copy.hpp"
 
 namespace autocompress::cli {
 
@@ -38,7 +35,7 @@ namespace {
 using nlohmann::json;
 
 struct Args {
-  std::string db, study, where, sort, format = "table", output, onnx, from, to;
+  std::string db, study, where, sort, format = "table", output, onnx;
   int64_t limit = 0, trial = -1;
   bool pareto = false;
 };
@@ -228,28 +225,31 @@ int trials(const Args& a) {
 
 // ------------------------------------------------------------------ export
 
-// How the study calibrated (compressors/recipe.hpp): its calibration data as the problem opened
-// it (CompressionProblem: calibration_spec of the config, the model's normalization), the
-// fingerprint it recorded, and the ApplyOptions it applied with (problem_apply_options).
-CalibrationRecord study_calibration(const Study& s, const ProblemConfig& c) {
-  const ApplyOptions o = problem_apply_options(c, find_profile(c.target));
-  CalibrationRecord r =
-      calibration_record(calibration_spec(c, model_normalization(load_onnx(c.model))), o);
-  if (auto it = s.user_attrs.find("calibration_fingerprint"); it != s.user_attrs.end())
-    r.fingerprint = fingerprint_from_json(json::parse(it->second), "study '" + s.name + "'",
-                                          "user_attrs.calibration_fingerprint");
-  else if (std::error_code ec; std::filesystem::exists(r.data.source, ec))
-    r.fingerprint = fingerprint_source(r.data.source);  // not recorded: as of the export
+}  // namespace
+
+Recipe exported_recipe(const Study& s, const FrozenTrial& t) {
+  Recipe r = parse_recipe(trial_recipe(s, t).dump(), "trial " + std::to_string(t.number));
+  if (const std::optional<ProblemConfig> config = recorded_config(s))
+    r.calibration = study_calibration(s, *config);
   return r;
 }
+
+void write_recipe(const Recipe& r, const std::string& path) {
+  write_atomically(path, [&](const std::string& tmp) {
+    std::ofstream f(tmp);
+    f << recipe_to_json(r);
+    f.close();
+    if (!f) throw IoError(path, "cannot write the recipe");
+  });
+}
+
+namespace {
 
 int export_recipe(const Args& a) {
   if (a.output.empty() && a.onnx.empty())
     throw UsageError(
         "export writes a recipe (-o FILE.json), a compressed model (--onnx "
         "FILE.onnx) or both; give at least one");
-  refuse_input_as_output("--output", a.output, {{"study database", a.db}});
-  refuse_input_as_output("--onnx", a.onnx, {{"study database", a.db}, {"recipe output", a.output}});
   const auto opened = open_read_only(a.db);
   Storage& st = *opened;
   const Study s = st.get_study(a.study);
@@ -260,12 +260,10 @@ int export_recipe(const Args& a) {
   if (t->state != TrialState::kComplete)
     throw UsageError("trial " + std::to_string(a.trial) + " of study '" + s.name + "' is " +
                      to_string(t->state) + "; only COMPLETE trials have measured recipes");
-  const std::string name = "trial " + std::to_string(a.trial);
-  Recipe r = parse_recipe(trial_recipe(s, *t).dump(), name);
+  const Recipe r = exported_recipe(s, *t);
   const std::optional<ProblemConfig> config = recorded_config(s);
-  if (config) r.calibration = study_calibration(s, *config);
   if (!a.output.empty()) {
-    write_file_atomically(a.output, recipe_to_json(r));
+    write_recipe(r, a.output);
     std::printf("wrote %s (study '%s', trial %lld%s)\n", a.output.c_str(), s.name.c_str(),
                 (long long)a.trial, config ? ", with its calibration record" : "");
   }
@@ -277,27 +275,6 @@ int export_recipe(const Args& a) {
   return write_trial_model(config->model, r, a.onnx);
 }
 
-// ------------------------------------------------------------------ copy-study
-
-int copy_study_command(const Args& a) {
-  const auto from = open_read_only(a.from);
-  std::string name = a.study;
-  if (name.empty()) {
-    const auto all = from->studies();
-    if (all.size() != 1)
-      throw UsageError(storage_display_name(a.from) + " has " + std::to_string(all.size()) +
-                       " studies; name one with --study");
-    name = all[0].name;
-  }
-  from->get_study(name);  // an unknown name is refused before the target is created
-  const auto to = open_storage(a.to);
-  const Study copy = copy_study(*from, *to, name);
-  std::printf("copied study '%s' (%zu trials) from %s to %s\n", copy.name.c_str(),
-              to->trials(copy.id).size(), storage_display_name(a.from).c_str(),
-              storage_display_name(a.to).c_str());
-  return 0;
-}
-
 }  // namespace
 
 struct StorageCommands::State {
@@ -305,7 +282,6 @@ struct StorageCommands::State {
   CLI::App* studies = nullptr;
   CLI::App* trials = nullptr;
   CLI::App* exp = nullptr;
-  CLI::App* copy = nullptr;
 };
 
 StorageCommands::StorageCommands(CLI::App& app) : s_(std::make_unique<State>()) {
@@ -339,14 +315,6 @@ StorageCommands::StorageCommands(CLI::App& app) : s_(std::make_unique<State>()) 
                       "recipe .json to write (with the study's calibration record)");
   s_->exp->add_option("--onnx", a.onnx,
                       "write the trial's compressed model here, calibrated as the study did");
-
-  s_->copy = app.add_subcommand(
-      "copy-study", "Copy a study exactly between databases (SQLite files, PostgreSQL servers)");
-  s_->copy->add_option("--from", a.from, "the study's database (SQLite file or postgresql:// URI)")
-      ->required();
-  s_->copy->add_option("--to", a.to, "the database to copy into (an SQLite file is created)")
-      ->required();
-  s_->copy->add_option("--study,-s", a.study, "study name (optional when --from has one study)");
 }
 
 StorageCommands::~StorageCommands() = default;
@@ -359,7 +327,6 @@ std::optional<int> StorageCommands::run() const {
   }
   if (*s_->trials) return trials(s_->a);
   if (*s_->exp) return export_recipe(s_->a);
-  if (*s_->copy) return copy_study_command(s_->a);
   return std::nullopt;
 }
 

@@ -5,8 +5,6 @@
 //   export --db D --study S --trial N [-o recipe.json] [--onnx out.onnx]
 //                                      a trial's recipe with the model hash, its metrics and the
 //                                      study's calibration record; its compressed model
-//   copy-study --from A --to B [--study S]
-//                                      one study copied exactly (storage/study_copy.hpp)
 // The database is opened read-only: a query never changes or blocks a running search. Files are
 // written atomically (a temporary beside them, then renamed).
 // Errors are autocompress::Error subclasses, turned into messages in main() as all others.
@@ -14,12 +12,23 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+
+#include "compressors/recipe.hpp"
+#include "storage/types.hpp"
 
 namespace CLI {
 class App;
 }
 
 namespace autocompress::cli {
+
+// Trial `t`'s recipe as `export` writes it: the recorded recipe with the study's calibration
+// record (search/study/study_data.hpp study_calibration) when the study recorded its config.
+// `pareto --export-dir` writes the same.
+Recipe exported_recipe(const Study& s, const FrozenTrial& t);
+// Writes `r` as JSON to `path`, atomically; IoError naming it.
+void write_recipe(const Recipe& r, const std::string& path);
 
 class StorageCommands {
  public:

@@ -43,6 +43,11 @@ Fingerprint fingerprint_files(const std::vector<std::string>& paths, const std::
   return f;
 }
 
+std::string fingerprint_text(const Fingerprint& f) {
+  return std::to_string(f.files) + " files, " + std::to_string(f.bytes) + " bytes, list hash " +
+         f.list_hash;
+}
+
 Fingerprint fingerprint_source(const std::string& source) {
   std::error_code ec;
   if (!fs::is_directory(source, ec))

@@ -20,6 +20,8 @@ struct Fingerprint {
 // Of `paths` (files), relative to `root` (a directory, or empty for paths as given).
 // DataError naming a file that cannot be read.
 Fingerprint fingerprint_files(const std::vector<std::string>& paths, const std::string& root);
+// "10 files, 31360 bytes, list hash cbf29ce484222325", for messages.
+std::string fingerprint_text(const Fingerprint& f);
 // Of the files below `source` (a file: itself; a directory: every regular file below it).
 Fingerprint fingerprint_source(const std::string& source);
 

@@ -12,7 +12,6 @@
 #include <string>
 
 #include "storage/storage.hpp"
-#include "storage/study_copy.hpp"
 
 namespace autocompress {
 
@@ -26,7 +25,7 @@ struct PgOptions {
 // True for "postgresql://..." and "postgres://..." (libpq's URI schemes).
 bool is_postgres_uri(const std::string& db);
 
-class PgStorage final : public Storage, public StudyImport {
+class PgStorage final : public Storage {
  public:
   // `uri`: a libpq connection URI; the password may come from it, PGPASSWORD or ~/.pgpass.
   // Throws StorageError: kIo (server unreachable, login refused), kUsage (malformed URI),
@@ -57,8 +56,6 @@ class PgStorage final : public Storage, public StudyImport {
   std::vector<FrozenTrial> trials(int64_t study_id, const Filter* where = nullptr) const override;
   std::vector<FrozenTrial> trials_since(int64_t study_id, int64_t from,
                                         std::span<const int64_t> also = {}) const override;
-
-  Study import_study(const Study& study, const std::vector<FrozenTrial>& trials) override;
 
   struct Impl;
 

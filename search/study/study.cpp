@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "search/study/study_data.hpp"
 #include "storage/heartbeat.hpp"
 
 namespace autocompress {
@@ -58,6 +59,8 @@ Study open_study(Storage& storage, const CompressionProblem& problem, const Stud
   spec.sampler_settings = o.sampler_settings;
   spec.user_attrs["seed"] = std::to_string(o.seed);
   spec.user_attrs["warm_start"] = o.warm_start ? "true" : "false";
+  const StudyData data = study_data(problem);
+  spec.user_attrs["data"] = study_data_json(data).dump();
   if (auto old = storage.find_study(o.name)) {
     const auto differs = [&](const char* what, bool d) {
       if (d)
@@ -79,6 +82,7 @@ Study open_study(Storage& storage, const CompressionProblem& problem, const Stud
     };
     differs("configuration",
             normalized(old->user_attrs["config"]) != normalized(spec.user_attrs["config"]));
+    if (const auto recorded = recorded_data(*old)) check_same_data(*recorded, data, o.name);
   }
   return storage.create_study(spec, true);
 }
