@@ -1,7 +1,5 @@
 #include "cli/compress_commands.hpp"
 
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -9,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/data_flags.hpp"
+#include "cli/output_path.hpp"
 #include "common/error.hpp"
 #include "common/sha256.hpp"
 #include "compressors/apply.hpp"
@@ -202,8 +201,14 @@ int run_inspect(const CompressArgs& a) {
 
 // Writes `r` applied to a.model to a.output (atomically) and says what it did.
 int write_compressed(const CompressArgs& a, const Recipe& r) {
+  refuse_input_as_output("--output", a.output,
+                         {{"input model", a.model},
+                          {"recipe", a.recipe},
+                          {"calibration data", a.calib.source},
+                          {"calibration labels", a.calib.labels},
+                          {"preprocessing file", a.pre.file}});
   const Compressed c = compress(a, r);
-  write_atomically(a.output, [&](const std::string& tmp) { save_onnx(c.compressed, tmp); });
+  save_onnx(c.compressed, a.output);  // atomically
   SizeReport before = size_report(c.original), after = size_report(c.compressed);
   before.file_bytes = int64_t(std::filesystem::file_size(a.model));
   after.file_bytes = int64_t(std::filesystem::file_size(a.output));
@@ -218,25 +223,6 @@ int write_compressed(const CompressArgs& a, const Recipe& r) {
 }
 
 }  // namespace
-
-void write_atomically(const std::string& path,
-                      const std::function<void(const std::string&)>& write) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const fs::path tmp = target.parent_path() /
-                       ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()));
-  try {
-    write(tmp.string());
-    std::error_code ec;
-    fs::rename(tmp, target, ec);
-    if (ec)
-      throw IoError(path, "cannot write (rename of " + tmp.string() + ": " + ec.message() + ")");
-  } catch (...) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    throw;
-  }
-}
 
 int write_trial_model(const std::string& model, const Recipe& recipe, const std::string& output) {
   CompressArgs a;

@@ -10,7 +10,6 @@
 // Errors are autocompress::Error subclasses, turned into messages in main() as all others.
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,11 +21,6 @@ class App;
 }
 
 namespace autocompress::cli {
-
-// Writes the file at `path` through write(temporary path in the same directory), then renames it
-// over `path`: a reader never sees a half-written file. The temporary is removed on failure.
-void write_atomically(const std::string& path,
-                      const std::function<void(const std::string&)>& write);
 
 // apply without --calib: `recipe` applied to the model at `model`, calibrated on the recipe's
 // record, written to `output`; prints what apply prints. Returns the exit code (0).

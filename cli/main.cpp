@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   ac::cli::ModelCommands model_commands(app);        // inspect, eval, run
   ac::cli::HwCommands hw_commands(app);              // targets, profile
   ac::cli::CompressCommands compress_commands(app);  // apply, inspect --recipe
-  ac::cli::StorageCommands storage_commands(app);    // studies, trials, export
+  ac::cli::StorageCommands storage_commands(app);    // studies, trials, export, copy-study
   ac::cli::SearchCommands search_commands(app);      // search, ask, tell, sensitivity
   ac::cli::ParetoCommands pareto_commands(app);      // pareto, report
   ac::cli::ServeCommands serve_commands(app);        // serve (external samplers)

@@ -11,6 +11,7 @@
 
 #include "cli/data_flags.hpp"
 #include "cli/format.hpp"
+#include "cli/output_path.hpp"
 #include "common/error.hpp"
 #include "compressors/recipe.hpp"
 #include "data/data_spec.hpp"
@@ -181,10 +182,14 @@ struct RunArgs {
 };
 
 int run_model(const RunArgs& a) {
+  refuse_input_as_output("--output", a.output,
+                         {{"input model", a.model}, {"input tensor", a.input}});
   const Graph g = load_onnx(a.model);
   if (g.inputs.size() != 1 || g.outputs.size() != 1)
     throw UsageError("run supports models with one input and one output");
   Array x = read_npy(a.input);
+  if (!x.shape.empty() && x.shape[0] == 0)
+    throw DataError(a.input, "holds no samples: shape " + shape_str(x.shape) + " has batch 0");
   HostTensor in{x.shape, {}};
   if (x.dtype == DType::kFloat) {
     in.data = std::move(x.f);

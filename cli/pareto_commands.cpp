@@ -4,14 +4,15 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "cli/data_flags.hpp"
 #include "cli/format.hpp"
+#include "cli/output_path.hpp"
 #include "cli/query_format.hpp"
 #include "cli/storage_commands.hpp"
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/sha256.hpp"
 #include "hwmodels/measure.hpp"
@@ -345,14 +346,12 @@ int pareto(const Args& a) {
 }
 
 int report(const Args& a) {
+  refuse_input_as_output("--output", a.output, {{"study database", a.db}});
   const auto opened = open_read_only(a.db);
   Storage& st = *opened;
   const Study s = st.get_study(a.study);
   const std::string html = render_report(s, st.trials(s.id));
-  std::ofstream f(a.output);
-  f << html;
-  f.close();
-  if (!f) throw IoError(a.output, "cannot write the report");
+  write_file_atomically(a.output, html);
   std::printf("wrote %s (study '%s', %zu bytes)\n", a.output.c_str(), s.name.c_str(), html.size());
   return 0;
 }

@@ -135,6 +135,10 @@ std::pair<ProblemConfig, StudyOptions> effective(const Args& a, const Flags& s) 
   pc = parse_problem_config(flags, pc);
   so = parse_study_options(s.study->given_json(), so);
   if (so.workers < 1) throw UsageError("--workers must be >= 1, got " + std::to_string(so.workers));
+  // 0 means "no limit" only as the unset default (a --timeout alone bounds the run).
+  if (so.trials < 0 || (so.trials == 0 && key_given(s, "trials")))
+    throw UsageError("--trials must be >= 1 (omit it to stop at --timeout only), got " +
+                     std::to_string(so.trials));
   if (so.trials == 0 && so.timeout_s == 0 && !key_given(s, "trials")) so.trials = 50;
   return {pc, so};
 }
@@ -146,7 +150,7 @@ void print_data(const CompressionProblem& p) {
                p.calibration_data().kind.c_str(), p.calibration_data().spec.source.c_str());
 }
 
-void print_summary(const Study& st, const StudySummary& s) {
+void print_summary(const Study& st, const StudySummary& s, const std::string& db) {
   std::printf(
       "study '%s': %lld complete, %lld pruned, %lld failed; feasible front %zu, "
       "hypervolume %.4g\n",
@@ -154,7 +158,8 @@ void print_summary(const Study& st, const StudySummary& s) {
       s.front_size, s.hypervolume);
   for (size_t j = 0; j < s.best.size(); ++j)
     std::printf("  best %-12s %.4g\n", st.objectives[j].name.c_str(), s.best[j]);
-  std::printf("the front: autocompress trials --db <db> --study %s --pareto\n", st.name.c_str());
+  std::printf("the front: autocompress pareto --db %s --study %s\n",
+              storage_display_name(db).c_str(), st.name.c_str());
 }
 
 int run_search(const State& s) {
@@ -193,7 +198,7 @@ int run_search(const State& s) {
   }
   g_runner.store(nullptr);
   sigaction(SIGINT, &old_int, nullptr), sigaction(SIGTERM, &old_term, nullptr);
-  print_summary(runner.study(), sum);
+  print_summary(runner.study(), sum, s.a.db);
   return 0;
 }
 

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -14,7 +13,9 @@
 
 #include "cli/compress_commands.hpp"
 #include "cli/format.hpp"
+#include "cli/output_path.hpp"
 #include "cli/query_format.hpp"
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "compressors/apply.hpp"
 #include "compressors/recipe.hpp"
@@ -27,6 +28,7 @@
 #include "search/study/study_data.hpp"
 #include "storage/filter.hpp"
 #include "storage/open_storage.hpp"
+#include "storage/study_copy.hpp"
 
 namespace autocompress::cli {
 
@@ -35,7 +37,7 @@ namespace {
 using nlohmann::json;
 
 struct Args {
-  std::string db, study, where, sort, format = "table", output, onnx;
+  std::string db, study, where, sort, format = "table", output, onnx, from, to;
   int64_t limit = 0, trial = -1;
   bool pareto = false;
 };
@@ -235,12 +237,7 @@ Recipe exported_recipe(const Study& s, const FrozenTrial& t) {
 }
 
 void write_recipe(const Recipe& r, const std::string& path) {
-  write_atomically(path, [&](const std::string& tmp) {
-    std::ofstream f(tmp);
-    f << recipe_to_json(r);
-    f.close();
-    if (!f) throw IoError(path, "cannot write the recipe");
-  });
+  write_file_atomically(path, recipe_to_json(r));
 }
 
 namespace {
@@ -250,6 +247,8 @@ int export_recipe(const Args& a) {
     throw UsageError(
         "export writes a recipe (-o FILE.json), a compressed model (--onnx "
         "FILE.onnx) or both; give at least one");
+  refuse_input_as_output("--output", a.output, {{"study database", a.db}});
+  refuse_input_as_output("--onnx", a.onnx, {{"study database", a.db}, {"recipe output", a.output}});
   const auto opened = open_read_only(a.db);
   Storage& st = *opened;
   const Study s = st.get_study(a.study);
@@ -275,6 +274,27 @@ int export_recipe(const Args& a) {
   return write_trial_model(config->model, r, a.onnx);
 }
 
+// ------------------------------------------------------------------ copy-study
+
+int copy_study_command(const Args& a) {
+  const auto from = open_read_only(a.from);
+  std::string name = a.study;
+  if (name.empty()) {
+    const auto all = from->studies();
+    if (all.size() != 1)
+      throw UsageError(storage_display_name(a.from) + " has " + std::to_string(all.size()) +
+                       " studies; name one with --study");
+    name = all[0].name;
+  }
+  from->get_study(name);  // an unknown name is refused before the target is created
+  const auto to = open_storage(a.to);
+  const Study copy = copy_study(*from, *to, name);
+  std::printf("copied study '%s' (%zu trials) from %s to %s\n", copy.name.c_str(),
+              to->trials(copy.id).size(), storage_display_name(a.from).c_str(),
+              storage_display_name(a.to).c_str());
+  return 0;
+}
+
 }  // namespace
 
 struct StorageCommands::State {
@@ -282,6 +302,7 @@ struct StorageCommands::State {
   CLI::App* studies = nullptr;
   CLI::App* trials = nullptr;
   CLI::App* exp = nullptr;
+  CLI::App* copy = nullptr;
 };
 
 StorageCommands::StorageCommands(CLI::App& app) : s_(std::make_unique<State>()) {
@@ -315,6 +336,14 @@ StorageCommands::StorageCommands(CLI::App& app) : s_(std::make_unique<State>()) 
                       "recipe .json to write (with the study's calibration record)");
   s_->exp->add_option("--onnx", a.onnx,
                       "write the trial's compressed model here, calibrated as the study did");
+
+  s_->copy = app.add_subcommand(
+      "copy-study", "Copy a study exactly between databases (SQLite files, PostgreSQL servers)");
+  s_->copy->add_option("--from", a.from, "the study's database (SQLite file or postgresql:// URI)")
+      ->required();
+  s_->copy->add_option("--to", a.to, "the database to copy into (an SQLite file is created)")
+      ->required();
+  s_->copy->add_option("--study,-s", a.study, "study name (optional when --from has one study)");
 }
 
 StorageCommands::~StorageCommands() = default;
@@ -327,6 +356,7 @@ std::optional<int> StorageCommands::run() const {
   }
   if (*s_->trials) return trials(s_->a);
   if (*s_->exp) return export_recipe(s_->a);
+  if (*s_->copy) return copy_study_command(s_->a);
   return std::nullopt;
 }
 

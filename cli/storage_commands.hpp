@@ -5,6 +5,8 @@
 //   export --db D --study S --trial N [-o recipe.json] [--onnx out.onnx]
 //                                      a trial's recipe with the model hash, its metrics and the
 //                                      study's calibration record; its compressed model
+//   copy-study --from A --to B [--study S]
+//                                      one study copied exactly (storage/study_copy.hpp)
 // The database is opened read-only: a query never changes or blocks a running search. Files are
 // written atomically (a temporary beside them, then renamed).
 // Errors are autocompress::Error subclasses, turned into messages in main() as all others.

@@ -5,13 +5,12 @@
 //   newline so that the data starts 64-byte aligned.
 #include <bit>
 #include <cctype>
-#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <string>
 
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "data/dataset.hpp"
 
@@ -227,22 +226,18 @@ void write_npy(const std::string& path, const Shape& shape, const std::vector<fl
   if (header.size() > 0xFFFF)
     throw DataError(path, "shape " + shape_str(shape) + " too long for a version 1.0 header");
 
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw IoError(path, std::string("cannot create: ") + std::strerror(errno));
-  const unsigned char len[2] = {static_cast<unsigned char>(header.size() & 0xFF),
-                                static_cast<unsigned char>(header.size() >> 8)};
-  out.write(kMagic, kMagicLen);
-  out.put('\x01').put('\x00');
-  out.write(reinterpret_cast<const char*>(len), 2);
-  out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  std::string body(data.size() * 4, '\0');
+  std::string bytes(kMagic, kMagicLen);
+  for (const size_t c : {size_t(1), size_t(0), header.size() & 0xFF, header.size() >> 8})
+    bytes.push_back(static_cast<char>(c));  // version 1.0, then the little-endian header length
+  bytes += header;
+  const size_t body = bytes.size();
+  bytes.resize(body + data.size() * 4);
   for (size_t k = 0; k < data.size(); ++k) {
     const uint32_t u = std::bit_cast<uint32_t>(data[k]);
-    for (int b = 0; b < 4; ++b) body[4 * k + b] = static_cast<char>(u >> (8 * b));  // little endian
+    for (int b = 0; b < 4; ++b)
+      bytes[body + 4 * k + b] = static_cast<char>(u >> (8 * b));  // little endian
   }
-  out.write(body.data(), static_cast<std::streamsize>(body.size()));
-  out.close();
-  if (!out) throw IoError(path, "write failed");
+  write_file_atomically(path, bytes);
 }
 
 }  // namespace autocompress

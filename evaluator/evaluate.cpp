@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <sstream>
 
 #include "common/error.hpp"
@@ -74,9 +75,27 @@ std::vector<float> parse_floats(const Graph& g, const std::string& key) {
 }
 }  // namespace
 
+// Refused with ModelError naming the file and the key: a non-finite mean, a std not positive and
+// finite, one key without the other, different channel counts.
 Normalization model_normalization(const Graph& g) {
-  return {parse_floats(g, "autocompress.normalize.mean"),
-          parse_floats(g, "autocompress.normalize.std")};
+  const std::string mean_key = "autocompress.normalize.mean",
+                    std_key = "autocompress.normalize.std";
+  Normalization n{parse_floats(g, mean_key), parse_floats(g, std_key)};
+  const auto refuse = [&](const std::string& key, const std::string& what) {
+    throw ModelError(g.source, "", "metadata '" + key + "' " + what);
+  };
+  if (n.mean.empty() != n.std.empty())
+    refuse(n.mean.empty() ? mean_key : std_key,
+           "is missing while '" + (n.mean.empty() ? std_key : mean_key) + "' is given");
+  for (float m : n.mean)
+    if (!std::isfinite(m)) refuse(mean_key, "must be finite numbers, got " + std::to_string(m));
+  for (float d : n.std)
+    if (!std::isfinite(d) || d <= 0)
+      refuse(std_key, "must be positive finite numbers, got " + std::to_string(d));
+  if (n.mean.size() > 1 && n.std.size() > 1 && n.mean.size() != n.std.size())
+    refuse(std_key, "has " + std::to_string(n.std.size()) + " channels but '" + mean_key +
+                        "' has " + std::to_string(n.mean.size()));
+  return n;
 }
 
 }  // namespace autocompress

@@ -15,10 +15,10 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <set>
 #include <unordered_set>
 
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "model/onnx_io.hpp"
 
@@ -376,12 +376,7 @@ std::string to_onnx_bytes(const Graph& g) {
 }
 
 void save_onnx(const Graph& g, const std::string& path) {
-  std::string bytes = to_onnx_bytes(g);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw IoError(path, "cannot open for writing");
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) throw IoError(path, "write failed");
+  write_file_atomically(path, to_onnx_bytes(g));
 }
 
 }  // namespace autocompress

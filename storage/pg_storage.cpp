@@ -34,10 +34,11 @@ std::vector<Study> load_studies(PgTx& tx, const std::string* name) {
   return out;
 }
 
-Study insert_study(PgTx& tx, const StudySpec& spec) {
+// created_at 0: now.
+Study insert_study(PgTx& tx, const StudySpec& spec, double created_at = 0) {
   Study s;
   static_cast<StudySpec&>(s) = spec;
-  s.created_at = unix_now();
+  s.created_at = created_at > 0 ? created_at : unix_now();
   const auto& p = spec.provenance;
   PgParams row = pg_params(spec.name, spec.model_sha256, spec.model_path, spec.dataset, spec.split,
                            spec.target, nlohmann::json(spec.reference_point).dump(),
@@ -117,6 +118,19 @@ Study PgStorage::create_study(const StudySpec& spec, bool load_if_exists) {
     throw StorageError(ErrorKind::kUsage, impl_->conn.where(),
                        "study '" + spec.name + "' already exists" +
                            (load_if_exists ? " with other objectives" : ""));
+  });
+}
+
+Study PgStorage::import_study(const Study& study, const std::vector<FrozenTrial>& trials) {
+  validate_spec(study);
+  std::lock_guard lock(impl_->mu);
+  return impl_->conn.transaction(true, [&](PgTx& tx) {
+    if (!load_studies(tx, &study.name).empty())
+      throw StorageError(ErrorKind::kUsage, impl_->conn.where(),
+                         "study '" + study.name + "' already exists");
+    const Study s = insert_study(tx, study, study.created_at);
+    for (const auto& t : trials) impl_->trials.import(tx, s.id, t);
+    return s;
   });
 }
 

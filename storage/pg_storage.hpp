@@ -12,6 +12,7 @@
 #include <string>
 
 #include "storage/storage.hpp"
+#include "storage/study_copy.hpp"
 
 namespace autocompress {
 
@@ -25,7 +26,7 @@ struct PgOptions {
 // True for "postgresql://..." and "postgres://..." (libpq's URI schemes).
 bool is_postgres_uri(const std::string& db);
 
-class PgStorage final : public Storage {
+class PgStorage final : public Storage, public StudyImport {
  public:
   // `uri`: a libpq connection URI; the password may come from it, PGPASSWORD or ~/.pgpass.
   // Throws StorageError: kIo (server unreachable, login refused), kUsage (malformed URI),
@@ -56,6 +57,8 @@ class PgStorage final : public Storage {
   std::vector<FrozenTrial> trials(int64_t study_id, const Filter* where = nullptr) const override;
   std::vector<FrozenTrial> trials_since(int64_t study_id, int64_t from,
                                         std::span<const int64_t> also = {}) const override;
+
+  Study import_study(const Study& study, const std::vector<FrozenTrial>& trials) override;
 
   struct Impl;
 

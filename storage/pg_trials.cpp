@@ -197,6 +197,26 @@ std::vector<std::string> PgTrials::tell(PgTx& tx, int64_t study_id, int64_t numb
   return added;
 }
 
+void PgTrials::import(PgTx& tx, int64_t study_id, const FrozenTrial& t) {
+  const auto id = *tx.integer(
+      "INSERT INTO trials (study_id, number, state) VALUES ($1, $2, 'RUNNING') RETURNING trial_id",
+      pg_params(study_id, t.number));
+  set_params(tx, study_id, t.number, t.params);
+  tell(tx, study_id, t.number,
+       {t.state, t.values, t.metrics, t.constraints, t.error, t.user_attrs});
+  PgParams p = pg_params(to_string(t.state), t.worker);
+  p.time(t.started_at).time(t.finished_at).time(t.heartbeat_at).add(t.error);
+  if (t.requeued_from)
+    p.add(*t.requeued_from);
+  else
+    p.null();
+  p.time(t.lease_until).add(id);
+  tx.exec(
+      "UPDATE trials SET state = $1, worker = $2, started_at = $3, finished_at = $4, "
+      "heartbeat_at = $5, error = $6, requeued_from = $7, lease_until = $8 WHERE trial_id = $9",
+      p);
+}
+
 void PgTrials::set_params(PgTx& tx, int64_t study_id, int64_t number,
                           const std::vector<Param>& params) {
   const int64_t id = running_trial(c_, tx, study_id, number);

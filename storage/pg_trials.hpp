@@ -27,6 +27,8 @@ class PgTrials {
   int64_t ask(PgTx& tx, int64_t study_id, const std::string& worker);
   // Records the result; returns the metric names this study saw first (committed by the caller).
   std::vector<std::string> tell(PgTx& tx, int64_t study_id, int64_t number, const TrialResult& r);
+  // `t` as given, under its number (copy-study).
+  void import(PgTx& tx, int64_t study_id, const FrozenTrial& t);
   void set_params(PgTx& tx, int64_t study_id, int64_t number, const std::vector<Param>& params);
   void heartbeat(PgTx& tx, int64_t study_id, int64_t number);
   void lease(PgTx& tx, int64_t study_id, int64_t number, double seconds);

@@ -56,6 +56,19 @@ Study SqliteStorage::create_study(const StudySpec& spec, bool load_if_exists) {
   });
 }
 
+Study SqliteStorage::import_study(const Study& study, const std::vector<FrozenTrial>& trials) {
+  validate_spec(study);
+  std::lock_guard lock(impl_->mu);
+  return impl_->conn.transaction(true, [&] {
+    if (!impl_->studies.load(&study.name).empty())
+      throw StorageError(ErrorKind::kUsage, impl_->conn.path,
+                         "study '" + study.name + "' already exists");
+    const Study s = impl_->studies.insert(study, study.created_at);
+    for (const auto& t : trials) impl_->trials.import(s.id, t);
+    return s;
+  });
+}
+
 std::vector<Study> SqliteStorage::studies() const {
   std::lock_guard lock(impl_->mu);
   return impl_->conn.transaction(false, [&] { return impl_->studies.load(nullptr); });

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "storage/storage.hpp"
+#include "storage/study_copy.hpp"
 
 namespace autocompress {
 
@@ -25,7 +26,7 @@ struct SqliteOptions {
   std::function<void(int64_t n)> after_statement;
 };
 
-class SqliteStorage final : public Storage {
+class SqliteStorage final : public Storage, public StudyImport {
  public:
   // Throws StorageError: kIo (cannot open/create), kData (not SQLite, not ours, newer schema).
   explicit SqliteStorage(const std::string& path, SqliteOptions options = {});
@@ -55,6 +56,8 @@ class SqliteStorage final : public Storage {
   std::vector<FrozenTrial> trials(int64_t study_id, const Filter* where = nullptr) const override;
   std::vector<FrozenTrial> trials_since(int64_t study_id, int64_t from,
                                         std::span<const int64_t> also = {}) const override;
+
+  Study import_study(const Study& study, const std::vector<FrozenTrial>& trials) override;
 
   struct Impl;
 

@@ -33,10 +33,10 @@ std::vector<Study> SqliteStudies::load(const std::string* name) {
   return out;
 }
 
-Study SqliteStudies::insert(const StudySpec& spec) {
+Study SqliteStudies::insert(const StudySpec& spec, double created_at) {
   Study s;
   static_cast<StudySpec&>(s) = spec;
-  s.created_at = unix_now();
+  s.created_at = created_at > 0 ? created_at : unix_now();
   {
     Query q(c_,
             "INSERT INTO studies (name, model_sha256, model_path, dataset, split, target, "

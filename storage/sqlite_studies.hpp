@@ -19,7 +19,8 @@ class SqliteStudies {
   // Every study in id order, or the one named *name (empty when none).
   std::vector<Study> load(const std::string* name);
   // Inserts a new study (its name not taken) and rebuilds the trials_flat view.
-  Study insert(const StudySpec& spec);
+  // created_at 0: now.
+  Study insert(const StudySpec& spec, double created_at = 0);
   // StorageError kUsage for an unknown id.
   Study by_id(int64_t id);
   // The study by_id read before, or nullptr.

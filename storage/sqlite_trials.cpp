@@ -230,42 +230,69 @@ FrozenTrial SqliteTrials::ask(int64_t study_id, const std::string& worker) {
   });
 }
 
+void SqliteTrials::write_result(int64_t study_id, int64_t id, const TrialResult& r,
+                                std::vector<std::string>& added) {
+  auto& known = known_metrics_[study_id];
+  const auto indexed = [&](const std::string& table, const std::vector<double>& list) {
+    for (size_t i = 0; i < list.size(); ++i) {
+      Query q(c_, "INSERT INTO " + table + " (trial_id, idx, value) VALUES (?, ?, ?)");
+      q.bind(1, id).bind(2, int64_t(i)).bind(3, list[i]).run();
+    }
+  };
+  indexed("trial_values", r.values);
+  indexed("trial_constraints", r.constraints);
+  for (const auto& [name, v] : r.metrics) {
+    Query q(c_, "INSERT INTO trial_metrics (trial_id, name, value) VALUES (?, ?, ?)");
+    q.bind(1, id).bind(2, name).bind(3, v).run();
+    if (!known.count(name)) added.push_back(name);
+  }
+  for (const auto& [k, v] : r.user_attrs) {
+    Query q(c_, "INSERT OR REPLACE INTO trial_user_attrs (trial_id, key, value) VALUES (?, ?, ?)");
+    q.bind(1, id).bind(2, k).bind(3, v).run();
+  }
+  bool new_names = false;
+  for (const auto& name : added) {
+    Query q(c_, "INSERT OR IGNORE INTO study_metrics (study_id, name) VALUES (?, ?)");
+    q.bind(1, study_id).bind(2, name).run();
+    new_names |= sqlite3_changes(c_.db) > 0;
+  }
+  if (new_names) rebuild_flat_view(c_);  // new columns appear with the first trial that has them
+}
+
 void SqliteTrials::tell(int64_t study_id, int64_t number, const TrialResult& r) {
   std::vector<std::string> added;
   c_.transaction(true, [&] {
     added.clear();
     const int64_t id = running_trial(c_, study_id, number);
-    auto& known = known_metrics_[study_id];
-    for (size_t i = 0; i < r.values.size(); ++i) {
-      Query q(c_, "INSERT INTO trial_values (trial_id, idx, value) VALUES (?, ?, ?)");
-      q.bind(1, id).bind(2, int64_t(i)).bind(3, r.values[i]).run();
-    }
-    for (const auto& [name, v] : r.metrics) {
-      Query q(c_, "INSERT INTO trial_metrics (trial_id, name, value) VALUES (?, ?, ?)");
-      q.bind(1, id).bind(2, name).bind(3, v).run();
-      if (!known.count(name)) added.push_back(name);
-    }
-    for (size_t i = 0; i < r.constraints.size(); ++i) {
-      Query q(c_, "INSERT INTO trial_constraints (trial_id, idx, value) VALUES (?, ?, ?)");
-      q.bind(1, id).bind(2, int64_t(i)).bind(3, r.constraints[i]).run();
-    }
-    for (const auto& [k, v] : r.user_attrs) {
-      Query q(c_,
-              "INSERT OR REPLACE INTO trial_user_attrs (trial_id, key, value) VALUES (?, ?, ?)");
-      q.bind(1, id).bind(2, k).bind(3, v).run();
-    }
-    bool new_names = false;
-    for (const auto& name : added) {
-      Query q(c_, "INSERT OR IGNORE INTO study_metrics (study_id, name) VALUES (?, ?)");
-      q.bind(1, study_id).bind(2, name).run();
-      new_names |= sqlite3_changes(c_.db) > 0;
-    }
-    if (new_names) rebuild_flat_view(c_);  // new columns appear with the first trial that has them
+    write_result(study_id, id, r, added);
     Query u(c_, "UPDATE trials SET state = ?, finished_at = ?, error = ? WHERE trial_id = ?");
     u.bind(1, std::string(to_string(r.state))).bind(2, unix_now()).bind(3, r.error);
     u.bind(4, id).run();
   });
   known_metrics_[study_id].insert(added.begin(), added.end());  // committed
+}
+
+void SqliteTrials::import(int64_t study_id, const FrozenTrial& t) {
+  Query i(c_,
+          "INSERT INTO trials (study_id, number, state, worker, started_at, finished_at, "
+          "heartbeat_at, error, requeued_from, lease_until) "
+          "VALUES (?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?) RETURNING trial_id");
+  i.bind(1, study_id).bind(2, t.number).bind(3, t.worker).bind_time(4, t.started_at);
+  i.bind_time(5, t.finished_at).bind_time(6, t.heartbeat_at).bind(7, t.error);
+  if (t.requeued_from)
+    i.bind(8, *t.requeued_from);
+  else
+    i.bind_null(8);
+  i.bind_time(9, t.lease_until);
+  i.step();
+  const int64_t id = i.integer(0);
+  i.run();
+  set_params(study_id, t.number, t.params);
+  std::vector<std::string> added;  // the study is new: known_metrics_ learns them on next tell
+  write_result(study_id, id, {t.state, t.values, t.metrics, t.constraints, t.error, t.user_attrs},
+               added);
+  Query u(c_, "UPDATE trials SET state = ? WHERE trial_id = ?");
+  u.bind(1, std::string(to_string(t.state))).bind(2, id).run();
 }
 
 void SqliteTrials::set_params(int64_t study_id, int64_t number, const std::vector<Param>& params) {

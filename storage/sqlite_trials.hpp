@@ -29,6 +29,9 @@ class SqliteTrials {
   FrozenTrial ask(int64_t study_id, const std::string& worker);
   void tell(int64_t study_id, int64_t number, const TrialResult& r);
 
+  // Inside the caller's write transaction: `t` as given, under its number (copy-study).
+  void import(int64_t study_id, const FrozenTrial& t);
+
   // Inside the caller's transaction (the trial must be RUNNING: StorageError otherwise):
   void set_params(int64_t study_id, int64_t number, const std::vector<Param>& params);
   void heartbeat(int64_t study_id, int64_t number);
@@ -47,6 +50,10 @@ class SqliteTrials {
  private:
   // Inside the caller's write transaction.
   int fail_stale_locked(double grace);
+  // The result's rows of trial `id` (state, finished_at and error excepted); the metric names
+  // this study saw first are appended to `added`.
+  void write_result(int64_t study_id, int64_t id, const TrialResult& r,
+                    std::vector<std::string>& added);
 
   SqliteConnection& c_;
   double last_stale_check_ = 0;

@@ -7,10 +7,12 @@
 // accuracy (the image folders' test data preprocessed as the study recorded).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 
 #include "common/file.hpp"
@@ -63,14 +65,14 @@ class ApplyTrial : public ::testing::Test {
 
   // search on `data`, then every COMPLETE trial exported, applied and evaluated on `eval_data`.
   // Returns how many trials were checked.
-  int search_export_apply(const std::string& data, const std::string& eval_data) {
+  int search_export_apply(const std::string& data, const std::string& eval_data, int trials = 4) {
     const std::string at = " --db " + dir_.file("s.db") + " --study s";
     int rc = -1;
-    const std::string search =
-        run_cli("search -m " + model_ + at + data +
-                    " --calib-limit 40 --trials 4 --latency-model roofline --no-early-stopping"
-                    " --no-front-stopping -q",
-                &rc, true);
+    const std::string search = run_cli("search -m " + model_ + at + data +
+                                           " --calib-limit 40 --trials " + std::to_string(trials) +
+                                           " --latency-model roofline --no-early-stopping"
+                                           " --no-front-stopping -q",
+                                       &rc, true);
     EXPECT_EQ(rc, 0) << search;
     SqliteStorage st(dir_.file("s.db"));
     const Study s = st.get_study("s");
@@ -246,6 +248,41 @@ TEST_F(ApplyTrial, ImageFolders) {
   const std::string data = " --data " + dir_.file("val") + " --calib " + dir_.file("calib") + pre;
   EXPECT_GE(search_export_apply(data, " --data " + dir_.file("val") + pre), 3);
   // Preprocessed as the study did (20 x 18 images do not fit the model without its resize).
+  verify_on(" --data " + dir_.file("val"));
+}
+
+// The 224 x 224 case a user brings: torchvision's MobileNetV2 (width 0.35, random weights) on a
+// flat folder of 256 x 256 JPEG photos (label-free: accuracy is agreement with the original),
+// resized and center-cropped as ImageNet validation is; a short search, then every trial
+// exported, applied and evaluated as above, and the front verified on the same folder.
+TEST_F(ApplyTrial, Mobilenet224Jpegs) {
+  model_ = std::string(AC_SOURCE_DIR) + "/tests/fixtures/mobilenet_v2_x035_224.onnx";
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> noise(-12, 12);
+  const auto photo = [&](const std::string& path, int i) {
+    Image img = testing::pattern(256, 256, 3);
+    for (size_t k = 0; k < img.pixels.size(); ++k)
+      img.pixels[k] =
+          uint8_t(std::clamp(int(img.pixels[k]) + noise(rng) + (int(k) % 3) * i, 0, 255));
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::ofstream(path, std::ios::binary) << testing::encode_jpeg(img, 90, true);
+  };
+  for (int i = 0; i < 24; ++i) photo(dir_.file("val/" + std::to_string(10 + i) + ".jpg"), i);
+  for (int i = 0; i < 12; ++i) photo(dir_.file("calib/" + std::to_string(10 + i) + ".jpg"), 30 + i);
+  const std::string pre =
+      " --resize 232 --center-crop 224 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225";
+  // Labels: the original's top-1 on the folder, in the folder's order, so accuracy is agreement.
+  const Graph g = load_onnx(model_);
+  DataSpec spec;
+  spec.source = dir_.file("val");
+  spec.preprocessing.resize = {232};
+  spec.preprocessing.center_crop = {224};
+  spec.preprocessing.norm = {{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
+  const Dataset val = materialize(open_dataset(spec, g.value(g.inputs[0]).shape).data);
+  write_idx_labels(dir_.file("val_y.idx"), predictions(g, {{val.size(), 3, 224, 224}, val.images}));
+  const std::string eval_data =
+      " --data " + dir_.file("val") + " --labels " + dir_.file("val_y.idx") + pre;
+  EXPECT_GE(search_export_apply(eval_data + " --calib " + dir_.file("calib"), eval_data, 3), 2);
   verify_on(" --data " + dir_.file("val"));
 }
 

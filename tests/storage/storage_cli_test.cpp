@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "storage/sqlite_storage.hpp"
@@ -141,6 +142,20 @@ TEST_F(StorageCli, ExportWritesARecipe) {
   EXPECT_EQ(j["defaults"]["rank"], 0.5);
   EXPECT_EQ(j["metrics"]["accuracy"], 0.95);
   EXPECT_EQ(j["metrics"]["kl"], 0.03);
+}
+
+// copy-study: the copy lists the same trials; a second copy and an unknown study are refused
+// (usage, exit 2), the latter before the target file is created.
+TEST_F(StorageCli, CopyStudy) {
+  const std::string to = dir.file("copy.db"), none = dir.file("none.db");
+  const auto r = cli("copy-study --from " + db + " --to " + to);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("copied study 'cnn' (7 trials)"), std::string::npos) << r.out;
+  const std::string list = " --study cnn --format json";
+  EXPECT_EQ(cli("trials --db " + to + list).out, cli("trials --db " + db + list).out);
+  EXPECT_EQ(cli("copy-study --from " + db + " --to " + to + " --study cnn").code, 2);
+  EXPECT_EQ(cli("copy-study --from " + db + " --to " + none + " --study nope").code, 2);
+  EXPECT_FALSE(std::filesystem::exists(none));
 }
 
 TEST_F(StorageCli, BadInputsAreClearErrorsAndChangeNothing) {
