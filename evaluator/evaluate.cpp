@@ -27,6 +27,13 @@ EvalResult evaluate(Executor& ex, const Graph& g, const Dataset& ds, int64_t bat
     throw DataError("", "reference logits hold " + std::to_string(reference.size()) +
                             " values; expected " + std::to_string(n) + " x " +
                             std::to_string(r.classes));
+  for (size_t i = 0; i < ds.labels.size();
+       ++i)  // bad data, not MetricsAccumulator's internal error
+    if (ds.labels[i] < 0 || ds.labels[i] >= r.classes)
+      throw DataError(ds.source, "label " + std::to_string(ds.labels[i]) + " of image " +
+                                     std::to_string(i) + " is outside the model's " +
+                                     std::to_string(r.classes) + " classes (0.." +
+                                     std::to_string(r.classes - 1) + ") of " + g.source);
   MetricsAccumulator acc(r.classes);
   if (keep_outputs) r.outputs.resize(n * r.classes);
   std::vector<HostTensor> in(1);

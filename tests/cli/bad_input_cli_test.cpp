@@ -41,6 +41,12 @@ class BadInputCli : public ::testing::TestWithParam<BadInput> {
     write_text(dir_->file("lat.csv"), "");
     fs::create_symlink("in.npy", dir_->file("link.npy"));
     write_npy(dir_->file("empty.npy"), {0, 1, 28, 28}, {});
+    write_npy(dir_->file("four.npy"), {4, 1, 28, 28}, std::vector<float>(4 * 28 * 28, 0.5f));
+    std::string header = "{'descr': '|u1', 'fortran_order': False, 'shape': (4,), }";
+    header.append(128 - 10 - header.size() - 1, ' ') += '\n';
+    write_text(dir_->file("labels.npy"),  // uint8 labels 1, 2, 255, 3: 255 of 10 classes, image 2
+               std::string("\x93NUMPY\x01\x00", 8) + char(header.size()) + '\0' + header +
+                   "\x01\x02\xff\x03");
     // Models whose normalization metadata is wrong, one way each.
     const std::string mean = "autocompress.normalize.mean", std = "autocompress.normalize.std";
     const std::vector<std::pair<std::string, std::map<std::string, std::string>>> norms = {
@@ -63,8 +69,8 @@ class BadInputCli : public ::testing::TestWithParam<BadInput> {
     dir_ = nullptr;
   }
   static void write_text(const std::string& path, const std::string& text) {
-    FILE* f = fopen(path.c_str(), "w");
-    fputs(text.c_str(), f);
+    FILE* f = fopen(path.c_str(), "wb");
+    fwrite(text.data(), 1, text.size(), f);
     fclose(f);
   }
   // Every file of the fixture directory and its bytes.
@@ -138,6 +144,10 @@ const BadInput kCases[] = {
      3,
      {"@/channels.onnx", "autocompress.normalize.std' has 2 channels"}},
     {"RunZeroBatch", "run -m @/m.onnx -i @/empty.npy -o @/out.npy", 5, {"@/empty.npy", "batch 0"}},
+    {"LabelOutsideTheClasses",
+     "eval -m @/m.onnx --data @/four.npy --labels @/labels.npy",
+     5,
+     {"@/four.npy", "label 255 of image 2", "10 classes"}},
     {"CalibrateOutputIsTheCsv",
      "calibrate -T host --from @/lat.csv -o @/lat.csv",
      2,
