@@ -8,6 +8,12 @@
 
 namespace autocompress {
 
+int64_t calibration_batch(const CalibOptions& o, int64_t images, int64_t bytes_per_image) {
+  int64_t b = std::min(o.batch, images);
+  if (bytes_per_image > 0) b = std::min(b, o.max_batch_bytes / bytes_per_image);
+  return std::max<int64_t>(1, b);
+}
+
 void for_each_calibration_batch(
     const Graph& g, const std::vector<std::string>& tensors, const Dataset& ds,
     const CalibOptions& o, const std::function<void(const std::vector<const HostTensor*>&)>& f) {
@@ -25,9 +31,11 @@ void for_each_calibration_batch(
     index.push_back(int(it - aug.outputs.begin()));
     if (it == aug.outputs.end()) aug.outputs.push_back(t);
   }
-  // Every tensor asked for is an output, kept for the whole batch: a batch larger than the
-  // dataset would only allocate them for images that are not there.
-  const int64_t batch = std::max<int64_t>(1, std::min(o.batch, ds.size()));
+  // Every tensor asked for is an output, kept for the whole batch.
+  int64_t bytes_per_image = 0;
+  for (const auto& t : aug.outputs) bytes_per_image += numel(with_batch(aug.value(t).shape, 1));
+  bytes_per_image *= int64_t(sizeof(float));
+  const int64_t batch = calibration_batch(o, ds.size(), bytes_per_image);
   auto ex = compile(aug, {batch, o.threads});
   const int64_t per = numel(ds.sample_shape);
   for (int64_t start = 0; start < ds.size(); start += batch) {

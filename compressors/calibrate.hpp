@@ -27,14 +27,22 @@ struct TensorStats {
 using ActivationStats = std::map<std::string, TensorStats>;
 
 struct CalibOptions {
-  int64_t batch = 128;  // oneDNN batch
-  int threads = 0;      // 0 = all cores
-  int bins = 2048;      // histogram bins
+  int64_t batch = 128;  // oneDNN batch, at most (see calibration_batch)
+  // The fetched tensors of one batch stay in memory together: the batch shrinks so that they fit
+  // this many bytes (at least one image per batch).
+  int64_t max_batch_bytes = int64_t(256) << 20;
+  int threads = 0;  // 0 = all cores
+  int bins = 2048;  // histogram bins
 };
 
-// Runs `g` (float; Conv/Gemm precision attributes honoured) over `ds` in batches of `o.batch`
-// with `tensors` (activations or graph inputs) fetched; calls f(tensor index -> HostTensor) per
-// batch. Throws DataError when the dataset does not fit the model's input.
+// The batch a calibration pass runs: o.batch, at most the dataset's `images` (a larger batch
+// would only allocate for images that are not there) and at most as many images as fit
+// o.max_batch_bytes at `bytes_per_image` of fetched tensors; never below 1.
+int64_t calibration_batch(const CalibOptions& o, int64_t images, int64_t bytes_per_image);
+
+// Runs `g` (float; Conv/Gemm precision attributes honoured) over `ds` in batches of
+// calibration_batch(o, ...) with `tensors` (activations or graph inputs) fetched; calls f(tensor
+// index -> HostTensor) per batch. Throws DataError when the dataset does not fit the model's input.
 void for_each_calibration_batch(
     const Graph& g, const std::vector<std::string>& tensors, const Dataset& ds,
     const CalibOptions& o, const std::function<void(const std::vector<const HostTensor*>&)>& f);

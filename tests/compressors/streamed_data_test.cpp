@@ -3,6 +3,7 @@
 // tests/data/make_image_folder.py, a small 3-channel 20x20 classifier built here).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 #include "compressors/apply.hpp"
@@ -78,6 +79,41 @@ TEST_F(StreamedFolder, EvaluateAndCalibrateAsMaterialized) {
     EXPECT_EQ(head.labels.size(), 5u);
     expect_same_stats(collect_activation_stats(g, head, tensors, c),
                       collect_activation_stats(g, first_samples(mem, 5), tensors, c));
+  }
+}
+
+TEST(CalibrationBatch, TheDatasetAndTheByteBudgetBoundIt) {
+  CalibOptions o;
+  o.batch = 128;
+  o.max_batch_bytes = 1000;
+  EXPECT_EQ(calibration_batch(o, 5000, 10), 100);  // the budget
+  EXPECT_EQ(calibration_batch(o, 40, 10), 40);     // the dataset
+  EXPECT_EQ(calibration_batch(o, 5000, 1), 128);   // o.batch
+  EXPECT_EQ(calibration_batch(o, 5000, 5000), 1);  // one image over the budget: still one
+  EXPECT_EQ(calibration_batch(o, 0, 10), 1);
+}
+
+// A byte budget of one image per batch runs batches of one; the statistics equal one batch of
+// all images up to the kernels' rounding for another batch size.
+TEST_F(StreamedFolder, CalibrationUnderAByteBudgetMatchesOneBatch) {
+  const Graph g = model();
+  const Dataset mem = materialize(open(kDefaultImageCacheBytes).data);
+  const auto tensors = quantizable_tensors(g);
+  CalibOptions one, all;
+  one.threads = all.threads = 1;
+  one.max_batch_bytes = 1;
+  const ActivationStats a = collect_activation_stats(g, mem, tensors, one),
+                        b = collect_activation_stats(g, mem, tensors, all);
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [t, s] : a) {
+    const TensorStats& o = b.at(t);
+    EXPECT_NEAR(s.min, o.min, 1e-5 * (1 + std::fabs(o.min))) << t;
+    EXPECT_NEAR(s.max, o.max, 1e-5 * (1 + std::fabs(o.max))) << t;
+    EXPECT_EQ(s.count, o.count) << t;
+    ASSERT_EQ(s.channel_mean.size(), o.channel_mean.size()) << t;
+    for (size_t c = 0; c < s.channel_mean.size(); ++c)
+      EXPECT_NEAR(s.channel_mean[c], o.channel_mean[c], 1e-4 * (1 + std::fabs(o.channel_mean[c])))
+          << t;
   }
 }
 
