@@ -133,13 +133,28 @@ StudyRunner::Asked StudyRunner::ask_locked() {
   if (!t.params.empty()) {
     a.x = candidate_from_params(problem_.space(), t.params);  // a re-queued trial
   } else {
-    a.x = propose(t.number);
-    storage_.set_params(study_.id, t.number, candidate_params(problem_.space(), a.x));
+    // Another process may propose the same candidate at the same moment: neither sees the
+    // other's until both are recorded. Once they are, at least one of the two sees the other's
+    // and proposes again, now avoiding it (a few rounds at most).
+    for (int round = 0;; ++round) {
+      a.x = propose(t.number);
+      storage_.set_params(study_.id, t.number, candidate_params(problem_.space(), a.x));
+      if (round == 4 || !proposed_elsewhere(a.x)) break;
+    }
   }
   a.recipe_json = recipe_to_json(candidate_to_recipe(problem_.space(), a.x));
   a.baseline = baseline_name(problem_.space(), a.x);
   a.front = cache_->front();
   return a;
+}
+
+// Whether a trial other than this process's newest one has candidate x (read afresh).
+bool StudyRunner::proposed_elsewhere(const Candidate& x) {
+  cache_->refresh(storage_);
+  const SamplerContext& ctx = cache_->context();
+  size_t n = std::count(ctx.pending.begin(), ctx.pending.end(), x);
+  for (const auto& o : ctx.history) n += o.x == x;
+  return n > 1;
 }
 
 // The trial budget is the study's: its finished trials now, by every process on the database

@@ -90,6 +90,7 @@ class StudyRunner {
  private:
   Asked ask_locked();                 // ask_one under propose_mu
   Candidate propose(int64_t number);  // from the cache as ask_locked refreshed it
+  bool proposed_elsewhere(const Candidate& x);
   void worker_loop(int threads);
   bool budget_left();  // under propose_mu
   void report(bool final, std::string event);

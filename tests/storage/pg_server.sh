@@ -4,13 +4,14 @@
 # /tmp, so that nobody can reach it wherever the build tree is), starts it on
 # 127.0.0.1 on a free port with scram-sha-256 password auth for TCP, and writes the superuser's
 # URI to DIR/uri (and the server's directory to DIR/server); `pg_server.sh stop DIR` stops it
-# (immediate) and removes both directories.
+# (immediate) and removes both directories; `pg_server.sh restart DIR` restarts it in place (fast
+# shutdown: sessions are ended, committed work is kept; the same port and options).
 # Without the server binaries, start writes the reason to DIR/skip and exits 0: the tests that
 # need the server skip with that reason. The CTest fixture pg_server (tests/storage/CMakeLists.txt)
 # runs start before and stop after every test that needs it, also when tests fail.
 set -uo pipefail
-cmd=${1:?usage: pg_server.sh start|stop DIR}
-dir=${2:?usage: pg_server.sh start|stop DIR}
+cmd=${1:?usage: pg_server.sh start|stop|restart DIR}
+dir=${2:?usage: pg_server.sh start|stop|restart DIR}
 
 bindir() {
   local b
@@ -71,8 +72,17 @@ start() {
   return 1
 }
 
+restart() {
+  local b srv
+  b=$(bindir)
+  srv=$(cat "$dir/server" 2>/dev/null)
+  [ -n "$b" ] && [ -n "$srv" ] || { echo "pg_server: no server in $dir" >&2; return 1; }
+  as_owner "$b/pg_ctl" -D "$srv/data" -l "$srv/server.log" -m fast -w -t 30 restart >/dev/null
+}
+
 case "$cmd" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: pg_server.sh start|stop DIR" >&2; exit 2 ;;
+  restart) restart ;;
+  *) echo "usage: pg_server.sh start|stop|restart DIR" >&2; exit 2 ;;
 esac
