@@ -1,5 +1,7 @@
 #include "hwmodels/measure.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -260,6 +262,22 @@ std::pair<double, double> model_seconds(Executor& ex, const std::vector<HostTens
 }
 
 }  // namespace
+
+TimedModel::TimedModel(const Graph& g, int64_t batch, int threads)
+    : ex_(compile(g, {batch, measured_threads(threads)})),
+      inputs_(pattern_inputs(g, batch)),
+      threads_(measured_threads(threads)) {}
+
+TimedModel::~TimedModel() = default;
+
+double TimedModel::run_once() {
+  const int caller = omp_get_max_threads();  // the executor sets its own count on this thread
+  const auto t0 = std::chrono::steady_clock::now();
+  ex_->run(inputs_);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (caller != threads_) omp_set_num_threads(caller);
+  return s;
+}
 
 Measurement measure(const Graph& g, const std::vector<LayerDesc>& schedule,
                     const MeasureOptions& options) {

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "evaluator/executor.hpp"
 #include "hwmodels/layer_desc.hpp"
 #include "hwmodels/measure_cache.hpp"
 #include "model/graph.hpp"
@@ -82,6 +84,22 @@ struct Measurement {
 // pattern. Throws UsageError for repeats < 1 or batch < 1; evaluator errors pass through.
 Measurement measure(const Graph& g, const std::vector<LayerDesc>& schedule,
                     const MeasureOptions& options);
+
+// A model compiled once for timing whole-model runs on this host (the search's measured latency,
+// hwmodels/interleaved.hpp): at `batch` and `threads` (0 = all cores), on the fixed input pattern
+// of measure(). run_once() is not thread-safe; it runs with `threads` OpenMP threads and gives the
+// calling thread back its own thread count. Evaluator errors pass through the constructor.
+class TimedModel {
+ public:
+  TimedModel(const Graph& g, int64_t batch, int threads);
+  ~TimedModel();
+  double run_once();  // seconds of one whole-model run
+
+ private:
+  std::unique_ptr<Executor> ex_;
+  std::vector<HostTensor> inputs_;
+  int threads_;
+};
 
 // A whole-model run as the cache keeps it (hwmodels/predict_host.hpp fits the host's whole-model
 // overhead to these): the sum of the per-layer medians of the same measurement, the bytes the
