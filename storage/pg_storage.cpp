@@ -89,6 +89,12 @@ struct PgStorage::Impl {
     throw StorageError(ErrorKind::kUsage, conn.where(), "unknown study id " + std::to_string(id));
   }
 
+  // The same without a transaction once the study is known (a round trip less per tell).
+  Study cached_study(int64_t id) {
+    if (auto it = cache.find(id); it != cache.end()) return it->second;
+    return conn.transaction(false, [&](PgTx& tx) { return study(tx, id); });
+  }
+
   void stale_check() {
     trials.last_stale_check = unix_now();
     conn.transaction(true,
@@ -167,10 +173,8 @@ FrozenTrial PgStorage::ask(int64_t study_id, const std::string& worker) {
   std::lock_guard lock(impl_->mu);
   if (unix_now() - impl_->trials.last_stale_check >= impl_->conn.opt().stale_check_interval_s)
     impl_->stale_check();
-  return impl_->conn.transaction(true, [&](PgTx& tx) {
-    const int64_t number = impl_->trials.ask(tx, study_id, worker);
-    return impl_->trials.load(tx, study_id, nullptr, &number).at(0);
-  });
+  return impl_->conn.transaction(true,
+                                 [&](PgTx& tx) { return impl_->trials.ask(tx, study_id, worker); });
 }
 
 void PgStorage::set_params(int64_t study_id, int64_t number, const std::vector<Param>& params) {
@@ -192,8 +196,7 @@ void PgStorage::lease(int64_t study_id, int64_t number, double seconds) {
 
 void PgStorage::tell(int64_t study_id, int64_t number, const TrialResult& result) {
   std::lock_guard lock(impl_->mu);
-  const Study s =
-      impl_->conn.transaction(false, [&](PgTx& tx) { return impl_->study(tx, study_id); });
+  const Study s = impl_->cached_study(study_id);
   validate_result(s, number, result);
   const auto added = impl_->conn.transaction(
       true, [&](PgTx& tx) { return impl_->trials.tell(tx, study_id, number, result); });

@@ -35,6 +35,11 @@ void lock_study(PgConnection& c, PgTx& tx, int64_t study_id) {
                        "unknown study id " + std::to_string(study_id));
 }
 
+// A trials row as trial_from_row reads it.
+const char* const kTrialColumns =
+    "trial_id, number, state, worker, started_at, finished_at, heartbeat_at, error, "
+    "requeued_from, lease_until";
+
 const char* const kNextNumber =
     "(SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = $1)";
 
@@ -78,9 +83,7 @@ void requeue(PgConnection& c, PgTx& tx, const StaleTrial& s) {
 std::pair<std::string, PgParams> trials_select(int64_t study_id, const Filter* where,
                                                const int64_t* number,
                                                const PgTrials::Since* since) {
-  std::string sql =
-      "SELECT trial_id, number, state, worker, started_at, finished_at, heartbeat_at, error, "
-      "requeued_from, lease_until FROM trials WHERE study_id = $1";
+  std::string sql = std::string("SELECT ") + kTrialColumns + " FROM trials WHERE study_id = $1";
   PgParams p = pg_params(study_id);
   if (number) {
     sql += " AND number = $2";
@@ -125,10 +128,24 @@ void load_children(PgTx& tx, int64_t study_id, const int64_t* one, std::vector<F
   for (const auto& [id, i] : index) sort_params(out[i]);
 }
 
+// One INSERT of p's values as rows of `cols` columns: one round trip for all the rows, which is
+// most of what recording a trial costs on a server (nothing when p is empty).
+void insert_rows(PgTx& tx, const std::string& into, int cols, const PgParams& p,
+                 const char* suffix = "") {
+  const size_t n = p.values().size();
+  if (n == 0) return;
+  std::string sql = "INSERT INTO " + into + " VALUES ";
+  for (size_t i = 0; i < n; ++i) {
+    sql += i % size_t(cols) == 0 ? (i ? "), ($" : "($") : ", $";
+    sql += std::to_string(i + 1);
+  }
+  tx.exec(sql + ")" + suffix, p);
+}
+
 void insert_indexed(PgTx& tx, const char* table, int64_t id, const std::vector<double>& list) {
-  for (size_t i = 0; i < list.size(); ++i)
-    tx.exec(std::string("INSERT INTO ") + table + " (trial_id, idx, value) VALUES ($1, $2, $3)",
-            pg_params(id, int64_t(i), list[i]));
+  PgParams p;
+  for (size_t i = 0; i < list.size(); ++i) p.add(id).add(int64_t(i)).add(list[i]);
+  insert_rows(tx, std::string(table) + " (trial_id, idx, value)", 3, p);
 }
 
 }  // namespace
@@ -144,7 +161,7 @@ int PgTrials::fail_stale(PgTx& tx, double grace) {
   return int(stale.size());
 }
 
-int64_t PgTrials::ask(PgTx& tx, int64_t study_id, const std::string& worker) {
+FrozenTrial PgTrials::ask(PgTx& tx, int64_t study_id, const std::string& worker) {
   const double now = unix_now();
   int64_t trial_id = -1, number = -1;
   tx.each(
@@ -159,13 +176,16 @@ int64_t PgTrials::ask(PgTx& tx, int64_t study_id, const std::string& worker) {
         "UPDATE trials SET state = 'RUNNING', worker = $1, started_at = $2, heartbeat_at = $2, "
         "lease_until = NULL WHERE trial_id = $3",
         pg_params(worker, now, trial_id));
-    return number;
+    return load(tx, study_id, nullptr, &number).at(0);  // with the params it repeats
   }
   lock_study(c_, tx, study_id);
-  return *tx.integer(std::string("INSERT INTO trials (study_id, number, state, worker, "
-                                 "started_at, heartbeat_at) VALUES ($1, ") +
-                         kNextNumber + ", 'RUNNING', $2, $3, $3) RETURNING number",
-                     pg_params(study_id, worker, now));
+  FrozenTrial t;  // new: no child rows to read
+  tx.each(std::string("INSERT INTO trials (study_id, number, state, worker, started_at, "
+                      "heartbeat_at) VALUES ($1, ") +
+              kNextNumber + ", 'RUNNING', $2, $3, $3) RETURNING " + kTrialColumns,
+          pg_params(study_id, worker, now),
+          [&](const PgRow& r) { t = trial_from_row(r, study_id); });
+  return t;
 }
 
 std::vector<std::string> PgTrials::tell(PgTx& tx, int64_t study_id, int64_t number,
@@ -175,16 +195,15 @@ std::vector<std::string> PgTrials::tell(PgTx& tx, int64_t study_id, int64_t numb
   insert_indexed(tx, "trial_constraints", id, r.constraints);
   const auto& known = known_metrics[study_id];
   std::vector<std::string> added;
+  PgParams metrics, attrs;
   for (const auto& [name, v] : r.metrics) {
-    tx.exec("INSERT INTO trial_metrics (trial_id, name, value) VALUES ($1, $2, $3)",
-            pg_params(id, name, v));
+    metrics.add(id).add(name).add(v);
     if (!known.count(name)) added.push_back(name);
   }
-  for (const auto& [k, v] : r.user_attrs)
-    tx.exec(
-        "INSERT INTO trial_user_attrs (trial_id, key, value) VALUES ($1, $2, $3) "
-        "ON CONFLICT (trial_id, key) DO UPDATE SET value = EXCLUDED.value",
-        pg_params(id, k, v));
+  insert_rows(tx, "trial_metrics (trial_id, name, value)", 3, metrics);
+  for (const auto& [k, v] : r.user_attrs) attrs.add(id).add(k).add(v);
+  insert_rows(tx, "trial_user_attrs (trial_id, key, value)", 3, attrs,
+              " ON CONFLICT (trial_id, key) DO UPDATE SET value = EXCLUDED.value");
   bool new_names = false;
   for (const auto& name : added)
     new_names |= tx.exec(
@@ -221,14 +240,15 @@ void PgTrials::set_params(PgTx& tx, int64_t study_id, int64_t number,
                           const std::vector<Param>& params) {
   const int64_t id = running_trial(c_, tx, study_id, number);
   tx.exec("DELETE FROM trial_params WHERE trial_id = $1", pg_params(id));
+  PgParams q;
   for (const auto& p : params) {
-    PgParams q = pg_params(id, p.name);
+    q.add(id).add(p.name);
     if (const double* v = std::get_if<double>(&p.value))
       q.add(*v).null();
     else
       q.null().add(std::get<std::string>(p.value));
-    tx.exec("INSERT INTO trial_params (trial_id, name, num, text) VALUES ($1, $2, $3, $4)", q);
   }
+  insert_rows(tx, "trial_params (trial_id, name, num, text)", 4, q);
 }
 
 void PgTrials::heartbeat(PgTx& tx, int64_t study_id, int64_t number) {

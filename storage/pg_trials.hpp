@@ -23,8 +23,8 @@ class PgTrials {
   explicit PgTrials(PgConnection& c) : c_(c) {}
 
   int fail_stale(PgTx& tx, double grace);
-  // The trial's number (a claimed WAITING one or a new one).
-  int64_t ask(PgTx& tx, int64_t study_id, const std::string& worker);
+  // The trial asked for: a claimed WAITING one (with its params) or a new one.
+  FrozenTrial ask(PgTx& tx, int64_t study_id, const std::string& worker);
   // Records the result; returns the metric names this study saw first (committed by the caller).
   std::vector<std::string> tell(PgTx& tx, int64_t study_id, int64_t number, const TrialResult& r);
   // `t` as given, under its number (copy-study).
