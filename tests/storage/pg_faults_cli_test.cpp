@@ -3,7 +3,9 @@
 // numbering, no candidate twice, no lock or serialization errors, the study's budget kept);
 // workers killed with SIGKILL at random moments (no completed trial lost, their trials failed as
 // stale and re-queued once, then finished by the next run); the server restarted in the middle of
-// a search (the workers reconnect and finish, nothing committed lost, nothing duplicated).
+// a search (the workers reconnect and finish, nothing committed lost, nothing duplicated); a
+// worker partitioned past the grace (its trial failed as stale and re-queued, its late tell
+// refused, the worker going on).
 // The searches are the embedded example on a few images of Fashion-MNIST's test split (its
 // smallest file: a process starts in about a second).
 #include <gtest/gtest.h>
@@ -15,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -268,6 +271,72 @@ TEST(PgFaultsCli, KilledWorkersLoseNothingAndTheirTrialsAreRequeuedOnce) {
     EXPECT_EQ(repeats, 1) << "killed trial " << n;
   }
   EXPECT_GE(count_finished(trials), final_budget);
+}
+
+// A RUNNING trial of the study whose params are committed (the worker is evaluating it, or
+// telling it in a transaction not yet committed), or nullopt.
+std::optional<int64_t> trial_in_evaluation(const std::string& db, const std::string& study) {
+  try {
+    for (const auto& t : study_trials(db, study))
+      if (t.state == TrialState::kRunning && !t.params.empty()) return t.number;
+  } catch (const std::exception&) {  // the study does not exist yet
+  }
+  return std::nullopt;
+}
+
+// A worker cut off from the server for longer than the grace (paused with SIGSTOP: no heartbeat,
+// no statement, as behind a dropped link): another process's stale check fails its trial and
+// re-queues it; when the worker comes back, its late tell is refused with tell's message
+// ("trial N is FAIL; only RUNNING trials can change"), the trial is reported as not recorded, and
+// the worker goes on (it takes the re-queued trial first) and exits 0 at the study's budget.
+TEST(PgFaultsCli, APartitionedWorkersLateTellIsRefusedAndItGoesOn) {
+  PgTestDatabase db;
+  if (!db.ok()) GTEST_SKIP() << db.skip_reason();
+  TempDir dir;
+  constexpr int kTrials = 6;
+  constexpr double kGrace = 1;  // the sweeper's: every worker's default is 120 s
+  Worker w = start_worker(search_command(db.uri(), "partition", kTrials), dir.file("w.out"));
+  std::optional<int64_t> cut;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!cut && std::chrono::steady_clock::now() < deadline) {
+    if (!trial_in_evaluation(db.uri(), "partition")) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    ASSERT_EQ(kill(w.pid, SIGSTOP), 0);
+    // Read once it is paused: a trial still RUNNING with params is being evaluated (or its tell
+    // holds the row, which the stale check skips: then try again).
+    const auto n = trial_in_evaluation(db.uri(), "partition");
+    if (n && *n < kTrials - 2) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(kGrace + 0.5));
+      PgOptions o;
+      o.stale_grace_s = kGrace;
+      PgStorage other(db.uri(), o);  // another worker opening the study: its stale check
+      const auto t = study_trials(db.uri(), "partition");
+      if (t[size_t(*n)].state == TrialState::kFail) cut = n;
+    }
+    ASSERT_EQ(kill(w.pid, SIGCONT), 0);
+    if (!cut) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (n && *n >= kTrials - 2) break;
+  }
+  ASSERT_TRUE(cut) << "never caught the worker evaluating a trial early enough";
+  const int rc = wait_worker(w);
+  const std::string log = file_bytes(w.out);
+  EXPECT_EQ(rc, 0) << log;
+  const std::string n = std::to_string(*cut);
+  EXPECT_NE(log.find("trial " + n + " not recorded: "), std::string::npos) << log;
+  EXPECT_NE(log.find("trial " + n + " is FAIL; only RUNNING trials can change"), std::string::npos)
+      << log;
+
+  const auto trials = study_trials(db.uri(), "partition");
+  EXPECT_TRUE(failed_as_stale(trials[size_t(*cut)])) << trials[size_t(*cut)].error;
+  EXPECT_TRUE(trials[size_t(*cut)].values.empty()) << "the late result was not recorded";
+  check_study(trials);  // re-queued once, finished, nothing left RUNNING
+  int64_t requeued_done = 0;
+  for (const auto& t : trials)
+    requeued_done += t.requeued_from == *cut && t.state == TrialState::kComplete;
+  EXPECT_EQ(requeued_done, 1) << "the re-queued trial was not finished";
+  EXPECT_GE(count_finished(trials), kTrials);
 }
 
 // A server of this test alone (the fixture's is shared with tests running meanwhile), restarted
